@@ -1,1 +1,70 @@
-fn main() {}
+//! The `h2scope` binary: parses the command line, runs the library, and maps errors to
+//! messages and exit codes (0 success, 1 a damaged capture that was read in part, 2 nothing read).
+
+mod cli;
+
+use anyhow::Context;
+use clap::Parser;
+use cli::{Cli, Command, ExportArgs};
+use h2scope::capture::CaptureReader;
+use h2scope::export;
+use h2scope::reassembly;
+use std::fs::File;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Export(args) => run_export(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                // `h2scope export x | head` closing the pipe early is not a failure.
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(io::stderr(), "h2scope: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let source = args.file.to_string_lossy().into_owned();
+    let reader =
+        CaptureReader::open(&args.file).with_context(|| format!("cannot read {source}"))?;
+    let config = reassembly::Config {
+        max_buffered_per_direction: args.max_buffered_per_direction,
+        max_connections: args.max_connections.max(1),
+        ..reassembly::Config::default()
+    };
+    let (doc, error) = export::export_reader(&source, reader, config);
+    match &args.output {
+        Some(path) => {
+            let f =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            export::write_document(f, &doc, args.pretty)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => export::write_document(io::stdout().lock(), &doc, args.pretty)?,
+    }
+    Ok(match error {
+        Some(e) => {
+            let _ = writeln!(
+                io::stderr(),
+                "h2scope: {source}: {e} (the document holds everything before it)"
+            );
+            ExitCode::from(1)
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

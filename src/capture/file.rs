@@ -24,3 +24,12 @@ impl CaptureReader {
         Ok(None)
     }
 }
+
+impl CaptureReader {
+    pub fn format(&self) -> FileFormat {
+        FileFormat::PcapNg
+    }
+    pub fn gzipped(&self) -> bool {
+        false
+    }
+}

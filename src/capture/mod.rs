@@ -100,7 +100,11 @@ pub enum Notice {
         name: Option<String>,
     },
     /// The file ends inside a record: a capture cut short while writing.
-    TruncatedRecord { offset: u64, needed: u64, available: u64 },
+    TruncatedRecord {
+        offset: u64,
+        needed: u64,
+        available: u64,
+    },
     /// A pcapng block type we do not interpret; skipped.
     UnknownBlock { offset: u64, block_type: u32 },
     /// A packet names an interface that no IDB described; the packet is skipped.

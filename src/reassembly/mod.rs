@@ -1,1 +1,501 @@
-//! Placeholder.
+//! TCP reassembly: a bounded flow table that turns segments into ordered per-direction byte streams.
+//!
+//! Connections are keyed by their 4-tuple. A SYN whose sequence number differs from the
+//! connection's known one starts a new connection on a reused 4-tuple, as in Wireshark's
+//! `tcp.stream`. Roles come from the handshake when it was captured; otherwise the endpoint
+//! with the lower port is taken as the server (services listen on low or well-known ports,
+//! clients on ephemeral ones), and `handshake: false` tells the layer above that it may know
+//! better (an HTTP/2 preface names the client for certain).
+//!
+//! Events are pushed into a [`StreamSink`] in capture order:
+//! `Open`, then `Data` / `Gap` / `Anomaly` for either direction, then exactly one `Closed`
+//! carrying the connection's counters. Nothing waits forever and nothing grows without a
+//! bound: buffered bytes per direction and in total, the number of live connections (the
+//! oldest idle ones are evicted, and counted), and idle time are all limited by [`Config`].
+
+mod half;
+mod seq;
+
+use crate::capture::Timestamp;
+use crate::net::TcpSegment;
+use half::{HalfStream, Out};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Identifies a connection for the life of a capture: numbered from 0 in order of first packet.
+pub type ConnId = u64;
+
+/// Which way a byte travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dir {
+    ClientToServer = 0,
+    ServerToClient = 1,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+}
+
+/// Limits on what a capture can make us hold.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Bytes waiting behind a hole in one direction before the hole becomes a gap.
+    pub max_buffered_per_direction: usize,
+    /// Bytes waiting behind holes across all connections.
+    pub max_buffered_total: usize,
+    /// Live connections; beyond this the least recently active eighth is evicted.
+    pub max_connections: usize,
+    /// A connection with no packet for this long (capture time) is closed.
+    pub idle_timeout_ns: i64,
+    /// A connection closed by FIN or RST keeps counting trailing packets (final ACKs,
+    /// retransmitted FINs) for this long before it is reported.
+    pub closed_linger_ns: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_buffered_per_direction: 4 << 20,
+            max_buffered_total: 256 << 20,
+            max_connections: 100_000,
+            // Long: a gRPC connection can sit idle for many minutes between calls, and
+            // forgetting it would lose its HPACK state.
+            idle_timeout_ns: 3_600 * 1_000_000_000,
+            closed_linger_ns: 10 * 1_000_000_000,
+        }
+    }
+}
+
+/// Why a connection's byte streams ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Both directions reached their FIN.
+    Fin,
+    Rst,
+    IdleTimeout,
+    /// Evicted to keep the flow table within `max_connections`.
+    Evicted,
+    /// A new SYN started another connection on the same 4-tuple.
+    Reused,
+    EndOfCapture,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Fin => "fin",
+            CloseReason::Rst => "rst",
+            CloseReason::IdleTimeout => "idle_timeout",
+            CloseReason::Evicted => "evicted",
+            CloseReason::Reused => "reused",
+            CloseReason::EndOfCapture => "end_of_capture",
+        }
+    }
+}
+
+/// Something odd at the TCP level, reported as data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpAnomaly {
+    /// A retransmission whose bytes differ from the copy already taken.
+    ConflictingRetransmission,
+}
+
+/// Per-connection counters, indexed by [`Dir::index`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnStats {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// The SYN or SYN-ACK was captured, so the roles are certain.
+    pub handshake: bool,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub packets: [u64; 2],
+    /// Frame lengths on the wire, as `tshark -z conv,tcp` counts them.
+    pub wire_bytes: [u64; 2],
+    /// Unique payload bytes delivered in order.
+    pub payload_bytes: [u64; 2],
+    pub gaps: [u64; 2],
+    pub gap_bytes: [u64; 2],
+    pub retransmissions: [u64; 2],
+    pub out_of_order: [u64; 2],
+    pub conflicts: u64,
+    pub reason: CloseReason,
+}
+
+/// What reassembly tells the layer above.
+#[derive(Debug)]
+pub enum StreamEvent<'a> {
+    Open {
+        conn: ConnId,
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        handshake: bool,
+    },
+    Data {
+        conn: ConnId,
+        dir: Dir,
+        ts: Timestamp,
+        data: &'a [u8],
+    },
+    /// `len` bytes of this direction were never captured.
+    Gap {
+        conn: ConnId,
+        dir: Dir,
+        ts: Timestamp,
+        len: u64,
+    },
+    Anomaly {
+        conn: ConnId,
+        dir: Dir,
+        ts: Timestamp,
+        anomaly: TcpAnomaly,
+    },
+    /// The last event of a connection.
+    Closed {
+        conn: ConnId,
+        ts: Timestamp,
+        stats: &'a ConnStats,
+    },
+}
+
+/// Receives reassembly events.
+pub trait StreamSink {
+    fn event(&mut self, ev: StreamEvent<'_>);
+}
+
+impl<F: FnMut(StreamEvent<'_>)> StreamSink for F {
+    fn event(&mut self, ev: StreamEvent<'_>) {
+        self(ev)
+    }
+}
+
+const DIRS: [Dir; 2] = [Dir::ClientToServer, Dir::ServerToClient];
+
+/// Turns what a direction produced into an event.
+fn forward<S: StreamSink>(sink: &mut S, conn: ConnId, dir: Dir, ts: Timestamp, o: Out<'_>) {
+    sink.event(match o {
+        Out::Data(data) => StreamEvent::Data {
+            conn,
+            dir,
+            ts,
+            data,
+        },
+        Out::Gap(len) => StreamEvent::Gap { conn, dir, ts, len },
+        Out::Conflict => StreamEvent::Anomaly {
+            conn,
+            dir,
+            ts,
+            anomaly: TcpAnomaly::ConflictingRetransmission,
+        },
+    });
+}
+
+/// Table-wide counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    pub connections: u64,
+    pub evicted: u64,
+    pub timed_out: u64,
+    pub live: usize,
+}
+
+/// The 4-tuple, endpoints in a canonical order so both directions find the same entry.
+type FlowKey = (SocketAddr, SocketAddr);
+
+fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+struct Flow {
+    id: ConnId,
+    halves: [HalfStream; 2],
+    stats: ConnStats,
+    /// The client's initial sequence number, when its SYN was seen.
+    client_isn: Option<u32>,
+    /// Set by FIN (both ways) or RST; the flow lingers to count trailing packets.
+    closed: Option<(CloseReason, Timestamp)>,
+}
+
+pub struct Reassembler {
+    config: Config,
+    flows: HashMap<FlowKey, Flow>,
+    next_id: ConnId,
+    buffered_total: usize,
+    next_sweep: Option<Timestamp>,
+    stats: ReassemblyStats,
+}
+
+/// Capture time between sweeps for idle and closed connections.
+const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
+
+impl Reassembler {
+    pub fn new(config: Config) -> Self {
+        Reassembler {
+            config,
+            flows: HashMap::new(),
+            next_id: 0,
+            buffered_total: 0,
+            next_sweep: None,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> ReassemblyStats {
+        ReassemblyStats {
+            live: self.flows.len(),
+            ..self.stats.clone()
+        }
+    }
+
+    /// Takes one TCP segment captured at `ts` in a frame of `wire_len` bytes.
+    pub fn segment<S: StreamSink>(
+        &mut self,
+        ts: Timestamp,
+        wire_len: u32,
+        seg: &TcpSegment<'_>,
+        sink: &mut S,
+    ) {
+        self.maybe_sweep(ts, sink);
+        let key = flow_key(seg.src, seg.dst);
+        let syn_only = seg.flags.syn() && !seg.flags.ack();
+
+        if let Some(flow) = self.flows.get(&key) {
+            // A SYN with a new ISN on a known 4-tuple is a new connection (port reuse);
+            // the same ISN again is a retransmitted SYN.
+            if syn_only && flow.client_isn != Some(seg.seq) {
+                self.remove(key, CloseReason::Reused, sink);
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_connections {
+                self.evict_oldest(sink);
+            }
+            self.open(key, ts, seg, sink);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+
+        let dir = if seg.src == flow.stats.client {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        };
+        let d = dir.index();
+        let st = &mut flow.stats;
+        st.packets[d] += 1;
+        st.wire_bytes[d] += u64::from(wire_len);
+        st.end = st.end.max(ts);
+        if syn_only && flow.client_isn.is_none() && dir == Dir::ClientToServer {
+            flow.client_isn = Some(seg.seq);
+        }
+        if flow.closed.is_some() {
+            // Trailing packets after FIN/RST: counted above, no more data.
+            if !seg.payload.is_empty() {
+                st.retransmissions[d] += 1;
+            }
+            return;
+        }
+
+        let id = flow.id;
+        let mut emit = |o: Out<'_>| forward(sink, id, dir, ts, o);
+
+        if seg.flags.rst() {
+            for (half, hdir) in flow.halves.iter_mut().zip(DIRS) {
+                self.buffered_total -= half.cost();
+                half.flush(&mut |o| forward(sink, id, hdir, ts, o));
+            }
+            flow.closed = Some((CloseReason::Rst, ts));
+            return;
+        }
+
+        let half = &mut flow.halves[d];
+        let before = half.cost();
+        let taken = half.segment(
+            seg.seq,
+            seg.flags.syn(),
+            seg.flags.fin(),
+            seg.payload,
+            seg.payload_len,
+            self.config.max_buffered_per_direction,
+            &mut emit,
+        );
+        if self.buffered_total - before + half.cost() > self.config.max_buffered_total {
+            // Over the global bound: give up waiting on this direction's holes.
+            half.flush(&mut emit);
+        }
+        self.buffered_total = self.buffered_total - before + half.cost();
+        if taken.retransmission {
+            flow.stats.retransmissions[d] += 1;
+        }
+        if taken.out_of_order {
+            flow.stats.out_of_order[d] += 1;
+        }
+        if flow.halves.iter().all(HalfStream::finished) {
+            flow.closed = Some((CloseReason::Fin, ts));
+        }
+    }
+
+    /// Ends the capture: every live connection is flushed and closed, in order of id.
+    pub fn finish<S: StreamSink>(&mut self, sink: &mut S) {
+        let mut keys: Vec<(ConnId, FlowKey)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+        keys.sort_unstable();
+        for (_, key) in keys {
+            self.remove(key, CloseReason::EndOfCapture, sink);
+        }
+    }
+
+    fn open<S: StreamSink>(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        seg: &TcpSegment<'_>,
+        sink: &mut S,
+    ) {
+        let (client, server, handshake) = if seg.flags.syn() && !seg.flags.ack() {
+            (seg.src, seg.dst, true)
+        } else if seg.flags.syn() {
+            (seg.dst, seg.src, true)
+        } else if seg.src.port() > seg.dst.port() {
+            (seg.src, seg.dst, false)
+        } else if seg.src.port() < seg.dst.port() {
+            (seg.dst, seg.src, false)
+        } else {
+            (seg.src, seg.dst, false)
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.stats.connections += 1;
+        self.flows.insert(
+            key,
+            Flow {
+                id,
+                halves: [HalfStream::default(), HalfStream::default()],
+                stats: ConnStats {
+                    client,
+                    server,
+                    handshake,
+                    start: ts,
+                    end: ts,
+                    packets: [0; 2],
+                    wire_bytes: [0; 2],
+                    payload_bytes: [0; 2],
+                    gaps: [0; 2],
+                    gap_bytes: [0; 2],
+                    retransmissions: [0; 2],
+                    out_of_order: [0; 2],
+                    conflicts: 0,
+                    reason: CloseReason::EndOfCapture,
+                },
+                client_isn: None,
+                closed: None,
+            },
+        );
+        sink.event(StreamEvent::Open {
+            conn: id,
+            ts,
+            client,
+            server,
+            handshake,
+        });
+    }
+
+    /// Flushes a connection's buffers, reports it closed, and forgets it.
+    fn remove<S: StreamSink>(&mut self, key: FlowKey, reason: CloseReason, sink: &mut S) {
+        let Some(mut flow) = self.flows.remove(&key) else {
+            return;
+        };
+        let id = flow.id;
+        let ts = flow.stats.end;
+        for (half, dir) in flow.halves.iter_mut().zip(DIRS) {
+            self.buffered_total -= half.cost();
+            half.flush(&mut |o| forward(sink, id, dir, ts, o));
+        }
+        let st = &mut flow.stats;
+        for (i, half) in flow.halves.iter().enumerate() {
+            st.payload_bytes[i] = half.delivered_bytes;
+            st.gaps[i] = half.gaps;
+            st.gap_bytes[i] = half.gap_bytes;
+            st.conflicts += half.conflicts;
+        }
+        // A connection that ended by FIN or RST says so even when it is reported later.
+        st.reason = flow.closed.map_or(reason, |(r, _)| r);
+        match reason {
+            CloseReason::Evicted => self.stats.evicted += 1,
+            CloseReason::IdleTimeout => self.stats.timed_out += 1,
+            _ => {}
+        }
+        sink.event(StreamEvent::Closed {
+            conn: id,
+            ts,
+            stats: &flow.stats,
+        });
+    }
+
+    /// Closes idle connections and reports lingering closed ones, at most once per
+    /// second of capture time (each sweep is linear in live connections).
+    fn maybe_sweep<S: StreamSink>(&mut self, now: Timestamp, sink: &mut S) {
+        match self.next_sweep {
+            Some(t) if now < t => return,
+            None => {
+                self.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
+                return;
+            }
+            _ => {}
+        }
+        self.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
+        let idle = self.config.idle_timeout_ns;
+        let linger = self.config.closed_linger_ns;
+        let mut due: Vec<(ConnId, FlowKey, CloseReason)> = self
+            .flows
+            .iter()
+            .filter_map(|(k, f)| {
+                if let Some((r, at)) = f.closed {
+                    (now.saturating_sub(at) >= linger).then_some((f.id, *k, r))
+                } else {
+                    (now.saturating_sub(f.stats.end) >= idle).then_some((
+                        f.id,
+                        *k,
+                        CloseReason::IdleTimeout,
+                    ))
+                }
+            })
+            .collect();
+        due.sort_unstable_by_key(|d| d.0);
+        for (_, key, reason) in due {
+            self.remove(key, reason, sink);
+        }
+    }
+
+    /// Evicts the least recently active eighth of the table, so that a flood of new
+    /// connections costs amortised constant time each.
+    fn evict_oldest<S: StreamSink>(&mut self, sink: &mut S) {
+        let mut all: Vec<(Timestamp, ConnId, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.stats.end, f.id, *k))
+            .collect();
+        let n = (all.len() / 8).max(1).min(all.len());
+        if n == 0 {
+            return;
+        }
+        all.select_nth_unstable(n - 1);
+        let mut victims = all[..n].to_vec();
+        victims.sort_unstable_by_key(|v| v.1);
+        for (_, _, key) in victims {
+            self.remove(key, CloseReason::Evicted, sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

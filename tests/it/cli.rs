@@ -1,0 +1,127 @@
+//! The command line on bad and unusual inputs: one clear line on stderr, a non-zero exit,
+//! nothing on stdout when nothing could be read; stdin, gzip and cut-short files read as
+//! the same capture.
+
+use crate::support;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    support::root().join("fixtures").join(name)
+}
+
+/// Runs `h2scope export` on `path` and returns (exit code, stdout, stderr).
+fn export_raw(path: &str) -> (i32, String, String) {
+    let out = support::h2scope(&["export", path]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_error(path: &str, expect: &str) {
+    let (code, stdout, stderr) = export_raw(path);
+    assert_eq!(code, 2, "exit code for {path}: stderr {stderr}");
+    assert!(stdout.is_empty(), "nothing on stdout for {path}: {stdout}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(expect),
+        "{path}: expected {expect:?} in {stderr:?}"
+    );
+}
+
+#[test]
+fn missing_file_is_one_clear_line() {
+    assert_one_line_error("/nonexistent/capture.pcap", "/nonexistent/capture.pcap");
+}
+
+#[test]
+fn directory_empty_and_random_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    assert_one_line_error(&d, "director");
+
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    assert_one_line_error(empty.to_str().unwrap(), "empty");
+
+    let random = dir.path().join("random.pcap");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    assert_one_line_error(random.to_str().unwrap(), "not a capture");
+}
+
+fn connections(doc: &Value) -> &Value {
+    &doc["connections"]
+}
+
+#[test]
+fn stdin_reads_like_the_file() {
+    let path = fixture("h2c-nghttp-lo.pcap");
+    let by_path = support::export(&path);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h2scope"))
+        .args(["export", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let data = std::fs::read(&path).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success());
+    let by_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(connections(&by_stdin), connections(&by_path));
+    assert_eq!(by_stdin["capture"]["source"], "-");
+}
+
+#[test]
+fn gzipped_capture_reads_like_the_plain_one() {
+    let path = fixture("h2c-nghttp-lo.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("capture.pcap.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    enc.finish().unwrap();
+    let plain = support::export(&path);
+    let zipped = support::export(&gz);
+    assert_eq!(zipped["capture"]["gzipped"], true);
+    assert_eq!(plain["capture"]["gzipped"], false);
+    assert_eq!(connections(&zipped), connections(&plain));
+}
+
+#[test]
+fn capture_cut_short_keeps_what_came_before() {
+    let path = fixture("h2c-nghttp-lo.pcap");
+    let data = std::fs::read(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    // Cut inside the last record (a capture interrupted while writing).
+    std::fs::write(&cut, &data[..data.len() - 7]).unwrap();
+    let full = support::export(&path);
+    let doc = support::export(&cut);
+    let kinds: Vec<&str> = doc["capture"]["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"truncated_record"), "anomalies: {kinds:?}");
+    assert_eq!(
+        doc["capture"]["packets"].as_u64().unwrap() + 1,
+        full["capture"]["packets"].as_u64().unwrap()
+    );
+    assert_eq!(
+        connections(&doc).as_array().unwrap().len(),
+        connections(&full).as_array().unwrap().len()
+    );
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary and library on real captures. One test binary, so
+//! the crate is linked once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod connections;
+mod schema;
