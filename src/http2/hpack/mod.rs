@@ -1,0 +1,1 @@
+//! HPACK header decompression (RFC 7541). CONTRACT PLACEHOLDER: the HPACK helper replaces it.
