@@ -141,6 +141,7 @@ impl Engine {
         match net::parse_packet(p.link_type, p.data) {
             Ok(Parsed::Tcp(seg)) => {
                 s.tcp_packets += 1;
+                sink.packet(n);
                 self.reassembler.segment(p.ts, p.orig_len, &seg, sink);
             }
             Ok(Parsed::Other(NotTcp::Fragment)) => {

@@ -17,8 +17,10 @@
 //! are bounded, and malformed input is reported as data.
 
 pub mod capture;
+pub mod connection;
 pub mod engine;
 pub mod export;
 pub mod http2;
+pub mod model;
 pub mod net;
 pub mod reassembly;

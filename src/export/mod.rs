@@ -1,125 +1,200 @@
-//! The JSON export: the document's own serde types, and how they are built from the pipeline.
+//! The JSON export: the document's own serde types, and how they are built from the model.
 //!
 //! The types here are the written contract of `h2scope export` (see `docs/json.md`); they
-//! are separate from the engine's types so the engine can change without breaking scripts.
-//! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`).
+//! are separate from the decoding types so decoding can change without breaking scripts.
+//! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`);
+//! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
+
+mod json;
+
+pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
+use crate::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::engine::{self, CaptureSummary};
-use crate::reassembly::{self, ConnStats, StreamEvent, StreamSink};
-use serde::Serialize;
+use crate::model::{Backends, Tracker};
+use crate::reassembly;
 use std::io::{self, Write};
 
-/// The whole document `h2scope export` writes.
-#[derive(Debug, Serialize)]
-pub struct Document {
-    pub capture: CaptureInfo,
-    pub connections: Vec<Connection>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CaptureInfo {
-    /// The path given on the command line (`"-"` for stdin).
-    pub source: String,
-    /// `"pcap"` or `"pcapng"`.
-    pub format: &'static str,
-    pub gzipped: bool,
-    pub packets: u64,
-    pub bytes: u64,
-    pub tcp_packets: u64,
-    pub start: Option<f64>,
-    pub end: Option<f64>,
-    pub interfaces: Vec<Interface>,
-    pub anomalies: Vec<CaptureAnomaly>,
-    pub comments: Vec<String>,
-    pub decryption_secrets: usize,
-    /// Connections closed to bound memory (evicted, or idle past the timeout).
-    pub evicted_connections: u64,
-    pub timed_out_connections: u64,
-    /// Set when reading stopped early on a damaged file; what came before is still here.
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Interface {
-    pub id: u32,
-    pub link_type: &'static str,
-    pub link_type_id: u32,
-    pub snaplen: u32,
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CaptureAnomaly {
-    pub kind: &'static str,
-    pub count: u64,
-    pub details: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Connection {
-    pub id: u64,
-    pub client: String,
-    pub server: String,
-    /// The TCP handshake was captured, so client and server are certain.
-    pub handshake: bool,
-    pub start: f64,
-    pub end: f64,
-    pub packets: u64,
-    /// Unique TCP payload bytes each side sent, as delivered in order.
-    pub bytes_client: u64,
-    pub bytes_server: u64,
-    /// Holes in either direction's byte stream (bytes never captured).
-    pub gaps: u64,
-    /// How the connection ended: `fin`, `rst`, `idle_timeout`, `evicted`, `reused`, `end_of_capture`.
-    pub close: &'static str,
-    pub tcp: TcpDetail,
-}
-
-/// Per-direction TCP counters; `wire_*` count whole frames, as `tshark -z conv,tcp` does.
-#[derive(Debug, Serialize)]
-pub struct TcpDetail {
-    pub packets_client: u64,
-    pub packets_server: u64,
-    pub wire_bytes_client: u64,
-    pub wire_bytes_server: u64,
-    pub gap_bytes_client: u64,
-    pub gap_bytes_server: u64,
-    pub retransmissions: u64,
-    pub out_of_order: u64,
-    pub conflicting_retransmissions: u64,
+/// What to put in the export.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Every frame of every stream and connection.
+    pub frames: bool,
+    /// A response header or trailer naming the backend that served the call.
+    pub backend_header: Option<String>,
+    pub reassembly: reassembly::Config,
 }
 
 fn secs(ts: Timestamp) -> f64 {
     ts.as_secs_f64()
 }
 
-impl Connection {
-    pub fn from_stats(id: u64, st: &ConnStats) -> Self {
-        Connection {
-            id,
-            client: st.client.to_string(),
-            server: st.server.to_string(),
-            handshake: st.handshake,
-            start: secs(st.start),
-            end: secs(st.end),
-            packets: st.packets[0] + st.packets[1],
-            bytes_client: st.payload_bytes[0],
-            bytes_server: st.payload_bytes[1],
-            gaps: st.gaps[0] + st.gaps[1],
-            close: st.reason.as_str(),
-            tcp: TcpDetail {
-                packets_client: st.packets[0],
-                packets_server: st.packets[1],
-                wire_bytes_client: st.wire_bytes[0],
-                wire_bytes_server: st.wire_bytes[1],
-                gap_bytes_client: st.gap_bytes[0],
-                gap_bytes_server: st.gap_bytes[1],
-                retransmissions: st.retransmissions[0] + st.retransmissions[1],
-                out_of_order: st.out_of_order[0] + st.out_of_order[1],
-                conflicting_retransmissions: st.conflicts,
+/// Where converted records go: kept for one document, or written as lines at once.
+enum Output<W: Write> {
+    Document {
+        streams: Vec<StreamJson>,
+        connections: Vec<ConnectionJson>,
+    },
+    Ndjson {
+        out: io::BufWriter<W>,
+        /// The first write error; later records are dropped (a closed pipe ends the run).
+        error: Option<io::Error>,
+    },
+}
+
+/// Turns completed streams and connections into JSON records.
+pub struct Collector<W: Write> {
+    frames: bool,
+    output: Output<W>,
+    backends: Backends,
+}
+
+impl<W: Write> Collector<W> {
+    /// Collects everything for one document.
+    pub fn document(options: &Options) -> Self {
+        Collector {
+            frames: options.frames,
+            output: Output::Document {
+                streams: Vec::new(),
+                connections: Vec::new(),
             },
+            backends: Backends::new(options.backend_header.as_deref()),
         }
+    }
+
+    /// Writes one line per record as records complete.
+    pub fn ndjson(options: &Options, out: W) -> Self {
+        Collector {
+            frames: options.frames,
+            output: Output::Ndjson {
+                out: io::BufWriter::with_capacity(1 << 16, out),
+                error: None,
+            },
+            backends: Backends::new(options.backend_header.as_deref()),
+        }
+    }
+
+    fn line<T: serde::Serialize>(&mut self, kind: &'static str, value: &T) {
+        if let Output::Ndjson { out, error } = &mut self.output {
+            if error.is_some() {
+                return;
+            }
+            let r = serde_json::to_writer(&mut *out, &Tagged { kind, value })
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = r {
+                *error = Some(e);
+            }
+        }
+    }
+}
+
+impl<W: Write> H2Sink for Collector<W> {
+    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+        self.backends.stream(conn, &s);
+        let json = StreamJson::new(conn, &s, self.frames);
+        match &mut self.output {
+            Output::Document { streams, .. } => streams.push(json),
+            Output::Ndjson { .. } => self.line("stream", &json),
+        }
+    }
+
+    fn connection(&mut self, c: ConnectionRecord) {
+        if c.protocol == connection::Protocol::Http2 {
+            self.backends.connection(&c);
+        }
+        let json = ConnectionJson::new(&c, self.frames);
+        match &mut self.output {
+            Output::Document { connections, .. } => connections.push(json),
+            Output::Ndjson { .. } => self.line("connection", &json),
+        }
+    }
+}
+
+/// Reads a whole capture and writes its export to `out`: one document, or NDJSON lines as
+/// streams complete. A read error part-way keeps everything decoded before it (the
+/// document is complete for that prefix and says so in `capture.error`); the error is
+/// returned beside the write result so the caller can report both.
+pub fn export<W: Write>(
+    source: &str,
+    mut reader: CaptureReader,
+    options: &Options,
+    ndjson: bool,
+    pretty: bool,
+    out: W,
+) -> (io::Result<()>, Option<CaptureError>) {
+    let mut out = Some(out);
+    let collector = if ndjson {
+        Collector::ndjson(options, out.take().expect("writer"))
+    } else {
+        Collector::document(options)
+    };
+    let config = connection::Config {
+        record_frames: options.frames,
+        ..connection::Config::default()
+    };
+    let mut tracker = Tracker::new(config, collector);
+    let (summary, error) = engine::run_reader(&mut reader, options.reassembly.clone(), &mut tracker);
+    let capture = CaptureInfo::new(
+        source.to_string(),
+        Some(reader.format()),
+        reader.gzipped(),
+        &summary,
+        error.as_ref().map(ToString::to_string),
+    );
+    let mut collector = tracker.into_sink();
+    let backends: Vec<BackendJson> = collector.backends.sorted().into_iter().map(BackendJson::new).collect();
+    let written = match collector.output {
+        Output::Document {
+            mut streams,
+            mut connections,
+        } => {
+            connections.sort_by_key(|c| c.id);
+            streams.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.connection.cmp(&b.connection)).then(a.stream_id.cmp(&b.stream_id)));
+            let doc = Document {
+                capture,
+                connections,
+                streams,
+                backends,
+            };
+            write_document(out.take().expect("writer"), &doc, pretty)
+        }
+        Output::Ndjson { .. } => {
+            for b in &backends {
+                collector.line("backend", b);
+            }
+            collector.line("capture", &capture);
+            match collector.output {
+                Output::Ndjson { mut out, error } => match error {
+                    Some(e) => Err(e),
+                    None => out.flush(),
+                },
+                Output::Document { .. } => Ok(()),
+            }
+        }
+    };
+    (written, error)
+}
+
+/// Writes the document as JSON followed by a newline.
+pub fn write_document<W: Write>(out: W, doc: &Document, pretty: bool) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    if pretty {
+        serde_json::to_writer_pretty(&mut out, doc)?;
+    } else {
+        serde_json::to_writer(&mut out, doc)?;
+    }
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The export's name for a capture file format.
+pub fn format_name(format: Option<FileFormat>) -> &'static str {
+    match format {
+        Some(FileFormat::PcapNg) => "pcapng",
+        Some(FileFormat::Pcap { .. }) => "pcap",
+        None => "unknown",
     }
 }
 
@@ -133,11 +208,7 @@ impl CaptureInfo {
     ) -> Self {
         CaptureInfo {
             source,
-            format: match format {
-                Some(FileFormat::PcapNg) => "pcapng",
-                Some(FileFormat::Pcap { .. }) => "pcap",
-                None => "unknown",
-            },
+            format: format_name(format),
             gzipped,
             packets: s.packets,
             bytes: s.bytes,
@@ -171,62 +242,4 @@ impl CaptureInfo {
             error,
         }
     }
-}
-
-/// Collects a connection summary as each connection closes.
-#[derive(Debug, Default)]
-pub struct Collector {
-    pub connections: Vec<Connection>,
-}
-
-impl StreamSink for Collector {
-    fn event(&mut self, ev: StreamEvent<'_>) {
-        if let StreamEvent::Closed { conn, stats, .. } = ev {
-            self.connections.push(Connection::from_stats(conn, stats));
-        }
-    }
-}
-
-impl Collector {
-    /// The connections in order of first packet.
-    pub fn into_connections(mut self) -> Vec<Connection> {
-        self.connections.sort_unstable_by_key(|c| c.id);
-        self.connections
-    }
-}
-
-/// Writes the document as JSON followed by a newline.
-pub fn write_document<W: Write>(out: W, doc: &Document, pretty: bool) -> io::Result<()> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    if pretty {
-        serde_json::to_writer_pretty(&mut out, doc)?;
-    } else {
-        serde_json::to_writer(&mut out, doc)?;
-    }
-    out.write_all(b"\n")?;
-    out.flush()
-}
-
-/// Reads a whole capture and builds its document. A read error part-way keeps everything
-/// decoded before it: the document is complete for that prefix, and the error is returned
-/// beside it (and recorded in `capture.error`).
-pub fn export_reader(
-    source: &str,
-    mut reader: CaptureReader,
-    config: reassembly::Config,
-) -> (Document, Option<CaptureError>) {
-    let mut collector = Collector::default();
-    let (summary, error) = engine::run_reader(&mut reader, config, &mut collector);
-    let capture = CaptureInfo::new(
-        source.to_string(),
-        Some(reader.format()),
-        reader.gzipped(),
-        &summary,
-        error.as_ref().map(ToString::to_string),
-    );
-    let doc = Document {
-        capture,
-        connections: collector.into_connections(),
-    };
-    (doc, error)
 }

@@ -170,6 +170,10 @@ pub enum StreamEvent<'a> {
 /// Receives reassembly events.
 pub trait StreamSink {
     fn event(&mut self, ev: StreamEvent<'_>);
+
+    /// The events that follow come from the capture's packet `number` (from 1), so the
+    /// layers above can cite packets as Wireshark numbers them.
+    fn packet(&mut self, _number: u64) {}
 }
 
 impl<F: FnMut(StreamEvent<'_>)> StreamSink for F {

@@ -1,0 +1,1107 @@
+//! Per-connection HTTP/2 state: protocol detection, frame decoders and HPACK contexts per
+//! direction, header blocks across CONTINUATION, streams, SETTINGS, PINGs, GOAWAY and
+//! flow-control windows.
+//!
+//! Input is one TCP connection's reassembled byte streams (data and gaps, per direction);
+//! output is completed [`Stream`]s and, at the end, a [`ConnectionRecord`], pushed into an
+//! [`H2Sink`]. Nothing here aborts a connection: protocol violations, HPACK errors and gaps
+//! become anomalies on the stream or connection, and decoding goes on.
+//!
+//! Roles: the TCP layer guesses client and server; the HTTP/2 preface, an HTTP/1.1 request,
+//! or (mid-connection) the first request or response header block settle it, and the
+//! connection swaps its per-direction state when the guess was wrong.
+//!
+//! ```text
+//!  Detecting --preface--------------------------> Http2 (decoders at a frame boundary)
+//!      |------HTTP/1.1 Upgrade: h2c + 101-------> Http2 (stream 1 = the upgraded request)
+//!      |------HTTP/1.x------------------------> Http1 (skipped)
+//!      |------TLS hello-----------------------> Tls (SNI, ALPN; skipped)
+//!      |------no handshake, other bytes-------> Http2 joined mid-connection (decoders resync)
+//!      `------handshake, other bytes----------> Unknown (skipped)
+//! ```
+
+pub mod detect;
+pub mod stream;
+
+use crate::capture::Timestamp;
+use crate::http2::frame::{
+    DecoderLimits, ErrorCode, Event, Frame, FrameDecoder, FrameHeader, FrameType, SettingId,
+    PREFACE,
+};
+use crate::http2::hpack::{self, HeaderField, Text};
+use crate::reassembly::{ConnId, ConnStats, Dir};
+use detect::{Http1Request, Start, TlsHello};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+pub use stream::{FrameRecord, Stream};
+
+/// Limits and options for HTTP/2 decoding.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Keep every frame (for `--frames`); off, only counts are kept.
+    pub record_frames: bool,
+    /// A header block (HEADERS/PUSH_PROMISE + CONTINUATION) larger than this is dropped.
+    pub max_header_block: usize,
+    /// Open streams per connection; beyond it the oldest is reported incomplete.
+    pub max_open_streams: usize,
+    /// Frames kept per connection for stream 0 (and late frames of finished streams).
+    pub max_connection_frames: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            record_frames: false,
+            max_header_block: 1 << 20,
+            max_open_streams: 10_000,
+            max_connection_frames: 100_000,
+        }
+    }
+}
+
+/// What HTTP/2 decoding produces.
+pub trait H2Sink {
+    /// A stream is complete (or the connection ended with it open).
+    fn stream(&mut self, conn: &ConnectionInfo, stream: Stream);
+    /// The connection ended; all its streams were reported before.
+    fn connection(&mut self, conn: ConnectionRecord);
+}
+
+/// The protocol a connection carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Http2,
+    Http1,
+    Tls,
+    Unknown,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http2 => "http2",
+            Protocol::Http1 => "http1",
+            Protocol::Tls => "tls",
+            Protocol::Unknown => "unknown",
+        }
+    }
+}
+
+/// Who a connection is between, as far as decoding knows.
+#[derive(Clone, Debug)]
+pub struct ConnectionInfo {
+    pub id: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PingRecord {
+    pub from: Dir,
+    pub payload: [u8; 8],
+    pub sent: Timestamp,
+    pub acked: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoawayRecord {
+    pub ts: Timestamp,
+    pub from: Dir,
+    pub last_stream_id: u32,
+    pub error_code: ErrorCode,
+    pub debug_data: Vec<u8>,
+}
+
+/// A connection at its end.
+#[derive(Clone, Debug)]
+pub struct ConnectionRecord {
+    pub info: ConnectionInfo,
+    pub protocol: Protocol,
+    pub joined_mid_connection: bool,
+    pub h2c_upgrade: bool,
+    pub tls: Option<TlsInfo>,
+    /// SETTINGS each side sent, in order, per direction (index by `Dir`).
+    pub settings: [Vec<Vec<(SettingId, u32)>>; 2],
+    pub pings: Vec<PingRecord>,
+    pub goaways: Vec<GoawayRecord>,
+    /// Connection-level send windows per direction, when seen from the start.
+    pub window: Option<[i64; 2]>,
+    pub streams: u64,
+    pub frames: Vec<FrameRecord>,
+    pub frame_count: u64,
+    pub anomalies: Vec<String>,
+    /// TCP counters, oriented by the final roles.
+    pub tcp: ConnStats,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub sni: Option<String>,
+    pub client_alpn: Vec<String>,
+    pub server_alpn: Vec<String>,
+}
+
+const MAX_CONN_ANOMALIES: usize = 64;
+const MAX_PINGS: usize = 1024;
+/// Finished stream ids remembered so that late frames (a WINDOW_UPDATE or RST_STREAM after
+/// END_STREAM) do not resurrect them as new streams.
+const MAX_FINISHED_IDS: usize = 4096;
+const DEFAULT_WINDOW: i64 = 65_535;
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Detecting,
+    /// HTTP/1.1 request with `Upgrade: h2c` seen; waiting for the server's answer.
+    AwaitUpgrade(Box<Http1Request>),
+    Http2,
+    Http1,
+    Tls,
+    Unknown,
+}
+
+/// A header block being gathered across CONTINUATION frames.
+struct PendingBlock {
+    stream_id: u32,
+    /// HEADERS (with its END_STREAM) or PUSH_PROMISE (with the promised id).
+    end_stream: bool,
+    promised: Option<u32>,
+    fragments: Vec<u8>,
+    oversized: bool,
+}
+
+/// One direction: bytes before detection, then the frame decoder and HPACK context.
+struct Side {
+    head: Vec<u8>,
+    /// The stream started with a gap: the start was never seen.
+    started_with_gap: bool,
+    /// Bytes to drop before the next check (an upgraded request's body), then the
+    /// preface to expect (the client after `101 Switching Protocols`).
+    skip: u64,
+    expect_preface: bool,
+    decoder: Option<FrameDecoder>,
+    hpack: hpack::Decoder,
+    pending: Option<PendingBlock>,
+    /// SETTINGS this side sent (values in force, and the full history).
+    settings_sent: Vec<Vec<(SettingId, u32)>>,
+    /// Connection-level send window of this side.
+    window: i64,
+    /// Initial stream window this side grants (its SETTINGS_INITIAL_WINDOW_SIZE).
+    initial_window: i64,
+}
+
+impl Side {
+    fn new() -> Self {
+        Side {
+            head: Vec::new(),
+            started_with_gap: false,
+            skip: 0,
+            expect_preface: false,
+            decoder: None,
+            hpack: hpack::Decoder::new(),
+            pending: None,
+            settings_sent: Vec::new(),
+            window: DEFAULT_WINDOW,
+            initial_window: DEFAULT_WINDOW,
+        }
+    }
+}
+
+pub struct Connection {
+    config: Config,
+    info: ConnectionInfo,
+    handshake: bool,
+    state: State,
+    mid: bool,
+    /// Roles were settled for certain (preface, handshake, HTTP/1 request, first headers).
+    roles_certain: bool,
+    h2c_upgrade: bool,
+    tls: Option<TlsInfo>,
+    /// Indexed by role (`Dir::index()` of the direction the side sends in).
+    sides: [Side; 2],
+    /// Reassembly's direction is reversed relative to ours.
+    swapped: bool,
+    streams: BTreeMap<u32, Stream>,
+    finished_ids: HashSet<u32>,
+    finished_order: VecDeque<u32>,
+    stream_count: u64,
+    pings: Vec<PingRecord>,
+    goaways: Vec<GoawayRecord>,
+    frames: Vec<FrameRecord>,
+    frame_count: u64,
+    anomalies: Vec<String>,
+    /// Flow-control accounting is meaningful only when the connection was seen from its start.
+    track_windows: bool,
+    packet: u64,
+}
+
+impl Connection {
+    pub fn new(
+        config: Config,
+        id: ConnId,
+        client: SocketAddr,
+        server: SocketAddr,
+        handshake: bool,
+    ) -> Self {
+        Connection {
+            config,
+            info: ConnectionInfo { id, client, server },
+            handshake,
+            state: State::Detecting,
+            mid: false,
+            roles_certain: handshake,
+            h2c_upgrade: false,
+            tls: None,
+            sides: [Side::new(), Side::new()],
+            swapped: false,
+            streams: BTreeMap::new(),
+            finished_ids: HashSet::new(),
+            finished_order: VecDeque::new(),
+            stream_count: 0,
+            pings: Vec::new(),
+            goaways: Vec::new(),
+            frames: Vec::new(),
+            frame_count: 0,
+            anomalies: Vec::new(),
+            track_windows: false,
+            packet: 0,
+        }
+    }
+
+    pub fn info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    fn role(&self, d: Dir) -> Dir {
+        if self.swapped { d.reverse() } else { d }
+    }
+
+    fn anomaly(&mut self, what: impl Into<String>) {
+        if self.anomalies.len() < MAX_CONN_ANOMALIES {
+            self.anomalies.push(what.into());
+        }
+    }
+
+    /// Bytes of one direction (as reassembly names it), captured at `ts` in packet `packet`.
+    pub fn data<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, packet: u64, data: &[u8], sink: &mut S) {
+        self.packet = packet;
+        let r = self.role(dir);
+        match self.state {
+            State::Detecting | State::AwaitUpgrade(_) => {
+                let side = &mut self.sides[r.index()];
+                let room = detect::MAX_HEAD.saturating_sub(side.head.len());
+                side.head.extend_from_slice(&data[..data.len().min(room)]);
+                let overflow = data.len() > room;
+                self.detect(ts, false, sink);
+                if overflow && matches!(self.state, State::Detecting | State::AwaitUpgrade(_)) {
+                    self.detect(ts, true, sink);
+                }
+            }
+            State::Http2 => self.feed(r, ts, data, sink),
+            State::Http1 | State::Tls | State::Unknown => {}
+        }
+    }
+
+    /// `len` bytes of one direction were never captured.
+    pub fn gap<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, len: u64, sink: &mut S) {
+        let r = self.role(dir);
+        match self.state {
+            State::Detecting => {
+                let side = &mut self.sides[r.index()];
+                if side.head.is_empty() {
+                    side.started_with_gap = true;
+                } else {
+                    // Bytes before the gap cannot be joined to bytes after it: decide now.
+                    self.detect(ts, true, sink);
+                    if self.state == State::Http2 {
+                        self.gap(dir, ts, len, sink);
+                    }
+                }
+            }
+            State::Http2 => {
+                self.anomaly(format!("{len} bytes from the {} never captured", who(r)));
+                self.with_decoder(r, sink, |dec, f| dec.gap(len, f), ts);
+            }
+            _ => {}
+        }
+    }
+
+    /// Decides the protocol from the heads of both directions, when they say enough
+    /// (or, with `force`, with whatever they hold).
+    fn detect<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+        if let State::AwaitUpgrade(_) = self.state {
+            return self.await_upgrade(ts, force, sink);
+        }
+        let c = detect::classify(&self.sides[0].head);
+        let s = detect::classify(&self.sides[1].head);
+        match (&c, &s) {
+            (Start::Preface, _) => self.start_http2(ts, PREFACE.len(), 0, sink),
+            (_, Start::Preface) => {
+                self.swap_roles();
+                self.start_http2(ts, PREFACE.len(), 0, sink)
+            }
+            (Start::Http1Request(req), _) => {
+                self.roles_certain = true;
+                if req.wants_h2c() {
+                    self.state = State::AwaitUpgrade(Box::new(req.clone()));
+                    self.await_upgrade(ts, force, sink);
+                } else {
+                    self.state = State::Http1;
+                }
+            }
+            (_, Start::Http1Request(_)) => {
+                self.swap_roles();
+                self.detect(ts, force, sink);
+            }
+            (Start::Tls(h), _) | (_, Start::Tls(h)) => {
+                let h = h.clone();
+                self.state = State::Tls;
+                self.tls_hello(&h);
+                // The other side's hello may already be here too.
+                for side in 0..2 {
+                    if let Start::Tls(other) = detect::classify(&self.sides[side].head) {
+                        self.tls_hello(&other);
+                    }
+                }
+            }
+            (Start::Http1Response { .. }, _) | (_, Start::Http1Response { .. }) => {
+                self.state = State::Http1;
+            }
+            (Start::Other, _) | (_, Start::Other) => self.other_start(ts, sink),
+            (Start::NeedMore, Start::NeedMore) if force => self.other_start(ts, sink),
+            _ => {}
+        }
+    }
+
+    /// Neither a preface nor HTTP/1 nor TLS: HTTP/2 joined mid-connection if the start of
+    /// the connection was not captured, otherwise not HTTP/2.
+    fn other_start<S: H2Sink>(&mut self, ts: Timestamp, sink: &mut S) {
+        let start_missed = !self.handshake
+            || self.sides[0].started_with_gap
+            || self.sides[1].started_with_gap;
+        if !start_missed {
+            self.state = State::Unknown;
+            self.release_heads();
+            return;
+        }
+        self.mid = true;
+        self.roles_certain = false;
+        self.state = State::Http2;
+        for r in [Dir::ClientToServer, Dir::ServerToClient] {
+            let side = &mut self.sides[r.index()];
+            side.hpack = hpack::Decoder::new_mid_connection();
+            side.decoder = Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
+        }
+        self.replay_heads(ts, [0, 0], sink);
+    }
+
+    fn start_http2<S: H2Sink>(&mut self, ts: Timestamp, client_skip: usize, server_skip: usize, sink: &mut S) {
+        self.state = State::Http2;
+        self.roles_certain = true;
+        self.track_windows = !self.sides[0].started_with_gap && !self.sides[1].started_with_gap;
+        for side in &mut self.sides {
+            side.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+        }
+        self.replay_heads(ts, [client_skip, server_skip], sink);
+    }
+
+    /// Feeds what detection buffered to the decoders.
+    fn replay_heads<S: H2Sink>(&mut self, ts: Timestamp, skip: [usize; 2], sink: &mut S) {
+        for r in [Dir::ClientToServer, Dir::ServerToClient] {
+            let head = std::mem::take(&mut self.sides[r.index()].head);
+            let rest = head.get(skip[r.index()]..).unwrap_or(&[]);
+            if !rest.is_empty() {
+                self.feed(r, ts, rest, sink);
+            }
+        }
+    }
+
+    fn release_heads(&mut self) {
+        for side in &mut self.sides {
+            side.head = Vec::new();
+        }
+    }
+
+    /// After an HTTP/1.1 `Upgrade: h2c` request: a `101` switches both sides to HTTP/2
+    /// (RFC 7540 §3.2), anything else leaves the connection HTTP/1.
+    fn await_upgrade<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+        let State::AwaitUpgrade(req) = &self.state else {
+            return;
+        };
+        match detect::classify(&self.sides[1].head) {
+            Start::Http1Response {
+                status: 101,
+                head_len,
+            } => {
+                let req = (**req).clone();
+                self.h2c_upgrade = true;
+                self.state = State::Http2;
+                self.roles_certain = true;
+                self.track_windows = true;
+                self.upgraded_stream(&req, ts);
+                let body = req.content_length.unwrap_or(0);
+                let client = &mut self.sides[0];
+                client.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+                client.expect_preface = true;
+                client.skip = body;
+                if let Some(s) = self.streams.get_mut(&1) {
+                    s.bytes[0] = body;
+                    s.ended[0] = true;
+                }
+                self.sides[1].decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+                let client_head = std::mem::take(&mut self.sides[0].head);
+                let server_head = std::mem::take(&mut self.sides[1].head);
+                self.feed(
+                    Dir::ClientToServer,
+                    ts,
+                    client_head.get(req.head_len..).unwrap_or(&[]),
+                    sink,
+                );
+                self.feed(
+                    Dir::ServerToClient,
+                    ts,
+                    server_head.get(head_len..).unwrap_or(&[]),
+                    sink,
+                );
+            }
+            Start::NeedMore if !force => {}
+            _ => {
+                self.state = State::Http1;
+                self.release_heads();
+            }
+        }
+    }
+
+    /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
+    fn upgraded_stream(&mut self, req: &Http1Request, ts: Timestamp) {
+        let text = |b: &[u8]| Text::Known(b.to_vec().into());
+        let field = |n: &[u8], v: &[u8]| HeaderField {
+            name: text(n),
+            value: text(v),
+            never_indexed: false,
+            unknown_index: None,
+        };
+        let mut fields = vec![
+            field(b":method", req.method.as_bytes()),
+            field(b":scheme", b"http"),
+        ];
+        if let Some(host) = req.header("host") {
+            fields.push(field(b":authority", host));
+        }
+        fields.push(field(b":path", req.target.as_bytes()));
+        const HOP_BY_HOP: &[&str] = &["host", "connection", "upgrade", "http2-settings", "keep-alive"];
+        for (n, v) in &req.headers {
+            if !HOP_BY_HOP.contains(&n.as_str()) {
+                fields.push(field(n.as_bytes(), v));
+            }
+        }
+        let mut s = Stream::new(1, ts, self.initial_stream_window());
+        s.request_headers = Some(fields);
+        self.streams.insert(1, s);
+        self.stream_count += 1;
+    }
+
+    fn tls_hello(&mut self, h: &TlsHello) {
+        let tls = self.tls.get_or_insert_with(TlsInfo::default);
+        if h.client {
+            tls.sni = tls.sni.take().or_else(|| h.sni.clone());
+            tls.client_alpn = h.alpn.clone();
+        } else {
+            tls.server_alpn = h.alpn.clone();
+        }
+    }
+
+    /// Runs bytes of side `r` through its frame decoder.
+    fn feed<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, mut data: &[u8], sink: &mut S) {
+        let side = &mut self.sides[r.index()];
+        if side.skip > 0 {
+            let n = (side.skip as usize).min(data.len());
+            side.skip -= n as u64;
+            data = &data[n..];
+        }
+        if side.expect_preface {
+            // After `101 Switching Protocols` the client still sends the preface first.
+            let need = PREFACE.len() - side.head.len();
+            let n = need.min(data.len());
+            side.head.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if side.head.len() < PREFACE.len() {
+                return;
+            }
+            side.expect_preface = false;
+            if side.head != PREFACE {
+                self.anomaly("the client did not send the HTTP/2 preface after 101 Switching Protocols");
+                self.sides[r.index()].decoder =
+                    Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
+            }
+            self.sides[r.index()].head = Vec::new();
+        }
+        if data.is_empty() {
+            return;
+        }
+        self.with_decoder(r, sink, |dec, f| dec.push(data, f), ts);
+    }
+
+    /// Runs `op` on side `r`'s frame decoder and applies the events it emits. The decoder
+    /// is set aside meanwhile (events borrow its buffer). An event may settle the roles
+    /// and swap the sides: later events then carry the new role, and the decoder goes
+    /// back to the slot its side moved to.
+    fn with_decoder<S: H2Sink>(
+        &mut self,
+        r: Dir,
+        sink: &mut S,
+        op: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(Event<'_>)),
+        ts: Timestamp,
+    ) {
+        let Some(mut dec) = self.sides[r.index()].decoder.take() else {
+            return;
+        };
+        let before = self.swapped;
+        op(&mut dec, &mut |e| {
+            let role = if self.swapped != before { r.reverse() } else { r };
+            self.event(role, ts, e, sink)
+        });
+        let slot = if self.swapped != before { r.reverse() } else { r };
+        self.sides[slot.index()].decoder = Some(dec);
+    }
+
+    /// Applies one decoder event from side `r`.
+    fn event<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, e: Event<'_>, sink: &mut S) {
+        match e {
+            Event::DataStart { header, .. } => {
+                self.interrupts_block(r, &header);
+                let window = self.track_windows;
+                if window {
+                    let side = &mut self.sides[r.index()];
+                    side.window -= i64::from(header.length);
+                    if side.window < 0 {
+                        let w = side.window;
+                        self.anomaly(format!(
+                            "the {} sent DATA beyond the connection window ({w})",
+                            who(r)
+                        ));
+                    }
+                }
+                if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
+                    s.data_frames[r.index()] += 1;
+                    if let Some(w) = s.window.as_mut() {
+                        w[r.index()] -= i64::from(header.length);
+                        if w[r.index()] < 0 {
+                            let w = w[r.index()];
+                            s.anomaly(format!("DATA beyond the stream window ({w})"));
+                        }
+                    }
+                }
+            }
+            Event::DataChunk { header, data } => {
+                if let Some(s) = self.streams.get_mut(&header.stream_id) {
+                    s.bytes[r.index()] += data.len() as u64;
+                    s.touch(ts);
+                }
+            }
+            Event::DataGap { header, len } => {
+                if let Some(s) = self.streams.get_mut(&header.stream_id) {
+                    s.lost_bytes[r.index()] += len;
+                    s.anomaly(format!("{len} bytes of DATA never captured"));
+                }
+            }
+            Event::DataEnd { header } => {
+                self.record(r, ts, &header);
+                if header.end_stream() {
+                    if let Some(s) = self.streams.get_mut(&header.stream_id) {
+                        s.ended[r.index()] = true;
+                    }
+                }
+                self.maybe_finish(header.stream_id, sink);
+            }
+            Event::Frame { header, frame } => {
+                self.interrupts_block(r, &header);
+                self.record(r, ts, &header);
+                self.frame(r, ts, &header, frame, sink);
+                if header.stream_id != 0 {
+                    self.maybe_finish(header.stream_id, sink);
+                }
+            }
+            Event::Malformed { header, error } => {
+                self.interrupts_block(r, &header);
+                self.record(r, ts, &header);
+                self.anomaly(format!(
+                    "malformed {} frame from the {} on stream {}: {error}",
+                    header.kind.name(),
+                    who(r),
+                    header.stream_id
+                ));
+                if matches!(header.kind, FrameType::Headers | FrameType::PushPromise | FrameType::Continuation) {
+                    // A header block we cannot read may have changed the HPACK table.
+                    self.sides[r.index()].hpack.lose_sync();
+                }
+            }
+            Event::Oversized { header } => {
+                self.record(r, ts, &header);
+                self.anomaly(format!(
+                    "{} frame of {} bytes from the {} too large to decode",
+                    header.kind.name(),
+                    header.length,
+                    who(r)
+                ));
+                if matches!(header.kind, FrameType::Headers | FrameType::PushPromise | FrameType::Continuation) {
+                    self.sides[r.index()].hpack.lose_sync();
+                }
+            }
+            Event::Resync { skipped, at_start } => {
+                if at_start && skipped == 0 {
+                    return;
+                }
+                if !at_start {
+                    // Frames were lost: a header block among them may have changed the table.
+                    self.sides[r.index()].hpack.lose_sync();
+                    self.sides[r.index()].pending = None;
+                }
+                self.anomaly(format!(
+                    "{} frame boundary found again after skipping {skipped} bytes from the {}",
+                    if at_start { "first" } else { "lost" },
+                    who(r)
+                ));
+            }
+            Event::Truncated { header, missing } => {
+                let what = header.map_or("a frame header".to_string(), |h| {
+                    format!("a {} frame on stream {}", h.kind.name(), h.stream_id)
+                });
+                self.anomaly(format!(
+                    "the {}'s bytes end inside {what} ({missing} bytes missing)",
+                    who(r)
+                ));
+            }
+        }
+    }
+
+    /// RFC 9113 §6.10: between a header block's first frame and its END_HEADERS, only
+    /// CONTINUATION frames of the same stream may come.
+    fn interrupts_block(&mut self, r: Dir, header: &FrameHeader) {
+        let side = &mut self.sides[r.index()];
+        if let Some(p) = &side.pending {
+            if header.kind != FrameType::Continuation || header.stream_id != p.stream_id {
+                let id = p.stream_id;
+                side.pending = None;
+                side.hpack.lose_sync();
+                self.anomaly(format!(
+                    "{} frame on stream {} interrupted the header block of stream {id} (RFC 9113 §6.10)",
+                    header.kind.name(),
+                    header.stream_id
+                ));
+            }
+        }
+    }
+
+    fn record(&mut self, r: Dir, ts: Timestamp, header: &FrameHeader) {
+        self.frame_count += 1;
+        if !self.config.record_frames {
+            if let Some(s) = self.streams.get_mut(&header.stream_id) {
+                s.touch(ts);
+            }
+            return;
+        }
+        let rec = FrameRecord {
+            ts,
+            packet: self.packet,
+            from: r,
+            kind: header.kind,
+            flags: header.flags,
+            length: header.length,
+            stream_id: header.stream_id,
+        };
+        match self.streams.get_mut(&header.stream_id) {
+            Some(s) if header.stream_id != 0 => {
+                s.touch(ts);
+                s.frames.push(rec);
+            }
+            _ => {
+                if self.frames.len() < self.config.max_connection_frames {
+                    self.frames.push(rec);
+                }
+            }
+        }
+    }
+
+    /// The stream `id`, created on first sight unless it already finished.
+    fn stream_mut<S: H2Sink>(&mut self, id: u32, ts: Timestamp, sink: &mut S) -> Option<&mut Stream> {
+        if id == 0 || self.finished_ids.contains(&id) {
+            return None;
+        }
+        if !self.streams.contains_key(&id) {
+            if self.streams.len() >= self.config.max_open_streams {
+                // The oldest open stream goes out incomplete, to keep memory bounded.
+                if let Some((&old, _)) = self.streams.iter().next() {
+                    self.finish_stream(old, sink);
+                    self.anomaly("too many open streams: the oldest was reported incomplete");
+                }
+            }
+            let window = self.initial_stream_window();
+            self.streams.insert(id, Stream::new(id, ts, window));
+            self.stream_count += 1;
+        }
+        self.streams.get_mut(&id)
+    }
+
+    /// Both sides' send windows for a new stream, each the initial window its peer granted.
+    fn initial_stream_window(&self) -> Option<[i64; 2]> {
+        self.track_windows.then(|| [self.sides[1].initial_window, self.sides[0].initial_window])
+    }
+
+    fn frame<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, header: &FrameHeader, frame: Frame<'_>, sink: &mut S) {
+        if let Some(rule) = crate::http2::frame::check_stream_id(header) {
+            self.anomaly(format!("{rule}, from the {}", who(r)));
+        }
+        match frame {
+            Frame::Headers { fragment, .. } => {
+                self.stream_mut(header.stream_id, ts, sink);
+                self.begin_block(r, ts, header, fragment, None, sink);
+            }
+            Frame::PushPromise {
+                promised_stream_id,
+                fragment,
+                ..
+            } => {
+                self.stream_mut(header.stream_id, ts, sink);
+                self.begin_block(r, ts, header, fragment, Some(promised_stream_id), sink);
+            }
+            Frame::Continuation { fragment } => {
+                let max = self.config.max_header_block;
+                let side = &mut self.sides[r.index()];
+                match side.pending.as_mut() {
+                    Some(p) => {
+                        if p.fragments.len() + fragment.len() > max {
+                            p.oversized = true;
+                            p.fragments = Vec::new();
+                        } else if !p.oversized {
+                            p.fragments.extend_from_slice(fragment);
+                        }
+                        if header.end_headers() {
+                            self.end_block(r, ts, sink);
+                        }
+                    }
+                    None => self.anomaly(format!(
+                        "CONTINUATION on stream {} without a header block (RFC 9113 §6.10)",
+                        header.stream_id
+                    )),
+                }
+            }
+            Frame::Settings { ack, settings } => {
+                if !ack {
+                    self.settings(r, settings.to_vec());
+                }
+            }
+            Frame::Ping { ack, payload } => self.ping(r, ts, ack, payload),
+            Frame::Goaway {
+                last_stream_id,
+                error_code,
+                debug_data,
+            } => {
+                if self.goaways.len() < MAX_PINGS {
+                    self.goaways.push(GoawayRecord {
+                        ts,
+                        from: r,
+                        last_stream_id,
+                        error_code,
+                        debug_data: debug_data[..debug_data.len().min(1024)].to_vec(),
+                    });
+                }
+            }
+            Frame::WindowUpdate { increment } => {
+                if increment == 0 {
+                    self.anomaly(format!(
+                        "WINDOW_UPDATE with increment 0 on stream {} (RFC 9113 §6.9)",
+                        header.stream_id
+                    ));
+                }
+                // A WINDOW_UPDATE from `r` widens the other side's send window.
+                let other = r.reverse().index();
+                if header.stream_id == 0 {
+                    if self.track_windows {
+                        self.sides[other].window += i64::from(increment);
+                    }
+                } else if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
+                    if let Some(w) = s.window.as_mut() {
+                        w[other] += i64::from(increment);
+                    }
+                }
+            }
+            Frame::RstStream { error_code } => {
+                if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
+                    if s.reset.is_none() {
+                        s.reset = Some((r, error_code));
+                    }
+                }
+            }
+            Frame::Priority(_)
+            | Frame::Data { .. }
+            | Frame::AltSvc { .. }
+            | Frame::Origin { .. }
+            | Frame::PriorityUpdate { .. }
+            | Frame::Unknown { .. } => {
+                if header.stream_id != 0 {
+                    self.stream_mut(header.stream_id, ts, sink);
+                }
+            }
+        }
+    }
+
+    fn begin_block<S: H2Sink>(
+        &mut self,
+        r: Dir,
+        ts: Timestamp,
+        header: &FrameHeader,
+        fragment: &[u8],
+        promised: Option<u32>,
+        sink: &mut S,
+    ) {
+        let max = self.config.max_header_block;
+        let oversized = fragment.len() > max;
+        self.sides[r.index()].pending = Some(PendingBlock {
+            stream_id: header.stream_id,
+            end_stream: promised.is_none() && header.end_stream(),
+            promised,
+            fragments: if oversized { Vec::new() } else { fragment.to_vec() },
+            oversized,
+        });
+        if header.end_headers() {
+            self.end_block(r, ts, sink);
+        }
+    }
+
+    /// A complete header block: decode it and file it on its stream.
+    fn end_block<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, sink: &mut S) {
+        let Some(block) = self.sides[r.index()].pending.take() else {
+            return;
+        };
+        let mut fields = Vec::new();
+        if block.oversized {
+            self.sides[r.index()].hpack.lose_sync();
+            self.anomaly(format!(
+                "header block on stream {} larger than {} bytes: dropped",
+                block.stream_id, self.config.max_header_block
+            ));
+        } else if let Err(e) = self.sides[r.index()].hpack.decode(&block.fragments, &mut fields) {
+            self.anomaly(format!(
+                "HPACK error in the {}'s header block on stream {}: {e}",
+                who(r),
+                block.stream_id
+            ));
+        }
+        if !self.roles_certain {
+            // Mid-connection: the first block that names a request or a response settles
+            // which side is the client.
+            if let Some(from_client) = block_role(&fields) {
+                self.roles_certain = true;
+                if from_client != (r == Dir::ClientToServer) {
+                    self.swap_roles();
+                    return self.file_block(r.reverse(), ts, block, fields, sink);
+                }
+            }
+        }
+        self.file_block(r, ts, block, fields, sink);
+    }
+
+    fn file_block<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, block: PendingBlock, fields: Vec<HeaderField>, sink: &mut S) {
+        match block.promised {
+            Some(promised) => {
+                // RFC 9113 §8.4: the promise carries the pushed request's headers.
+                if let Some(s) = self.stream_mut(promised, ts, sink) {
+                    s.promised_by = Some(block.stream_id);
+                    s.request_headers = Some(fields);
+                    s.ended[0] = true;
+                }
+            }
+            None => {
+                if let Some(s) = self.stream_mut(block.stream_id, ts, sink) {
+                    s.headers(r, fields, block.end_stream);
+                }
+                self.maybe_finish(block.stream_id, sink);
+            }
+        }
+    }
+
+    fn settings(&mut self, r: Dir, settings: Vec<(SettingId, u32)>) {
+        let other = r.reverse().index();
+        for &(id, value) in &settings {
+            match id.0 {
+                // HEADER_TABLE_SIZE: bounds the table of the encoder on the other side.
+                0x1 => self.sides[other].hpack.set_max_table_size_setting(value),
+                0x4 => {
+                    if value > 0x7fff_ffff {
+                        self.anomaly(format!(
+                            "SETTINGS_INITIAL_WINDOW_SIZE {value} above 2^31-1 (RFC 9113 §6.5.2)"
+                        ));
+                        continue;
+                    }
+                    // RFC 9113 §6.9.2: the change applies to every open stream's window.
+                    let new = i64::from(value);
+                    let delta = new - self.sides[r.index()].initial_window;
+                    self.sides[r.index()].initial_window = new;
+                    for s in self.streams.values_mut() {
+                        if let Some(w) = s.window.as_mut() {
+                            w[other] += delta;
+                        }
+                    }
+                }
+                0x5 => {
+                    if !(16_384..=16_777_215).contains(&value) {
+                        self.anomaly(format!(
+                            "SETTINGS_MAX_FRAME_SIZE {value} out of range (RFC 9113 §6.5.2)"
+                        ));
+                    } else if let Some(d) = self.sides[other].decoder.as_mut() {
+                        d.set_max_frame_size(value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let sent = &mut self.sides[r.index()].settings_sent;
+        if sent.len() < MAX_PINGS {
+            sent.push(settings);
+        }
+    }
+
+    fn ping(&mut self, r: Dir, ts: Timestamp, ack: bool, payload: [u8; 8]) {
+        if !ack {
+            if self.pings.len() < MAX_PINGS {
+                self.pings.push(PingRecord {
+                    from: r,
+                    payload,
+                    sent: ts,
+                    acked: None,
+                });
+            }
+            return;
+        }
+        // The ACK answers the oldest unanswered PING from the other side with this payload.
+        match self
+            .pings
+            .iter_mut()
+            .find(|p| p.from != r && p.payload == payload && p.acked.is_none())
+        {
+            Some(p) => p.acked = Some(ts),
+            None => {
+                if self.pings.len() < MAX_PINGS && !self.mid {
+                    self.anomaly("PING ACK without a matching PING");
+                }
+            }
+        }
+    }
+
+    /// Reports a stream that is complete.
+    fn maybe_finish<S: H2Sink>(&mut self, id: u32, sink: &mut S) {
+        if self.streams.get(&id).is_some_and(Stream::is_complete) {
+            self.finish_stream(id, sink);
+        }
+    }
+
+    fn finish_stream<S: H2Sink>(&mut self, id: u32, sink: &mut S) {
+        let Some(s) = self.streams.remove(&id) else {
+            return;
+        };
+        if self.finished_order.len() >= MAX_FINISHED_IDS {
+            if let Some(old) = self.finished_order.pop_front() {
+                self.finished_ids.remove(&old);
+            }
+        }
+        self.finished_ids.insert(id);
+        self.finished_order.push_back(id);
+        sink.stream(&self.info, s);
+    }
+
+    /// The roles were guessed wrong: swap everything kept per direction.
+    fn swap_roles(&mut self) {
+        self.swapped = !self.swapped;
+        self.sides.swap(0, 1);
+        std::mem::swap(&mut self.info.client, &mut self.info.server);
+        for s in self.streams.values_mut() {
+            s.swap_directions();
+        }
+        for f in &mut self.frames {
+            f.from = f.from.reverse();
+        }
+        for p in &mut self.pings {
+            p.from = p.from.reverse();
+        }
+        for g in &mut self.goaways {
+            g.from = g.from.reverse();
+        }
+    }
+
+    /// The TCP connection ended: flush the decoders, report open streams, then the connection.
+    pub fn close<S: H2Sink>(mut self, tcp: &ConnStats, sink: &mut S) {
+        if matches!(self.state, State::Detecting | State::AwaitUpgrade(_)) {
+            let ts = tcp.end;
+            self.detect(ts, true, sink);
+        }
+        for r in [Dir::ClientToServer, Dir::ServerToClient] {
+            self.with_decoder(r, sink, |dec, f| dec.finish(f), tcp.end);
+            if let Some(p) = self.sides[r.index()].pending.take() {
+                self.anomaly(format!(
+                    "the header block of stream {} never ended (no END_HEADERS)",
+                    p.stream_id
+                ));
+            }
+        }
+        let ids: Vec<u32> = self.streams.keys().copied().collect();
+        for id in ids {
+            self.finish_stream(id, sink);
+        }
+        let protocol = match self.state {
+            State::Http2 => Protocol::Http2,
+            State::Http1 | State::AwaitUpgrade(_) => Protocol::Http1,
+            State::Tls => Protocol::Tls,
+            State::Detecting | State::Unknown => Protocol::Unknown,
+        };
+        let mut tcp = tcp.clone();
+        if self.swapped {
+            swap_tcp(&mut tcp);
+        }
+        let [client, server] = self.sides;
+        sink.connection(ConnectionRecord {
+            info: self.info,
+            protocol,
+            joined_mid_connection: self.mid,
+            h2c_upgrade: self.h2c_upgrade,
+            tls: self.tls,
+            settings: [client.settings_sent, server.settings_sent],
+            pings: self.pings,
+            goaways: self.goaways,
+            window: self.track_windows.then_some([client.window, server.window]),
+            streams: self.stream_count,
+            frames: self.frames,
+            frame_count: self.frame_count,
+            anomalies: self.anomalies,
+            tcp,
+        });
+    }
+}
+
+/// Whether a header block is a request (`Some(true)`), a response (`Some(false)`), or
+/// cannot say (its pseudo-headers are unknown).
+fn block_role(fields: &[HeaderField]) -> Option<bool> {
+    fields.iter().find_map(|f| match &f.name {
+        Text::Known(n) if n.as_ref() == b":method" || n.as_ref() == b":path" => Some(true),
+        Text::Known(n) if n.as_ref() == b":status" => Some(false),
+        _ => None,
+    })
+}
+
+fn swap_tcp(t: &mut ConnStats) {
+    std::mem::swap(&mut t.client, &mut t.server);
+    t.packets.swap(0, 1);
+    t.wire_bytes.swap(0, 1);
+    t.payload_bytes.swap(0, 1);
+    t.gaps.swap(0, 1);
+    t.gap_bytes.swap(0, 1);
+    t.retransmissions.swap(0, 1);
+    t.out_of_order.swap(0, 1);
+}
+
+fn who(r: Dir) -> &'static str {
+    match r {
+        Dir::ClientToServer => "client",
+        Dir::ServerToClient => "server",
+    }
+}
+

@@ -1,0 +1,493 @@
+//! The export's serde types (documented field by field in `docs/json.md`) and their
+//! construction from decoding records.
+
+use crate::capture::Timestamp;
+use crate::connection::{
+    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
+};
+use crate::http2::frame::{ErrorCode, SettingId};
+use crate::http2::hpack::{HeaderField, Text};
+use crate::model::Backend;
+use crate::reassembly::{ConnStats, Dir};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+fn secs(ts: Timestamp) -> f64 {
+    ts.as_secs_f64()
+}
+
+/// The whole document `h2scope export` writes.
+#[derive(Debug, Serialize)]
+pub struct Document {
+    pub capture: CaptureInfo,
+    pub connections: Vec<ConnectionJson>,
+    pub streams: Vec<StreamJson>,
+    pub backends: Vec<BackendJson>,
+}
+
+/// An NDJSON line: `{"type": kind, ...value}`.
+#[derive(Serialize)]
+pub(super) struct Tagged<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub value: &'a T,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaptureInfo {
+    pub source: String,
+    pub format: &'static str,
+    pub gzipped: bool,
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_packets: u64,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub interfaces: Vec<Interface>,
+    pub anomalies: Vec<CaptureAnomaly>,
+    pub comments: Vec<String>,
+    pub decryption_secrets: usize,
+    pub evicted_connections: u64,
+    pub timed_out_connections: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Interface {
+    pub id: u32,
+    pub link_type: &'static str,
+    pub link_type_id: u32,
+    pub snaplen: u32,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaptureAnomaly {
+    pub kind: &'static str,
+    pub count: u64,
+    pub details: Vec<String>,
+}
+
+/// Bytes as a string when they are UTF-8 text, otherwise `{"base64": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bytes(pub Vec<u8>, pub bool);
+
+impl Bytes {
+    /// `force_binary` for values that are binary by contract (`-bin` headers).
+    pub fn new(b: &[u8], force_binary: bool) -> Self {
+        Bytes(b.to_vec(), force_binary)
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.1, std::str::from_utf8(&self.0)) {
+            (false, Ok(text)) => s.serialize_str(text),
+            _ => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("base64", &base64(&self.0))?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A header list: `[[name, value], ...]` in wire order. Names from an unknown dynamic-table
+/// entry read `"<unknown dynamic #N>"`; unknown values are `null`.
+#[derive(Debug)]
+pub struct Headers(pub Vec<HeaderField>);
+
+impl Serialize for Headers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for f in &self.0 {
+            let name = match &f.name {
+                Text::Known(n) => String::from_utf8_lossy(n).into_owned(),
+                Text::Unknown => f.display_name(),
+            };
+            let value = match &f.value {
+                Text::Known(v) => Some(Bytes::new(v, name.ends_with("-bin"))),
+                Text::Unknown => None,
+            };
+            seq.serialize_element(&(name, value))?;
+        }
+        seq.end()
+    }
+}
+
+fn known<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<String> {
+    Stream::field(list, name).map(|v: &'a [u8]| String::from_utf8_lossy(v).into_owned())
+}
+
+fn who(d: Dir) -> &'static str {
+    match d {
+        Dir::ClientToServer => "client",
+        Dir::ServerToClient => "server",
+    }
+}
+
+fn error_code(e: ErrorCode) -> String {
+    e.name()
+        .map_or_else(|| format!("UNKNOWN(0x{:x})", e.0), str::to_string)
+}
+
+fn setting_name(id: SettingId) -> String {
+    id.name()
+        .map_or_else(|| format!("0x{:04x}", id.0), str::to_string)
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResetJson {
+    pub from: &'static str,
+    pub error_code: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FrameJson {
+    pub ts: f64,
+    pub packet: u64,
+    pub from: &'static str,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub flags: u8,
+    pub length: u32,
+    pub stream_id: u32,
+}
+
+impl FrameJson {
+    fn new(f: &FrameRecord) -> Self {
+        FrameJson {
+            ts: secs(f.ts),
+            packet: f.packet,
+            from: who(f.from),
+            kind: match f.kind {
+                crate::http2::frame::FrameType::Unknown(t) => format!("UNKNOWN({t})"),
+                k => k.name().to_string(),
+            },
+            flags: f.flags,
+            length: f.length,
+            stream_id: f.stream_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WindowsJson {
+    pub client_window: i64,
+    pub server_window: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StreamJson {
+    pub connection: u64,
+    pub stream_id: u32,
+    pub client: String,
+    pub server: String,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub authority: Option<String>,
+    pub scheme: Option<String>,
+    pub status: Option<u16>,
+    pub request_headers: Option<Headers>,
+    pub informational: Vec<Headers>,
+    pub response_headers: Option<Headers>,
+    pub trailers: Option<Headers>,
+    pub request_trailers: Option<Headers>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub request_data_frames: u64,
+    pub response_data_frames: u64,
+    pub start: f64,
+    pub end: f64,
+    pub duration_ms: f64,
+    pub complete: bool,
+    pub reset: Option<ResetJson>,
+    pub promised_by: Option<u32>,
+    pub flow_control: Option<WindowsJson>,
+    pub anomalies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<Vec<FrameJson>>,
+}
+
+impl StreamJson {
+    pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool) -> Self {
+        let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
+        StreamJson {
+            connection: conn.id,
+            stream_id: s.id,
+            client: conn.client.to_string(),
+            server: conn.server.to_string(),
+            method: known(&s.request_headers, ":method"),
+            path: known(&s.request_headers, ":path"),
+            authority: known(&s.request_headers, ":authority"),
+            scheme: known(&s.request_headers, ":scheme"),
+            status: s.status(),
+            request_headers: headers(&s.request_headers),
+            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
+            response_headers: headers(&s.response_headers),
+            trailers: headers(&s.trailers),
+            request_trailers: headers(&s.request_trailers),
+            request_bytes: s.bytes[0],
+            response_bytes: s.bytes[1],
+            request_data_frames: s.data_frames[0],
+            response_data_frames: s.data_frames[1],
+            start: secs(s.start),
+            end: secs(s.end),
+            duration_ms: s.end.saturating_sub(s.start) as f64 / 1e6,
+            complete: s.is_complete(),
+            reset: s.reset.map(|(from, e)| ResetJson {
+                from: who(from),
+                error_code: error_code(e),
+            }),
+            promised_by: s.promised_by,
+            flow_control: s.window.map(|w| WindowsJson {
+                client_window: w[0],
+                server_window: w[1],
+            }),
+            anomalies: s.anomalies.clone(),
+            frames: frames.then(|| s.frames.iter().map(FrameJson::new).collect()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PingJson {
+    pub from: &'static str,
+    pub sent: f64,
+    pub acked: Option<f64>,
+    pub rtt_ms: Option<f64>,
+}
+
+impl PingJson {
+    fn new(p: &PingRecord) -> Self {
+        PingJson {
+            from: who(p.from),
+            sent: secs(p.sent),
+            acked: p.acked.map(secs),
+            rtt_ms: p.acked.map(|a| a.saturating_sub(p.sent) as f64 / 1e6),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct GoawayJson {
+    pub ts: f64,
+    pub from: &'static str,
+    pub last_stream_id: u32,
+    pub error_code: String,
+    pub debug_data: Bytes,
+}
+
+impl GoawayJson {
+    fn new(g: &GoawayRecord) -> Self {
+        GoawayJson {
+            ts: secs(g.ts),
+            from: who(g.from),
+            last_stream_id: g.last_stream_id,
+            error_code: error_code(g.error_code),
+            debug_data: Bytes::new(&g.debug_data, false),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettingsJson {
+    /// The values in force at the end: every SETTINGS frame the side sent, applied in order.
+    pub client: BTreeMap<String, u32>,
+    pub server: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TlsJson {
+    pub sni: Option<String>,
+    pub client_alpn: Vec<String>,
+    pub server_alpn: Vec<String>,
+}
+
+/// Per-direction TCP counters; `wire_*` count whole frames, as `tshark -z conv,tcp` does.
+#[derive(Debug, Serialize)]
+pub struct TcpDetail {
+    pub packets_client: u64,
+    pub packets_server: u64,
+    pub wire_bytes_client: u64,
+    pub wire_bytes_server: u64,
+    pub gap_bytes_client: u64,
+    pub gap_bytes_server: u64,
+    pub retransmissions: u64,
+    pub out_of_order: u64,
+    pub conflicting_retransmissions: u64,
+    pub handshake: bool,
+}
+
+impl TcpDetail {
+    fn new(st: &ConnStats) -> Self {
+        TcpDetail {
+            packets_client: st.packets[0],
+            packets_server: st.packets[1],
+            wire_bytes_client: st.wire_bytes[0],
+            wire_bytes_server: st.wire_bytes[1],
+            gap_bytes_client: st.gap_bytes[0],
+            gap_bytes_server: st.gap_bytes[1],
+            retransmissions: st.retransmissions[0] + st.retransmissions[1],
+            out_of_order: st.out_of_order[0] + st.out_of_order[1],
+            conflicting_retransmissions: st.conflicts,
+            handshake: st.handshake,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectionJson {
+    pub id: u64,
+    pub client: String,
+    pub server: String,
+    pub protocol: &'static str,
+    pub joined_mid_connection: bool,
+    pub h2c_upgrade: bool,
+    pub tls: Option<TlsJson>,
+    pub start: f64,
+    pub end: f64,
+    pub streams: u64,
+    pub settings: SettingsJson,
+    pub pings: Vec<PingJson>,
+    pub goaway: Option<GoawayJson>,
+    pub flow_control: Option<WindowsJson>,
+    pub frame_count: u64,
+    pub anomalies: Vec<String>,
+    pub packets: u64,
+    pub bytes_client: u64,
+    pub bytes_server: u64,
+    pub gaps: u64,
+    pub close: &'static str,
+    pub tcp: TcpDetail,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<Vec<FrameJson>>,
+}
+
+impl ConnectionJson {
+    pub fn new(c: &ConnectionRecord, frames: bool) -> Self {
+        let settings = |frames: &Vec<Vec<(SettingId, u32)>>| {
+            let mut m = BTreeMap::new();
+            for f in frames {
+                for &(id, v) in f {
+                    m.insert(setting_name(id), v);
+                }
+            }
+            m
+        };
+        let st = &c.tcp;
+        ConnectionJson {
+            id: c.info.id,
+            client: c.info.client.to_string(),
+            server: c.info.server.to_string(),
+            protocol: c.protocol.as_str(),
+            joined_mid_connection: c.joined_mid_connection,
+            h2c_upgrade: c.h2c_upgrade,
+            tls: c.tls.as_ref().map(|t| TlsJson {
+                sni: t.sni.clone(),
+                client_alpn: t.client_alpn.clone(),
+                server_alpn: t.server_alpn.clone(),
+            }),
+            start: secs(st.start),
+            end: secs(st.end),
+            streams: c.streams,
+            settings: SettingsJson {
+                client: settings(&c.settings[0]),
+                server: settings(&c.settings[1]),
+            },
+            pings: c.pings.iter().map(PingJson::new).collect(),
+            goaway: c.goaways.last().map(GoawayJson::new),
+            flow_control: c.window.map(|w| WindowsJson {
+                client_window: w[0],
+                server_window: w[1],
+            }),
+            frame_count: c.frame_count,
+            anomalies: c.anomalies.clone(),
+            packets: st.packets[0] + st.packets[1],
+            bytes_client: st.payload_bytes[0],
+            bytes_server: st.payload_bytes[1],
+            gaps: st.gaps[0] + st.gaps[1],
+            close: st.reason.as_str(),
+            tcp: TcpDetail::new(st),
+            frames: frames.then(|| c.frames.iter().map(FrameJson::new).collect()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackendJson {
+    pub server: String,
+    pub label: Option<String>,
+    pub connections: u64,
+    pub streams: u64,
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+impl BackendJson {
+    pub fn new(b: &Backend) -> Self {
+        BackendJson {
+            server: b.server.to_string(),
+            label: b.label.clone(),
+            connections: b.connections,
+            streams: b.streams,
+            first_seen: secs(b.first_seen),
+            last_seen: secs(b.last_seen),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base64(input), *want);
+        }
+    }
+
+    #[test]
+    fn bytes_are_text_or_base64() {
+        let text = serde_json::to_string(&Bytes::new(b"ok", false)).unwrap();
+        assert_eq!(text, "\"ok\"");
+        let bin = serde_json::to_string(&Bytes::new(&[0xff, 0], false)).unwrap();
+        assert_eq!(bin, "{\"base64\":\"/wA=\"}");
+        let forced = serde_json::to_string(&Bytes::new(b"ok", true)).unwrap();
+        assert_eq!(forced, "{\"base64\":\"b2s=\"}");
+    }
+}
