@@ -15,7 +15,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Decode a capture file and print a JSON document of its TCP connections.
+    /// Decode a capture file and print a JSON document: connections, HTTP/2 streams and backends.
     Export(ExportArgs),
 }
 
@@ -29,8 +29,22 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 
     /// Indent the JSON for reading.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ndjson")]
     pub pretty: bool,
+
+    /// List every HTTP/2 frame of each stream and connection.
+    #[arg(long)]
+    pub frames: bool,
+
+    /// Write one JSON object per line as each stream completes, then connections, backends
+    /// and the capture summary (memory stays flat, output starts at once).
+    #[arg(long)]
+    pub ndjson: bool,
+
+    /// A response header or trailer in which servers name themselves (for example
+    /// `x-backend` or `hostname`); its value labels the backend.
+    #[arg(long, value_name = "NAME")]
+    pub backend_header: Option<String>,
 
     /// Bytes buffered behind a hole in one TCP direction before the hole is reported as a gap.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]

@@ -35,26 +35,40 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let source = args.file.to_string_lossy().into_owned();
     let reader =
         CaptureReader::open(&args.file).with_context(|| format!("cannot read {source}"))?;
-    let config = reassembly::Config {
-        max_buffered_per_direction: args.max_buffered_per_direction,
-        max_connections: args.max_connections.max(1),
-        ..reassembly::Config::default()
+    let options = export::Options {
+        frames: args.frames,
+        backend_header: args.backend_header.clone(),
+        reassembly: reassembly::Config {
+            max_buffered_per_direction: args.max_buffered_per_direction,
+            max_connections: args.max_connections.max(1),
+            ..reassembly::Config::default()
+        },
     };
-    let (doc, error) = export::export_reader(&source, reader, config);
-    match &args.output {
+    let (written, error) = match &args.output {
         Some(path) => {
-            let f =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            export::write_document(f, &doc, args.pretty)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let f = File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let (w, e) = export::export(&source, reader, &options, args.ndjson, args.pretty, f);
+            (w.with_context(|| format!("cannot write {}", path.display())), e)
         }
-        None => export::write_document(io::stdout().lock(), &doc, args.pretty)?,
-    }
+        None => {
+            let (w, e) = export::export(
+                &source,
+                reader,
+                &options,
+                args.ndjson,
+                args.pretty,
+                io::stdout().lock(),
+            );
+            (w.map_err(anyhow::Error::from), e)
+        }
+    };
+    written?;
     Ok(match error {
         Some(e) => {
             let _ = writeln!(
                 io::stderr(),
-                "h2scope: {source}: {e} (the document holds everything before it)"
+                "h2scope: {source}: {e} (the output holds everything before it)"
             );
             ExitCode::from(1)
         }

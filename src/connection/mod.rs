@@ -693,6 +693,7 @@ impl Connection {
     }
 
     fn record(&mut self, r: Dir, ts: Timestamp, header: &FrameHeader) {
+        let index = self.frame_count;
         self.frame_count += 1;
         if !self.config.record_frames {
             if let Some(s) = self.streams.get_mut(&header.stream_id) {
@@ -701,6 +702,7 @@ impl Connection {
             return;
         }
         let rec = FrameRecord {
+            index,
             ts,
             packet: self.packet,
             from: r,

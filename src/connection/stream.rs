@@ -13,6 +13,8 @@ use crate::reassembly::Dir;
 /// One frame as the export lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameRecord {
+    /// Position among the connection's frames, both directions, in capture order.
+    pub index: u64,
     pub ts: Timestamp,
     /// The capture's packet number (from 1) that completed the frame, as Wireshark numbers them.
     pub packet: u64,

@@ -168,6 +168,7 @@ pub struct ResetJson {
 
 #[derive(Debug, Serialize)]
 pub struct FrameJson {
+    pub index: u64,
     pub ts: f64,
     pub packet: u64,
     pub from: &'static str,
@@ -181,6 +182,7 @@ pub struct FrameJson {
 impl FrameJson {
     fn new(f: &FrameRecord) -> Self {
         FrameJson {
+            index: f.index,
             ts: secs(f.ts),
             packet: f.packet,
             from: who(f.from),

@@ -6,4 +6,5 @@ mod support;
 
 mod cli;
 mod connections;
+mod h2_peer;
 mod schema;

@@ -2,6 +2,7 @@
 //! binary, and how to read tshark's reference outputs.
 #![allow(dead_code)]
 
+pub mod pcap;
 pub mod tshark;
 
 use serde_json::Value;
@@ -94,4 +95,19 @@ pub fn export(file: &Path) -> Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("h2scope export {}: invalid JSON: {e}", file.display()))
+}
+
+/// `h2scope export FILE ARGS...`, which must succeed; returns the parsed document.
+pub fn export_with(file: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["export", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = h2scope(&all);
+    assert!(
+        out.status.success(),
+        "h2scope {all:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("h2scope {all:?}: invalid JSON: {e}"))
 }

@@ -134,3 +134,52 @@ Filter:<No Filter>
         assert_eq!(rows[0].bytes_a_to_b, Bytes::Exact(3344));
     }
 }
+
+/// One HTTP/2 frame as tshark's `frames.tsv` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsharkFrame {
+    pub packet: u64,
+    pub tcp_stream: u64,
+    pub stream_id: u32,
+    pub kind: u8,
+    pub flags: u8,
+    pub length: u32,
+}
+
+/// The frames of a `frames.tsv` (one row per packet, comma-separated lists per field;
+/// the connection preface, "Magic", has no fields and is not listed).
+pub fn frames_tsv(text: &str) -> Vec<TsharkFrame> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (num, tcp, sid, kind, flags, len) = (
+        col("frame.number"),
+        col("tcp.stream"),
+        col("http2.streamid"),
+        col("http2.type"),
+        col("http2.flags"),
+        col("http2.length"),
+    );
+    let mut out = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        let list = |i: usize| -> Vec<&str> {
+            f.get(i)
+                .map(|s| s.split(',').filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let (sids, kinds, flagss, lens) = (list(sid), list(kind), list(flags), list(len));
+        for i in 0..kinds.len() {
+            out.push(TsharkFrame {
+                packet: f[num].parse().expect("frame.number"),
+                tcp_stream: f[tcp].split(',').next().unwrap_or("0").parse().expect("tcp.stream"),
+                stream_id: sids.get(i).and_then(|s| s.parse().ok()).unwrap_or(0),
+                kind: kinds[i].parse().expect("type"),
+                flags: u8::from_str_radix(flagss.get(i).unwrap_or(&"0x00").trim_start_matches("0x"), 16)
+                    .expect("flags"),
+                length: lens.get(i).and_then(|s| s.parse().ok()).unwrap_or(0),
+            });
+        }
+    }
+    out
+}
