@@ -4,7 +4,13 @@
 //! or a [`Notice`] about the file itself (an interface, a truncated record, a comment...).
 //! Notices are data, not errors: a damaged file still yields every packet before the damage.
 
+mod bytes;
 pub mod file;
+mod input;
+mod pcap;
+mod pcapng;
+#[cfg(test)]
+mod testutil;
 
 pub use file::{CaptureError, CaptureReader, FileFormat};
 
@@ -100,7 +106,11 @@ pub enum Notice {
         name: Option<String>,
     },
     /// The file ends inside a record: a capture cut short while writing.
-    TruncatedRecord { offset: u64, needed: u64, available: u64 },
+    TruncatedRecord {
+        offset: u64,
+        needed: u64,
+        available: u64,
+    },
     /// A pcapng block type we do not interpret; skipped.
     UnknownBlock { offset: u64, block_type: u32 },
     /// A packet names an interface that no IDB described; the packet is skipped.
