@@ -14,6 +14,7 @@
 //! ```text
 //!  Detecting --preface--------------------------> Http2 (decoders at a frame boundary)
 //!      |------HTTP/1.1 Upgrade: h2c + 101-------> Http2 (stream 1 = the upgraded request)
+//!      |------HTTP/1.1 CONNECT + 2xx------------> Detecting again, on the tunnel's bytes
 //!      |------HTTP/1.x------------------------> Http1 (skipped)
 //!      |------TLS hello-----------------------> Tls (SNI, ALPN; skipped)
 //!      |------no handshake, other bytes-------> Http2 joined mid-connection (decoders resync)
@@ -119,6 +120,8 @@ pub struct ConnectionRecord {
     pub protocol: Protocol,
     pub joined_mid_connection: bool,
     pub h2c_upgrade: bool,
+    /// The target of an HTTP/1.1 CONNECT whose tunnel carried the protocol.
+    pub tunnel: Option<String>,
     pub tls: Option<TlsInfo>,
     /// SETTINGS each side sent, in order, per direction (index by `Dir`).
     pub settings: [Vec<Vec<(SettingId, u32)>>; 2],
@@ -153,6 +156,8 @@ enum State {
     Detecting,
     /// HTTP/1.1 request with `Upgrade: h2c` seen; waiting for the server's answer.
     AwaitUpgrade(Box<Http1Request>),
+    /// HTTP/1.1 `CONNECT` seen; a 2xx answer opens a tunnel whose bytes are detected anew.
+    AwaitTunnel(Box<Http1Request>),
     Http2,
     Http1,
     Tls,
@@ -215,6 +220,8 @@ pub struct Connection {
     /// Roles were settled for certain (preface, handshake, HTTP/1 request, first headers).
     roles_certain: bool,
     h2c_upgrade: bool,
+    /// The target of an HTTP/1.1 CONNECT whose tunnel carries the rest of the connection.
+    tunnel: Option<String>,
     tls: Option<TlsInfo>,
     /// Indexed by role (`Dir::index()` of the direction the side sends in).
     sides: [Side; 2],
@@ -250,6 +257,7 @@ impl Connection {
             mid: false,
             roles_certain: handshake,
             h2c_upgrade: false,
+            tunnel: None,
             tls: None,
             sides: [Side::new(), Side::new()],
             swapped: false,
@@ -286,13 +294,18 @@ impl Connection {
         self.packet = packet;
         let r = self.role(dir);
         match self.state {
-            State::Detecting | State::AwaitUpgrade(_) => {
+            State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_) => {
                 let side = &mut self.sides[r.index()];
                 let room = detect::MAX_HEAD.saturating_sub(side.head.len());
                 side.head.extend_from_slice(&data[..data.len().min(room)]);
                 let overflow = data.len() > room;
                 self.detect(ts, false, sink);
-                if overflow && matches!(self.state, State::Detecting | State::AwaitUpgrade(_)) {
+                if overflow
+                    && matches!(
+                        self.state,
+                        State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_)
+                    )
+                {
                     self.detect(ts, true, sink);
                 }
             }
@@ -328,8 +341,10 @@ impl Connection {
     /// Decides the protocol from the heads of both directions, when they say enough
     /// (or, with `force`, with whatever they hold).
     fn detect<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
-        if let State::AwaitUpgrade(_) = self.state {
-            return self.await_upgrade(ts, force, sink);
+        match self.state {
+            State::AwaitUpgrade(_) => return self.await_upgrade(ts, force, sink),
+            State::AwaitTunnel(_) => return self.await_tunnel(ts, force, sink),
+            _ => {}
         }
         let c = detect::classify(&self.sides[0].head);
         let s = detect::classify(&self.sides[1].head);
@@ -341,7 +356,10 @@ impl Connection {
             }
             (Start::Http1Request(req), _) => {
                 self.roles_certain = true;
-                if req.wants_h2c() {
+                if req.method == "CONNECT" && self.tunnel.is_none() {
+                    self.state = State::AwaitTunnel(Box::new(req.clone()));
+                    self.await_tunnel(ts, force, sink);
+                } else if req.wants_h2c() {
                     self.state = State::AwaitUpgrade(Box::new(req.clone()));
                     self.await_upgrade(ts, force, sink);
                 } else {
@@ -462,6 +480,29 @@ impl Connection {
                     server_head.get(head_len..).unwrap_or(&[]),
                     sink,
                 );
+            }
+            Start::NeedMore if !force => {}
+            _ => {
+                self.state = State::Http1;
+                self.release_heads();
+            }
+        }
+    }
+
+    /// After an HTTP/1.1 `CONNECT` (RFC 9110 §9.3.6): a 2xx answer turns the rest of both
+    /// directions into a tunnel, whose protocol is detected like a new connection's.
+    fn await_tunnel<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+        let State::AwaitTunnel(req) = &self.state else {
+            return;
+        };
+        match detect::classify(&self.sides[1].head) {
+            Start::Http1Response { status, head_len } if (200..300).contains(&status) => {
+                let skip_client = req.head_len;
+                self.tunnel = Some(req.target.clone());
+                self.state = State::Detecting;
+                self.sides[0].head.drain(..skip_client.min(self.sides[0].head.len()));
+                self.sides[1].head.drain(..head_len.min(self.sides[1].head.len()));
+                self.detect(ts, force, sink);
             }
             Start::NeedMore if !force => {}
             _ => {
@@ -1032,7 +1073,10 @@ impl Connection {
 
     /// The TCP connection ended: flush the decoders, report open streams, then the connection.
     pub fn close<S: H2Sink>(mut self, tcp: &ConnStats, sink: &mut S) {
-        if matches!(self.state, State::Detecting | State::AwaitUpgrade(_)) {
+        if matches!(
+            self.state,
+            State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_)
+        ) {
             let ts = tcp.end;
             self.detect(ts, true, sink);
         }
@@ -1051,7 +1095,7 @@ impl Connection {
         }
         let protocol = match self.state {
             State::Http2 => Protocol::Http2,
-            State::Http1 | State::AwaitUpgrade(_) => Protocol::Http1,
+            State::Http1 | State::AwaitUpgrade(_) | State::AwaitTunnel(_) => Protocol::Http1,
             State::Tls => Protocol::Tls,
             State::Detecting | State::Unknown => Protocol::Unknown,
         };
@@ -1065,6 +1109,7 @@ impl Connection {
             protocol,
             joined_mid_connection: self.mid,
             h2c_upgrade: self.h2c_upgrade,
+            tunnel: self.tunnel,
             tls: self.tls,
             settings: [client.settings_sent, server.settings_sent],
             pings: self.pings,
@@ -1107,3 +1152,6 @@ fn who(r: Dir) -> &'static str {
     }
 }
 
+
+#[cfg(test)]
+mod tests;

@@ -370,6 +370,7 @@ pub struct ConnectionJson {
     pub protocol: &'static str,
     pub joined_mid_connection: bool,
     pub h2c_upgrade: bool,
+    pub tunnel: Option<String>,
     pub tls: Option<TlsJson>,
     pub start: f64,
     pub end: f64,
@@ -409,6 +410,7 @@ impl ConnectionJson {
             protocol: c.protocol.as_str(),
             joined_mid_connection: c.joined_mid_connection,
             h2c_upgrade: c.h2c_upgrade,
+            tunnel: c.tunnel.clone(),
             tls: c.tls.as_ref().map(|t| TlsJson {
                 sni: t.sni.clone(),
                 client_alpn: t.client_alpn.clone(),

@@ -6,5 +6,6 @@ mod support;
 
 mod cli;
 mod connections;
+mod frames;
 mod h2_peer;
 mod schema;

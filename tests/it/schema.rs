@@ -1,36 +1,28 @@
-//! `docs/json.md` and the real output say the same: every documented field is present,
-//! and every field in the output is documented.
+//! `docs/json.md` and the real output say the same: every documented object has exactly
+//! the documented fields, and every object in the output is documented.
 
 use crate::support;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Field names per documented object, from the tables in docs/json.md. A section starts at
-/// a line naming the object (`## \`capture\``, `\`tcp\`:`); tables elsewhere are ignored.
+/// Field names per documented object path, from docs/json.md: a section is a heading
+/// ``## `path` `` followed by a table whose first column names the fields.
 fn documented() -> Vec<(String, BTreeSet<String>)> {
     let text = std::fs::read_to_string(support::root().join("docs/json.md")).unwrap();
     let mut sections: Vec<(String, BTreeSet<String>)> = Vec::new();
-    let mut current: Option<String> = None;
+    let mut inside = false;
     for line in text.lines() {
-        let object = match line.trim() {
-            "## Top level" => Some(Some("")),
-            "## `capture`" => Some(Some("capture")),
-            "## `connections[]`" => Some(Some("connections[]")),
-            "`tcp`:" => Some(Some("connections[].tcp")),
-            l if l.starts_with("## ") || (l.ends_with(':') && !l.starts_with('|')) => Some(None),
-            _ => None,
-        };
-        if let Some(object) = object {
-            current = object.map(str::to_string);
-            if let Some(c) = &current {
-                sections.push((c.clone(), BTreeSet::new()));
+        if let Some(h) = line.strip_prefix("## ") {
+            inside = h.starts_with('`') && h.ends_with('`');
+            if inside {
+                sections.push((h.trim_matches('`').to_string(), BTreeSet::new()));
             }
             continue;
         }
-        let (Some(_), Some(first)) = (&current, line.strip_prefix('|')) else {
+        let (true, Some(row)) = (inside, line.strip_prefix('|')) else {
             continue;
         };
-        let cell = first.split('|').next().unwrap_or("");
+        let cell = row.split('|').next().unwrap_or("");
         if cell.contains("---") || cell.trim() == "field" {
             continue;
         }
@@ -43,31 +35,113 @@ fn documented() -> Vec<(String, BTreeSet<String>)> {
     sections
 }
 
-fn lookup<'a>(doc: &'a Value, path: &str) -> &'a Value {
-    let mut v = doc;
+/// Every value at `path` (`a.b[].c`), `[]` meaning each element of an array.
+fn at<'a>(doc: &'a Value, path: &str) -> Vec<&'a Value> {
+    let mut values = vec![doc];
     for part in path.split('.').filter(|p| !p.is_empty()) {
-        v = match part.strip_suffix("[]") {
-            Some(name) => &v[name][0],
-            None => &v[part],
+        let (name, each) = match part.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (part, false),
         };
+        values = values
+            .into_iter()
+            .flat_map(|v| {
+                let v = &v[name];
+                if each {
+                    v.as_array().map(|a| a.iter().collect()).unwrap_or_default()
+                } else {
+                    vec![v]
+                }
+            })
+            .filter(|v| !v.is_null())
+            .collect();
     }
-    v
+    values
+}
+
+fn check(doc: &Value, sections: &[(String, BTreeSet<String>)], must_exist: &[&str]) {
+    for (path, fields) in sections {
+        let objects = at(doc, path);
+        if objects.is_empty() {
+            assert!(
+                !must_exist.contains(&path.as_str()),
+                "no `{path}` in the output to check"
+            );
+            continue;
+        }
+        for obj in objects {
+            let actual: BTreeSet<String> = obj
+                .as_object()
+                .unwrap_or_else(|| panic!("`{path}` is not an object"))
+                .keys()
+                .filter(|k| *k != "type")
+                .cloned()
+                .collect();
+            assert_eq!(&actual, fields, "docs/json.md and the output differ for `{path}`");
+        }
+    }
 }
 
 #[test]
 fn docs_json_md_matches_the_output() {
+    let mut sections = documented();
+    assert!(sections.len() >= 15, "sections found: {sections:?}");
+    // "connections[].frames[] has the same fields" as streams[].frames[].
+    let frames = sections
+        .iter()
+        .find(|(p, _)| p == "streams[].frames[]")
+        .expect("streams[].frames[] documented")
+        .1
+        .clone();
+    sections.push(("connections[].frames[]".to_string(), frames));
+
     let capture = support::root().join("fixtures/h2c-nghttp-lo.pcap");
-    let doc = support::export(&capture);
+    let doc = support::export_with(&capture, &["--frames"]);
+    check(
+        &doc,
+        &sections,
+        &["", "capture", "connections[]", "streams[]", "backends[]", "streams[].frames[]"],
+    );
+
+    // Without --frames, the same objects lack only `frames`.
+    let plain = support::export(&capture);
+    assert!(at(&plain, "streams[].frames").is_empty());
+    assert!(at(&plain, "connections[].frames").is_empty());
+}
+
+#[test]
+fn ndjson_records_are_the_documented_objects() {
+    let capture = support::root().join("fixtures/h2c-nghttp-lo.pcap");
+    let out = support::h2scope(&["export", capture.to_str().unwrap(), "--ndjson"]);
+    assert!(out.status.success());
     let sections = documented();
-    assert_eq!(sections.len(), 4, "sections found: {sections:?}");
-    for (path, fields) in sections {
-        let obj = lookup(&doc, &path)
+    let fields = |p: &str| sections.iter().find(|(q, _)| q == p).unwrap().1.clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut kinds = Vec::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("one JSON object per line");
+        let kind = v["type"].as_str().expect("type").to_string();
+        let path = match kind.as_str() {
+            "stream" => "streams[]",
+            "connection" => "connections[]",
+            "backend" => "backends[]",
+            "capture" => "capture",
+            k => panic!("unknown record type {k}"),
+        };
+        let keys: BTreeSet<String> = v
             .as_object()
-            .unwrap_or_else(|| panic!("{path} is not an object in the output"));
-        let actual: BTreeSet<String> = obj.keys().cloned().collect();
-        assert_eq!(
-            actual, fields,
-            "docs/json.md and the output differ for `{path}`"
-        );
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "type")
+            .cloned()
+            .collect();
+        assert_eq!(keys, fields(path), "{kind} record");
+        kinds.push(kind);
     }
+    assert_eq!(kinds.last().map(String::as_str), Some("capture"));
+    assert!(kinds.iter().any(|k| k == "stream"));
+    // The same streams as the document.
+    let doc = support::export(&capture);
+    let streams = kinds.iter().filter(|k| *k == "stream").count();
+    assert_eq!(streams, doc["streams"].as_array().unwrap().len());
 }

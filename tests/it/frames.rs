@@ -1,0 +1,274 @@
+//! HTTP/2 in `h2scope export --frames` agrees with tshark on every capture: per connection
+//! the same frames in the same order (packet, type, flags, length, stream id), and the same
+//! decoded header lists. Where we differ on purpose, `expected_difference` says why.
+
+use crate::support::{self, tshark};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// (connection, packet, stream id, type, flags, length), as both sides can state it.
+type Row = (u64, u64, u32, u8, u8, u32);
+
+fn frame_type(name: &str) -> u8 {
+    match name {
+        "DATA" => 0,
+        "HEADERS" => 1,
+        "PRIORITY" => 2,
+        "RST_STREAM" => 3,
+        "SETTINGS" => 4,
+        "PUSH_PROMISE" => 5,
+        "PING" => 6,
+        "GOAWAY" => 7,
+        "WINDOW_UPDATE" => 8,
+        "CONTINUATION" => 9,
+        "ALTSVC" => 10,
+        "ORIGIN" => 12,
+        "PRIORITY_UPDATE" => 16,
+        other => other
+            .strip_prefix("UNKNOWN(")
+            .and_then(|s| s.strip_suffix(')'))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("frame type {other}")),
+    }
+}
+
+/// Our frames, in capture order per connection.
+fn our_frames(doc: &Value) -> Vec<Row> {
+    let mut all: Vec<(u64, u64, Row)> = Vec::new();
+    let mut add = |conn: u64, frames: &Value| {
+        for f in frames.as_array().into_iter().flatten() {
+            all.push((
+                conn,
+                f["index"].as_u64().unwrap(),
+                (
+                    conn,
+                    f["packet"].as_u64().unwrap(),
+                    f["stream_id"].as_u64().unwrap() as u32,
+                    frame_type(f["type"].as_str().unwrap()),
+                    f["flags"].as_u64().unwrap() as u8,
+                    f["length"].as_u64().unwrap() as u32,
+                ),
+            ));
+        }
+    };
+    for c in doc["connections"].as_array().unwrap() {
+        add(c["id"].as_u64().unwrap(), &c["frames"]);
+    }
+    for s in doc["streams"].as_array().unwrap() {
+        add(s["connection"].as_u64().unwrap(), &s["frames"]);
+    }
+    all.sort_by_key(|(c, i, _)| (*c, *i));
+    all.into_iter().map(|(_, _, r)| r).collect()
+}
+
+/// A header list as a sorted-insensitive comparable form: `(name, Some(value))`, with
+/// `None` for values we cannot compare as text (unknown, or binary as base64).
+type HeaderList = Vec<(String, Option<String>)>;
+
+fn our_header_lists(doc: &Value) -> BTreeMap<u64, Vec<HeaderList>> {
+    let mut out: BTreeMap<u64, Vec<HeaderList>> = BTreeMap::new();
+    for s in doc["streams"].as_array().unwrap() {
+        let conn = s["connection"].as_u64().unwrap();
+        let mut lists = vec![
+            &s["request_headers"],
+            &s["response_headers"],
+            &s["trailers"],
+            &s["request_trailers"],
+        ];
+        lists.extend(s["informational"].as_array().unwrap());
+        for list in lists.into_iter().filter(|l| !l.is_null()) {
+            let list: HeaderList = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    let name = h[0].as_str().unwrap();
+                    let name = if name.starts_with("<unknown dynamic") {
+                        "<unknown>".to_string()
+                    } else {
+                        name.to_string()
+                    };
+                    (name, h[1].as_str().map(str::to_string))
+                })
+                .collect();
+            out.entry(conn).or_default().push(list);
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+/// tshark's decoded header lists per tcp.stream, from `-T json -J http2`.
+fn tshark_header_lists(json: &Value) -> BTreeMap<u64, Vec<HeaderList>> {
+    let mut out: BTreeMap<u64, Vec<HeaderList>> = BTreeMap::new();
+    fn as_list(v: &Value) -> Vec<&Value> {
+        match v {
+            Value::Array(a) => a.iter().collect(),
+            Value::Null => Vec::new(),
+            v => vec![v],
+        }
+    }
+    for packet in json.as_array().unwrap() {
+        let layers = &packet["_source"]["layers"];
+        let tcp_stream: u64 = layers["tcp"]["tcp.stream"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        for h2 in as_list(&layers["http2"]) {
+            for st in as_list(&h2["http2.stream"]) {
+                let headers = as_list(&st["http2.header"]);
+                if headers.is_empty() {
+                    continue;
+                }
+                let list: HeaderList = headers
+                    .iter()
+                    .map(|h| {
+                        let name = h["http2.header.name"].as_str().unwrap_or("").to_string();
+                        let value = h["http2.header.value"].as_str().map(str::to_string);
+                        (name, value)
+                    })
+                    .collect();
+                out.entry(tcp_stream).or_default().push(list);
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+/// Whether two header lists agree: same names in order; values equal where both are
+/// comparable text. tshark shows fields from an unknown dynamic-table entry as `<unknown>`
+/// with an empty value; we name them `<unknown dynamic #N>` with a null value.
+fn lists_agree(ours: &HeaderList, theirs: &HeaderList) -> bool {
+    ours.len() == theirs.len()
+        && ours.iter().zip(theirs).all(|((on, ov), (tn, tv))| {
+            on == tn
+                && (on == "<unknown>"
+                    || on.ends_with("-bin")
+                    || ov.is_none()
+                    || ov == tv)
+        })
+}
+
+/// Captures whose HTTP/2 we deliberately do not decode the way tshark's reference does.
+fn expected_difference(rel: &str) -> Option<&'static str> {
+    match rel {
+        // tshark decrypted these with keys (a Decryption Secrets Block, or the keylog given
+        // on its command line); h2scope reports the connections as TLS with their SNI and
+        // ALPN and decodes nothing inside: decryption is a later feature.
+        "pcap2har/http2-dump.pcap"
+        | "pcap2har/firefox-tls13-facebook-dsb.pcapng"
+        | "wireshark-wiki/http2-16-ssl.pcapng"
+        | "wireshark-wiki/grpc_person_search_protobuf_and_json_tls.pcapng" => {
+            Some("TLS: tshark decrypted it with keys; h2scope does not decrypt yet")
+        }
+        _ => None,
+    }
+}
+
+fn compare(file: &Path, frames_tsv: &Path, http2_json: &Path) -> Vec<String> {
+    let doc = support::export_with(file, &["--frames"]);
+    let mut problems = Vec::new();
+
+    let text = std::fs::read_to_string(frames_tsv).expect("frames.tsv");
+    let theirs: Vec<Row> = tshark::frames_tsv(&text)
+        .into_iter()
+        .map(|f| (f.tcp_stream, f.packet, f.stream_id, f.kind, f.flags, f.length))
+        .collect();
+    let ours = our_frames(&doc);
+    if ours != theirs {
+        let first = ours
+            .iter()
+            .zip(&theirs)
+            .position(|(a, b)| a != b)
+            .unwrap_or(ours.len().min(theirs.len()));
+        problems.push(format!(
+            "frames differ: {} ours, {} tshark's; first difference at #{first}: ours {:?}, tshark {:?}",
+            ours.len(),
+            theirs.len(),
+            ours.get(first),
+            theirs.get(first)
+        ));
+    }
+
+    if let Ok(text) = std::fs::read_to_string(http2_json) {
+        let json: Value = serde_json::from_str(&text).expect("http2.json");
+        let theirs = tshark_header_lists(&json);
+        let ours = our_header_lists(&doc);
+        for (conn, t) in &theirs {
+            let o = ours.get(conn).cloned().unwrap_or_default();
+            let unmatched: Vec<&HeaderList> = t
+                .iter()
+                .filter(|tl| !o.iter().any(|ol| lists_agree(ol, tl)))
+                .collect();
+            if o.len() != t.len() || !unmatched.is_empty() {
+                problems.push(format!(
+                    "connection {conn}: {} header lists, tshark {}; unmatched: {:?}",
+                    o.len(),
+                    t.len(),
+                    unmatched.first()
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn check(pairs: Vec<(PathBuf, String, PathBuf, PathBuf)>) {
+    assert!(!pairs.is_empty(), "no captures");
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (file, rel, tsv, json) in &pairs {
+        if let Some(why) = expected_difference(rel) {
+            eprintln!("not compared: {rel}: {why}");
+            continue;
+        }
+        compared += 1;
+        for p in compare(file, tsv, json) {
+            failures.push(format!("{rel}: {p}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with tshark over {compared} captures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn external_captures_match_tshark_frames_and_headers() {
+    let Some(dir) = support::external_captures() else {
+        return;
+    };
+    let pairs = support::capture_files(&dir)
+        .into_iter()
+        .map(|f| {
+            let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+            let tsv = tshark::external_reference(&dir, &f, "frames.tsv");
+            let json = tshark::external_reference(&dir, &f, "http2.json");
+            (f, rel, tsv, json)
+        })
+        .collect();
+    check(pairs);
+}
+
+#[test]
+fn fixtures_match_tshark_frames_and_headers() {
+    let dir = support::root().join("fixtures");
+    let pairs = support::capture_files(&dir)
+        .into_iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let tsv = dir.join("tshark").join(format!("{name}.frames.tsv"));
+            let json = dir.join("tshark").join(format!("{name}.http2.json"));
+            (f, name, tsv, json)
+        })
+        .collect();
+    check(pairs);
+}
