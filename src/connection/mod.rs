@@ -150,6 +150,8 @@ const MAX_PINGS: usize = 1024;
 /// END_STREAM) do not resurrect them as new streams.
 const MAX_FINISHED_IDS: usize = 4096;
 const DEFAULT_WINDOW: i64 = 65_535;
+/// Upper bound assumed for a dynamic table whose SETTINGS_HEADER_TABLE_SIZE was not seen.
+const MID_CONNECTION_TABLE_BOUND: u32 = 65_536;
 
 #[derive(Debug, PartialEq, Eq)]
 enum State {
@@ -407,6 +409,9 @@ impl Connection {
         for r in [Dir::ClientToServer, Dir::ServerToClient] {
             let side = &mut self.sides[r.index()];
             side.hpack = hpack::Decoder::new_mid_connection();
+            // The SETTINGS that sized the table were not seen: assume a generous bound so
+            // the decoder never concludes too early that the unknown entries are gone.
+            side.hpack.set_max_table_size_setting(MID_CONNECTION_TABLE_BOUND);
             side.decoder = Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
         }
         self.replay_heads(ts, [0, 0], sink);
@@ -1128,8 +1133,8 @@ impl Connection {
 /// cannot say (its pseudo-headers are unknown).
 fn block_role(fields: &[HeaderField]) -> Option<bool> {
     fields.iter().find_map(|f| match &f.name {
-        Text::Known(n) if n.as_ref() == b":method" || n.as_ref() == b":path" => Some(true),
-        Text::Known(n) if n.as_ref() == b":status" => Some(false),
+        Text::Known(n) if n.as_slice() == b":method" || n.as_slice() == b":path" => Some(true),
+        Text::Known(n) if n.as_slice() == b":status" => Some(false),
         _ => None,
     })
 }
