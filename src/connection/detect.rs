@@ -170,8 +170,12 @@ fn http1_response(head: &[u8]) -> Start {
 /// `None`: not TLS. `Some(None)`: TLS, but the hello is not complete yet.
 fn tls_hello(head: &[u8]) -> Option<Option<TlsHello>> {
     // RFC 8446 §5.1: ContentType handshake(22), legacy_record_version 0x03xx, length.
-    let version_major = *head.get(1)?;
-    if version_major != 3 || head.get(2).is_some_and(|&m| m > 4) {
+    match head.get(1) {
+        None => return Some(None),
+        Some(3) => {}
+        Some(_) => return None,
+    }
+    if head.get(2).is_some_and(|&m| m > 4) {
         return None;
     }
     let Some(len) = head.get(3..5) else {

@@ -176,6 +176,15 @@ struct PendingBlock {
     oversized: bool,
 }
 
+/// A piece of a direction held during detection: where and when it was captured.
+struct Arrival {
+    /// As reassembly named it (the roles may be swapped before the replay).
+    dir: Dir,
+    ts: Timestamp,
+    packet: u64,
+    len: usize,
+}
+
 /// One direction: bytes before detection, then the frame decoder and HPACK context.
 struct Side {
     head: Vec<u8>,
@@ -229,6 +238,8 @@ pub struct Connection {
     sides: [Side; 2],
     /// Reassembly's direction is reversed relative to ours.
     swapped: bool,
+    /// While detecting: the pieces held in the heads, in capture order.
+    arrivals: Vec<Arrival>,
     streams: BTreeMap<u32, Stream>,
     finished_ids: HashSet<u32>,
     finished_order: VecDeque<u32>,
@@ -263,6 +274,7 @@ impl Connection {
             tls: None,
             sides: [Side::new(), Side::new()],
             swapped: false,
+            arrivals: Vec::new(),
             streams: BTreeMap::new(),
             finished_ids: HashSet::new(),
             finished_order: VecDeque::new(),
@@ -297,17 +309,17 @@ impl Connection {
         let r = self.role(dir);
         match self.state {
             State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_) => {
-                let side = &mut self.sides[r.index()];
-                let room = detect::MAX_HEAD.saturating_sub(side.head.len());
-                side.head.extend_from_slice(&data[..data.len().min(room)]);
-                let overflow = data.len() > room;
+                // Held whole (the head may pass MAX_HEAD by one segment, then detection is
+                // forced), with where each piece came from, to replay it in capture order.
+                self.sides[r.index()].head.extend_from_slice(data);
+                self.arrivals.push(Arrival {
+                    dir,
+                    ts,
+                    packet,
+                    len: data.len(),
+                });
                 self.detect(ts, false, sink);
-                if overflow
-                    && matches!(
-                        self.state,
-                        State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_)
-                    )
-                {
+                if self.detecting() && self.sides[r.index()].head.len() >= detect::MAX_HEAD {
                     self.detect(ts, true, sink);
                 }
             }
@@ -334,7 +346,7 @@ impl Connection {
             }
             State::Http2 => {
                 self.anomaly(format!("{len} bytes from the {} never captured", who(r)));
-                self.with_decoder(r, sink, |dec, f| dec.gap(len, f), ts);
+                self.with_decoder(r, sink, |dec, mut f| dec.gap(len, &mut f), ts);
             }
             _ => {}
         }
@@ -350,51 +362,63 @@ impl Connection {
         }
         let c = detect::classify(&self.sides[0].head);
         let s = detect::classify(&self.sides[1].head);
-        match (&c, &s) {
-            (Start::Preface, _) => self.start_http2(ts, PREFACE.len(), 0, sink),
-            (_, Start::Preface) => {
-                self.swap_roles();
-                self.start_http2(ts, PREFACE.len(), 0, sink)
-            }
-            (Start::Http1Request(req), _) => {
+        // The client's first bytes decide. The server's can only say that the roles were
+        // guessed the wrong way round (a preface, request or ClientHello coming from it);
+        // otherwise they wait: many servers speak first (SETTINGS before the preface).
+        let client_start = |x: &Start| match x {
+            Start::Preface | Start::Http1Request(_) => true,
+            Start::Tls(h) => h.client,
+            _ => false,
+        };
+        if client_start(&s) && !client_start(&c) {
+            self.swap_roles();
+            return self.detect(ts, force, sink);
+        }
+        match c {
+            Start::Preface => self.start_http2(PREFACE.len(), 0, sink),
+            Start::Http1Request(req) => {
                 self.roles_certain = true;
                 if req.method == "CONNECT" && self.tunnel.is_none() {
-                    self.state = State::AwaitTunnel(Box::new(req.clone()));
+                    self.state = State::AwaitTunnel(Box::new(req));
                     self.await_tunnel(ts, force, sink);
                 } else if req.wants_h2c() {
-                    self.state = State::AwaitUpgrade(Box::new(req.clone()));
+                    self.state = State::AwaitUpgrade(Box::new(req));
                     self.await_upgrade(ts, force, sink);
                 } else {
                     self.state = State::Http1;
+                    self.release_heads();
                 }
             }
-            (_, Start::Http1Request(_)) => {
-                self.swap_roles();
-                self.detect(ts, force, sink);
-            }
-            (Start::Tls(h), _) | (_, Start::Tls(h)) => {
-                let h = h.clone();
+            Start::Tls(h) => {
                 self.state = State::Tls;
                 self.tls_hello(&h);
-                // The other side's hello may already be here too.
-                for side in 0..2 {
-                    if let Start::Tls(other) = detect::classify(&self.sides[side].head) {
-                        self.tls_hello(&other);
-                    }
+                if let Start::Tls(other) = s {
+                    self.tls_hello(&other);
                 }
             }
-            (Start::Http1Response { .. }, _) | (_, Start::Http1Response { .. }) => {
+            Start::Http1Response { .. } => {
                 self.state = State::Http1;
+                self.release_heads();
             }
-            (Start::Other, _) | (_, Start::Other) => self.other_start(ts, sink),
-            (Start::NeedMore, Start::NeedMore) if force => self.other_start(ts, sink),
-            _ => {}
+            Start::Other => self.other_start(sink),
+            Start::NeedMore if force => match s {
+                Start::Tls(h) => {
+                    self.state = State::Tls;
+                    self.tls_hello(&h);
+                }
+                Start::Http1Response { .. } => {
+                    self.state = State::Http1;
+                    self.release_heads();
+                }
+                _ => self.other_start(sink),
+            },
+            Start::NeedMore => {}
         }
     }
 
     /// Neither a preface nor HTTP/1 nor TLS: HTTP/2 joined mid-connection if the start of
     /// the connection was not captured, otherwise not HTTP/2.
-    fn other_start<S: H2Sink>(&mut self, ts: Timestamp, sink: &mut S) {
+    fn other_start<S: H2Sink>(&mut self, sink: &mut S) {
         let start_missed = !self.handshake
             || self.sides[0].started_with_gap
             || self.sides[1].started_with_gap;
@@ -414,34 +438,76 @@ impl Connection {
             side.hpack.set_max_table_size_setting(MID_CONNECTION_TABLE_BOUND);
             side.decoder = Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
         }
-        self.replay_heads(ts, [0, 0], sink);
+        self.replay_heads([0, 0], sink);
     }
 
-    fn start_http2<S: H2Sink>(&mut self, ts: Timestamp, client_skip: usize, server_skip: usize, sink: &mut S) {
+    fn start_http2<S: H2Sink>(&mut self, client_skip: usize, server_skip: usize, sink: &mut S) {
         self.state = State::Http2;
         self.roles_certain = true;
         self.track_windows = !self.sides[0].started_with_gap && !self.sides[1].started_with_gap;
         for side in &mut self.sides {
             side.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
         }
-        self.replay_heads(ts, [client_skip, server_skip], sink);
+        self.replay_heads([client_skip, server_skip], sink);
     }
 
-    /// Feeds what detection buffered to the decoders.
-    fn replay_heads<S: H2Sink>(&mut self, ts: Timestamp, skip: [usize; 2], sink: &mut S) {
-        for r in [Dir::ClientToServer, Dir::ServerToClient] {
-            let head = std::mem::take(&mut self.sides[r.index()].head);
-            let rest = head.get(skip[r.index()]..).unwrap_or(&[]);
-            if !rest.is_empty() {
-                self.feed(r, ts, rest, sink);
+    fn detecting(&self) -> bool {
+        matches!(
+            self.state,
+            State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_)
+        )
+    }
+
+    /// Feeds what detection buffered to the decoders, piece by piece in capture order,
+    /// each with its own time and packet, skipping the first `skip[role]` bytes of a side.
+    fn replay_heads<S: H2Sink>(&mut self, skip: [usize; 2], sink: &mut S) {
+        let heads = [
+            std::mem::take(&mut self.sides[0].head),
+            std::mem::take(&mut self.sides[1].head),
+        ];
+        let arrivals = std::mem::take(&mut self.arrivals);
+        let now = self.packet;
+        let mut pos = [0usize; 2];
+        // The heads are indexed by the roles in force now; a piece may settle the roles
+        // and swap them, so later pieces are fed under the new role.
+        let swapped = self.swapped;
+        for a in arrivals {
+            let r = if swapped { a.dir.reverse() } else { a.dir }.index();
+            let start = pos[r].max(skip[r]);
+            pos[r] += a.len;
+            let end = pos[r].min(heads[r].len());
+            if start < end {
+                self.packet = a.packet;
+                // The skip (a preface, an HTTP/1.1 head) was counted in the same roles.
+                self.feed(self.role(a.dir), a.ts, &heads[r][start..end], sink);
             }
         }
+        self.packet = now;
+    }
+
+    /// Drops the first `n` bytes a side sent during detection (an HTTP/1.1 head).
+    fn drop_head(&mut self, role: Dir, mut n: usize) {
+        let head = &mut self.sides[role.index()].head;
+        n = n.min(head.len());
+        head.drain(..n);
+        for i in 0..self.arrivals.len() {
+            if n == 0 {
+                break;
+            }
+            if self.role(self.arrivals[i].dir) == role {
+                let take = n.min(self.arrivals[i].len);
+                self.arrivals[i].len -= take;
+                n -= take;
+            }
+        }
+        self.arrivals.retain(|a| a.len > 0);
     }
 
     fn release_heads(&mut self) {
         for side in &mut self.sides {
             side.head = Vec::new();
         }
+        self.arrivals = Vec::new();
     }
 
     /// After an HTTP/1.1 `Upgrade: h2c` request: a `101` switches both sides to HTTP/2
@@ -471,20 +537,7 @@ impl Connection {
                     s.ended[0] = true;
                 }
                 self.sides[1].decoder = Some(FrameDecoder::new(DecoderLimits::default()));
-                let client_head = std::mem::take(&mut self.sides[0].head);
-                let server_head = std::mem::take(&mut self.sides[1].head);
-                self.feed(
-                    Dir::ClientToServer,
-                    ts,
-                    client_head.get(req.head_len..).unwrap_or(&[]),
-                    sink,
-                );
-                self.feed(
-                    Dir::ServerToClient,
-                    ts,
-                    server_head.get(head_len..).unwrap_or(&[]),
-                    sink,
-                );
+                self.replay_heads([req.head_len, head_len], sink);
             }
             Start::NeedMore if !force => {}
             _ => {
@@ -505,8 +558,8 @@ impl Connection {
                 let skip_client = req.head_len;
                 self.tunnel = Some(req.target.clone());
                 self.state = State::Detecting;
-                self.sides[0].head.drain(..skip_client.min(self.sides[0].head.len()));
-                self.sides[1].head.drain(..head_len.min(self.sides[1].head.len()));
+                self.drop_head(Dir::ClientToServer, skip_client);
+                self.drop_head(Dir::ServerToClient, head_len);
                 self.detect(ts, force, sink);
             }
             Start::NeedMore if !force => {}
@@ -584,7 +637,7 @@ impl Connection {
         if data.is_empty() {
             return;
         }
-        self.with_decoder(r, sink, |dec, f| dec.push(data, f), ts);
+        self.with_decoder(r, sink, |dec, mut f| dec.push(data, &mut f), ts);
     }
 
     /// Runs `op` on side `r`'s frame decoder and applies the events it emits. The decoder
@@ -679,6 +732,22 @@ impl Connection {
                 if matches!(header.kind, FrameType::Headers | FrameType::PushPromise | FrameType::Continuation) {
                     // A header block we cannot read may have changed the HPACK table.
                     self.sides[r.index()].hpack.lose_sync();
+                }
+            }
+            Event::Lost { header, missing } => {
+                self.record(r, ts, &header);
+                self.anomaly(format!(
+                    "{} frame from the {} on stream {} lost in a gap ({missing} bytes missing)",
+                    header.kind.name(),
+                    who(r),
+                    header.stream_id
+                ));
+                if matches!(
+                    header.kind,
+                    FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
+                ) {
+                    self.sides[r.index()].hpack.lose_sync();
+                    self.sides[r.index()].pending = None;
                 }
             }
             Event::Oversized { header } => {
@@ -835,7 +904,7 @@ impl Connection {
             }
             Frame::Settings { ack, settings } => {
                 if !ack {
-                    self.settings(r, settings.to_vec());
+                    self.settings(r, settings.iter().collect());
                 }
             }
             Frame::Ping { ack, payload } => self.ping(r, ts, ack, payload),
@@ -1086,7 +1155,7 @@ impl Connection {
             self.detect(ts, true, sink);
         }
         for r in [Dir::ClientToServer, Dir::ServerToClient] {
-            self.with_decoder(r, sink, |dec, f| dec.finish(f), tcp.end);
+            self.with_decoder(r, sink, |dec, mut f| dec.finish(&mut f), tcp.end);
             if let Some(p) = self.sides[r.index()].pending.take() {
                 self.anomaly(format!(
                     "the header block of stream {} never ended (no END_HEADERS)",

@@ -68,14 +68,21 @@ type HeaderList = Vec<(String, Option<String>)>;
 
 fn our_header_lists(doc: &Value) -> BTreeMap<u64, Vec<HeaderList>> {
     let mut out: BTreeMap<u64, Vec<HeaderList>> = BTreeMap::new();
+    let upgraded: Vec<u64> = doc["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["h2c_upgrade"] == true)
+        .map(|c| c["id"].as_u64().unwrap())
+        .collect();
     for s in doc["streams"].as_array().unwrap() {
         let conn = s["connection"].as_u64().unwrap();
-        let mut lists = vec![
-            &s["request_headers"],
-            &s["response_headers"],
-            &s["trailers"],
-            &s["request_trailers"],
-        ];
+        let mut lists = vec![&s["response_headers"], &s["trailers"], &s["request_trailers"]];
+        // After `Upgrade: h2c` stream 1's request is the HTTP/1.1 request, which we show in
+        // HTTP/2 terms and tshark does not count as an HTTP/2 header block.
+        if !(s["stream_id"] == 1 && upgraded.contains(&conn)) {
+            lists.push(&s["request_headers"]);
+        }
         lists.extend(s["informational"].as_array().unwrap());
         for list in lists.into_iter().filter(|l| !l.is_null()) {
             let list: HeaderList = list
@@ -101,8 +108,9 @@ fn our_header_lists(doc: &Value) -> BTreeMap<u64, Vec<HeaderList>> {
     out
 }
 
-/// tshark's decoded header lists per tcp.stream, from `-T json -J http2`.
-fn tshark_header_lists(json: &Value) -> BTreeMap<u64, Vec<HeaderList>> {
+/// tshark's decoded header lists per tcp.stream, from `-T json -J http2` (whose packets
+/// are the rows of `frames.tsv`, which names their tcp.stream).
+fn tshark_header_lists(json: &Value, tcp_streams: &[u64]) -> BTreeMap<u64, Vec<HeaderList>> {
     let mut out: BTreeMap<u64, Vec<HeaderList>> = BTreeMap::new();
     fn as_list(v: &Value) -> Vec<&Value> {
         match v {
@@ -111,12 +119,10 @@ fn tshark_header_lists(json: &Value) -> BTreeMap<u64, Vec<HeaderList>> {
             v => vec![v],
         }
     }
-    for packet in json.as_array().unwrap() {
+    let packets = json.as_array().unwrap();
+    assert_eq!(packets.len(), tcp_streams.len(), "http2.json and frames.tsv rows");
+    for (packet, &tcp_stream) in packets.iter().zip(tcp_streams) {
         let layers = &packet["_source"]["layers"];
-        let tcp_stream: u64 = layers["tcp"]["tcp.stream"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
         for h2 in as_list(&layers["http2"]) {
             for st in as_list(&h2["http2.stream"]) {
                 let headers = as_list(&st["http2.header"]);
@@ -175,8 +181,8 @@ fn compare(file: &Path, frames_tsv: &Path, http2_json: &Path) -> Vec<String> {
     let doc = support::export_with(file, &["--frames"]);
     let mut problems = Vec::new();
 
-    let text = std::fs::read_to_string(frames_tsv).expect("frames.tsv");
-    let theirs: Vec<Row> = tshark::frames_tsv(&text)
+    let tsv = std::fs::read_to_string(frames_tsv).expect("frames.tsv");
+    let theirs: Vec<Row> = tshark::frames_tsv(&tsv)
         .into_iter()
         .map(|f| (f.tcp_stream, f.packet, f.stream_id, f.kind, f.flags, f.length))
         .collect();
@@ -198,7 +204,7 @@ fn compare(file: &Path, frames_tsv: &Path, http2_json: &Path) -> Vec<String> {
 
     if let Ok(text) = std::fs::read_to_string(http2_json) {
         let json: Value = serde_json::from_str(&text).expect("http2.json");
-        let theirs = tshark_header_lists(&json);
+        let theirs = tshark_header_lists(&json, &tshark::frames_tsv_tcp_streams(&tsv));
         let ours = our_header_lists(&doc);
         for (conn, t) in &theirs {
             let o = ours.get(conn).cloned().unwrap_or_default();
@@ -207,11 +213,12 @@ fn compare(file: &Path, frames_tsv: &Path, http2_json: &Path) -> Vec<String> {
                 .filter(|tl| !o.iter().any(|ol| lists_agree(ol, tl)))
                 .collect();
             if o.len() != t.len() || !unmatched.is_empty() {
+                let shown = format!("{:?}", unmatched.first());
                 problems.push(format!(
-                    "connection {conn}: {} header lists, tshark {}; unmatched: {:?}",
+                    "connection {conn}: {} header lists, tshark {}; unmatched: {}",
                     o.len(),
                     t.len(),
-                    unmatched.first()
+                    shown.chars().take(300).collect::<String>()
                 ));
             }
         }

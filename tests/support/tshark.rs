@@ -183,3 +183,21 @@ pub fn frames_tsv(text: &str) -> Vec<TsharkFrame> {
     }
     out
 }
+
+/// The `tcp.stream` of each row of a `frames.tsv`, in order. tshark's `-J http2` JSON
+/// filters the tcp layer out; made with the same `-Y http2`, its i-th packet is the TSV's
+/// i-th row.
+pub fn frames_tsv_tcp_streams(text: &str) -> Vec<u64> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let tcp = header.iter().position(|h| *h == "tcp.stream").expect("tcp.stream");
+    lines
+        .map(|l| {
+            l.split('\t')
+                .nth(tcp)
+                .and_then(|s| s.split(',').next())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect()
+}
