@@ -7,7 +7,7 @@
 
 use crate::capture::{CaptureError, CaptureReader, LinkType, Notice, Packet, Record, Timestamp};
 use crate::net::{self, NetError, NotTcp, Parsed};
-use crate::reassembly::{self, Reassembler, ReassemblyStats, StreamSink};
+use crate::reassembly::{self, Reassembler, ReassemblyStats, Stamp, StreamSink};
 use std::collections::BTreeMap;
 
 /// How many distinct anomaly details are kept; beyond this only the counts grow.
@@ -141,8 +141,11 @@ impl Engine {
         match net::parse_packet(p.link_type, p.data) {
             Ok(Parsed::Tcp(seg)) => {
                 s.tcp_packets += 1;
-                sink.packet(n);
-                self.reassembler.segment(p.ts, p.orig_len, &seg, sink);
+                let at = Stamp {
+                    ts: p.ts,
+                    packet: n,
+                };
+                self.reassembler.segment(at, p.orig_len, &seg, sink);
             }
             Ok(Parsed::Other(NotTcp::Fragment)) => {
                 s.anomaly(CaptureAnomalyKind::IpFragment, || format!("packet {n}"));

@@ -46,10 +46,13 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let (written, error) = match &args.output {
         Some(path) => {
-            let f = File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            let f =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
             let (w, e) = export::export(&source, reader, &options, args.ndjson, args.pretty, f);
-            (w.with_context(|| format!("cannot write {}", path.display())), e)
+            (
+                w.with_context(|| format!("cannot write {}", path.display())),
+                e,
+            )
         }
         None => {
             let (w, e) = export::export(

@@ -19,7 +19,10 @@ pub enum Start {
     /// An HTTP/1.x request whose head is complete.
     Http1Request(Http1Request),
     /// An HTTP/1.x response head, complete: status code and head length.
-    Http1Response { status: u16, head_len: usize },
+    Http1Response {
+        status: u16,
+        head_len: usize,
+    },
     Tls(TlsHello),
     Other,
 }
@@ -91,7 +94,9 @@ pub fn classify(head: &[u8]) -> Start {
 }
 
 fn head_end(head: &[u8]) -> Option<usize> {
-    head.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+    head.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
 }
 
 /// A request line starts with an upper-case token and a space (RFC 9112 §3).
@@ -112,7 +117,9 @@ fn http1_request(head: &[u8]) -> Start {
             Start::NeedMore
         };
     };
-    let mut lines = head[..end - 4].split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head[..end - 4]
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let Some(first) = lines.next() else {
         return Start::Other;
     };
@@ -137,7 +144,9 @@ fn http1_request(head: &[u8]) -> Start {
         let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
         let value = line[colon + 1..].trim_ascii().to_vec();
         if name == "content-length" {
-            req.content_length = std::str::from_utf8(&value).ok().and_then(|v| v.parse().ok());
+            req.content_length = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|v| v.parse().ok());
         }
         req.headers.push((name, value));
     }
@@ -353,13 +362,19 @@ mod tests {
         assert_eq!(h.alpn, vec!["h2", "http/1.1"]);
         // Every prefix is "need more" or TLS, never a panic or a wrong guess.
         for n in 1..rec.len() {
-            assert!(matches!(classify(&rec[..n]), Start::NeedMore | Start::Tls(_)), "{n}");
+            assert!(
+                matches!(classify(&rec[..n]), Start::NeedMore | Start::Tls(_)),
+                "{n}"
+            );
         }
     }
 
     #[test]
     fn other_bytes() {
-        assert_eq!(classify(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00"), Start::Other);
+        assert_eq!(
+            classify(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00"),
+            Start::Other
+        );
         assert_eq!(classify(b"SSH-2.0-OpenSSH_9.2\r\n"), Start::Other);
         assert_eq!(classify(b"get / http/1.1\r\n\r\n"), Start::Other);
     }

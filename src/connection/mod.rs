@@ -26,8 +26,8 @@ pub mod stream;
 
 use crate::capture::Timestamp;
 use crate::http2::frame::{
-    DecoderLimits, ErrorCode, Event, Frame, FrameDecoder, FrameHeader, FrameType, SettingId,
-    PREFACE,
+    DecoderLimits, ErrorCode, Event, Frame, FrameDecoder, FrameHeader, FrameType, PREFACE,
+    SettingId,
 };
 use crate::http2::hpack::{self, HeaderField, Text};
 use crate::reassembly::{ConnId, ConnStats, Dir};
@@ -150,13 +150,16 @@ const MAX_PINGS: usize = 1024;
 /// END_STREAM) do not resurrect them as new streams.
 const MAX_FINISHED_IDS: usize = 4096;
 const DEFAULT_WINDOW: i64 = 65_535;
+/// Frames a complete stream waits for late arrivals before it is reported.
+const LINGER_FRAMES: u64 = 32;
 /// Upper bound assumed for a dynamic table whose SETTINGS_HEADER_TABLE_SIZE was not seen.
 const MID_CONNECTION_TABLE_BOUND: u32 = 65_536;
 
 #[derive(Debug, PartialEq, Eq)]
 enum State {
     Detecting,
-    /// HTTP/1.1 request with `Upgrade: h2c` seen; waiting for the server's answer.
+    /// An HTTP/1.x request seen; waiting for a `101` or the client's preface (HTTP/2 via
+    /// `Upgrade: h2c`), or any other answer (HTTP/1).
     AwaitUpgrade(Box<Http1Request>),
     /// HTTP/1.1 `CONNECT` seen; a 2xx answer opens a tunnel whose bytes are detected anew.
     AwaitTunnel(Box<Http1Request>),
@@ -241,6 +244,8 @@ pub struct Connection {
     /// While detecting: the pieces held in the heads, in capture order.
     arrivals: Vec<Arrival>,
     streams: BTreeMap<u32, Stream>,
+    /// Complete streams waiting out their linger, with the frame count when they completed.
+    lingering: VecDeque<(u32, u64)>,
     finished_ids: HashSet<u32>,
     finished_order: VecDeque<u32>,
     stream_count: u64,
@@ -276,6 +281,7 @@ impl Connection {
             swapped: false,
             arrivals: Vec::new(),
             streams: BTreeMap::new(),
+            lingering: VecDeque::new(),
             finished_ids: HashSet::new(),
             finished_order: VecDeque::new(),
             stream_count: 0,
@@ -304,7 +310,14 @@ impl Connection {
     }
 
     /// Bytes of one direction (as reassembly names it), captured at `ts` in packet `packet`.
-    pub fn data<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, packet: u64, data: &[u8], sink: &mut S) {
+    pub fn data<S: H2Sink>(
+        &mut self,
+        dir: Dir,
+        ts: Timestamp,
+        packet: u64,
+        data: &[u8],
+        sink: &mut S,
+    ) {
         self.packet = packet;
         let r = self.role(dir);
         match self.state {
@@ -329,7 +342,8 @@ impl Connection {
     }
 
     /// `len` bytes of one direction were never captured.
-    pub fn gap<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, len: u64, sink: &mut S) {
+    pub fn gap<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, packet: u64, len: u64, sink: &mut S) {
+        self.packet = packet;
         let r = self.role(dir);
         match self.state {
             State::Detecting => {
@@ -340,7 +354,7 @@ impl Connection {
                     // Bytes before the gap cannot be joined to bytes after it: decide now.
                     self.detect(ts, true, sink);
                     if self.state == State::Http2 {
-                        self.gap(dir, ts, len, sink);
+                        self.gap(dir, ts, packet, len, sink);
                     }
                 }
             }
@@ -375,18 +389,30 @@ impl Connection {
             return self.detect(ts, force, sink);
         }
         match c {
-            Start::Preface => self.start_http2(PREFACE.len(), 0, sink),
+            Start::Preface => match s {
+                // The answer to an `Upgrade: h2c` request that was not captured: HTTP/2
+                // starts after it on the server's side.
+                Start::Http1Response {
+                    status: 101,
+                    head_len,
+                } => {
+                    self.h2c_upgrade = true;
+                    self.start_http2(PREFACE.len(), head_len, sink)
+                }
+                Start::Http1Response { .. } | Start::NeedMore
+                    if self.sides[1].head.starts_with(b"HTTP/1.") && !force => {}
+                _ => self.start_http2(PREFACE.len(), 0, sink),
+            },
             Start::Http1Request(req) => {
                 self.roles_certain = true;
                 if req.method == "CONNECT" && self.tunnel.is_none() {
                     self.state = State::AwaitTunnel(Box::new(req));
                     self.await_tunnel(ts, force, sink);
-                } else if req.wants_h2c() {
+                } else {
+                    // Whether the connection switches to HTTP/2 is shown by what follows (a
+                    // `101`, or the client's preface), not by what the request asked for.
                     self.state = State::AwaitUpgrade(Box::new(req));
                     self.await_upgrade(ts, force, sink);
-                } else {
-                    self.state = State::Http1;
-                    self.release_heads();
                 }
             }
             Start::Tls(h) => {
@@ -419,9 +445,8 @@ impl Connection {
     /// Neither a preface nor HTTP/1 nor TLS: HTTP/2 joined mid-connection if the start of
     /// the connection was not captured, otherwise not HTTP/2.
     fn other_start<S: H2Sink>(&mut self, sink: &mut S) {
-        let start_missed = !self.handshake
-            || self.sides[0].started_with_gap
-            || self.sides[1].started_with_gap;
+        let start_missed =
+            !self.handshake || self.sides[0].started_with_gap || self.sides[1].started_with_gap;
         if !start_missed {
             self.state = State::Unknown;
             self.release_heads();
@@ -435,7 +460,8 @@ impl Connection {
             side.hpack = hpack::Decoder::new_mid_connection();
             // The SETTINGS that sized the table were not seen: assume a generous bound so
             // the decoder never concludes too early that the unknown entries are gone.
-            side.hpack.set_max_table_size_setting(MID_CONNECTION_TABLE_BOUND);
+            side.hpack
+                .set_max_table_size_setting(MID_CONNECTION_TABLE_BOUND);
             side.decoder = Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
         }
         self.replay_heads([0, 0], sink);
@@ -516,35 +542,47 @@ impl Connection {
         let State::AwaitUpgrade(req) = &self.state else {
             return;
         };
-        match detect::classify(&self.sides[1].head) {
+        let body = req.content_length.unwrap_or(0);
+        let after_request = usize::try_from(body)
+            .ok()
+            .and_then(|b| b.checked_add(req.head_len))
+            .and_then(|n| self.sides[0].head.get(n..));
+        // The client's preface after its request proves the switch even when the server's
+        // `101` was not captured.
+        let client_switched = after_request.is_some_and(|rest| rest.starts_with(PREFACE));
+        let server_skip = match detect::classify(&self.sides[1].head) {
             Start::Http1Response {
                 status: 101,
                 head_len,
-            } => {
-                let req = (**req).clone();
-                self.h2c_upgrade = true;
-                self.state = State::Http2;
-                self.roles_certain = true;
-                self.track_windows = true;
-                self.upgraded_stream(&req, ts);
-                let body = req.content_length.unwrap_or(0);
-                let client = &mut self.sides[0];
-                client.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
-                client.expect_preface = true;
-                client.skip = body;
-                if let Some(s) = self.streams.get_mut(&1) {
-                    s.bytes[0] = body;
-                    s.ended[0] = true;
-                }
-                self.sides[1].decoder = Some(FrameDecoder::new(DecoderLimits::default()));
-                self.replay_heads([req.head_len, head_len], sink);
-            }
-            Start::NeedMore if !force => {}
-            _ => {
-                self.state = State::Http1;
-                self.release_heads();
-            }
+            } => Some(head_len),
+            _ if client_switched => Some(0),
+            Start::NeedMore if !force => return,
+            _ => None,
+        };
+        let Some(server_skip) = server_skip else {
+            self.state = State::Http1;
+            self.release_heads();
+            return;
+        };
+        let req = (**req).clone();
+        self.h2c_upgrade = true;
+        self.state = State::Http2;
+        self.roles_certain = true;
+        self.track_windows = true;
+        // RFC 7540 §3.2: the upgraded request is stream 1 (when it asked to be).
+        if req.wants_h2c() || server_skip > 0 {
+            self.upgraded_stream(&req, ts);
         }
+        let client = &mut self.sides[0];
+        client.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+        client.expect_preface = true;
+        client.skip = body;
+        if let Some(s) = self.streams.get_mut(&1) {
+            s.bytes[0] = body;
+            s.ended[0] = true;
+        }
+        self.sides[1].decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+        self.replay_heads([req.head_len, server_skip], sink);
     }
 
     /// After an HTTP/1.1 `CONNECT` (RFC 9110 §9.3.6): a 2xx answer turns the rest of both
@@ -587,7 +625,13 @@ impl Connection {
             fields.push(field(b":authority", host));
         }
         fields.push(field(b":path", req.target.as_bytes()));
-        const HOP_BY_HOP: &[&str] = &["host", "connection", "upgrade", "http2-settings", "keep-alive"];
+        const HOP_BY_HOP: &[&str] = &[
+            "host",
+            "connection",
+            "upgrade",
+            "http2-settings",
+            "keep-alive",
+        ];
         for (n, v) in &req.headers {
             if !HOP_BY_HOP.contains(&n.as_str()) {
                 fields.push(field(n.as_bytes(), v));
@@ -628,7 +672,9 @@ impl Connection {
             }
             side.expect_preface = false;
             if side.head != PREFACE {
-                self.anomaly("the client did not send the HTTP/2 preface after 101 Switching Protocols");
+                self.anomaly(
+                    "the client did not send the HTTP/2 preface after 101 Switching Protocols",
+                );
                 self.sides[r.index()].decoder =
                     Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
             }
@@ -656,10 +702,18 @@ impl Connection {
         };
         let before = self.swapped;
         op(&mut dec, &mut |e| {
-            let role = if self.swapped != before { r.reverse() } else { r };
+            let role = if self.swapped != before {
+                r.reverse()
+            } else {
+                r
+            };
             self.event(role, ts, e, sink)
         });
-        let slot = if self.swapped != before { r.reverse() } else { r };
+        let slot = if self.swapped != before {
+            r.reverse()
+        } else {
+            r
+        };
         self.sides[slot.index()].decoder = Some(dec);
     }
 
@@ -714,14 +768,17 @@ impl Connection {
             }
             Event::Frame { header, frame } => {
                 self.interrupts_block(r, &header);
+                // Every stream id seen in a frame is a stream (one seen only through a
+                // WINDOW_UPDATE or PRIORITY too), created before its first frame is filed.
+                self.stream_mut(header.stream_id, ts, sink);
                 self.record(r, ts, &header);
                 self.frame(r, ts, &header, frame, sink);
-                if header.stream_id != 0 {
-                    self.maybe_finish(header.stream_id, sink);
-                }
+                // Also on stream 0: lingering streams age with every frame.
+                self.maybe_finish(header.stream_id, sink);
             }
             Event::Malformed { header, error } => {
                 self.interrupts_block(r, &header);
+                self.stream_mut(header.stream_id, ts, sink);
                 self.record(r, ts, &header);
                 self.anomaly(format!(
                     "malformed {} frame from the {} on stream {}: {error}",
@@ -729,12 +786,16 @@ impl Connection {
                     who(r),
                     header.stream_id
                 ));
-                if matches!(header.kind, FrameType::Headers | FrameType::PushPromise | FrameType::Continuation) {
+                if matches!(
+                    header.kind,
+                    FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
+                ) {
                     // A header block we cannot read may have changed the HPACK table.
                     self.sides[r.index()].hpack.lose_sync();
                 }
             }
             Event::Lost { header, missing } => {
+                self.stream_mut(header.stream_id, ts, sink);
                 self.record(r, ts, &header);
                 self.anomaly(format!(
                     "{} frame from the {} on stream {} lost in a gap ({missing} bytes missing)",
@@ -751,6 +812,7 @@ impl Connection {
                 }
             }
             Event::Oversized { header } => {
+                self.stream_mut(header.stream_id, ts, sink);
                 self.record(r, ts, &header);
                 self.anomaly(format!(
                     "{} frame of {} bytes from the {} too large to decode",
@@ -758,7 +820,10 @@ impl Connection {
                     header.length,
                     who(r)
                 ));
-                if matches!(header.kind, FrameType::Headers | FrameType::PushPromise | FrameType::Continuation) {
+                if matches!(
+                    header.kind,
+                    FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
+                ) {
                     self.sides[r.index()].hpack.lose_sync();
                 }
             }
@@ -840,7 +905,12 @@ impl Connection {
     }
 
     /// The stream `id`, created on first sight unless it already finished.
-    fn stream_mut<S: H2Sink>(&mut self, id: u32, ts: Timestamp, sink: &mut S) -> Option<&mut Stream> {
+    fn stream_mut<S: H2Sink>(
+        &mut self,
+        id: u32,
+        ts: Timestamp,
+        sink: &mut S,
+    ) -> Option<&mut Stream> {
         if id == 0 || self.finished_ids.contains(&id) {
             return None;
         }
@@ -861,10 +931,18 @@ impl Connection {
 
     /// Both sides' send windows for a new stream, each the initial window its peer granted.
     fn initial_stream_window(&self) -> Option<[i64; 2]> {
-        self.track_windows.then(|| [self.sides[1].initial_window, self.sides[0].initial_window])
+        self.track_windows
+            .then(|| [self.sides[1].initial_window, self.sides[0].initial_window])
     }
 
-    fn frame<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, header: &FrameHeader, frame: Frame<'_>, sink: &mut S) {
+    fn frame<S: H2Sink>(
+        &mut self,
+        r: Dir,
+        ts: Timestamp,
+        header: &FrameHeader,
+        frame: Frame<'_>,
+        sink: &mut S,
+    ) {
         if let Some(rule) = crate::http2::frame::check_stream_id(header) {
             self.anomaly(format!("{rule}, from the {}", who(r)));
         }
@@ -977,7 +1055,11 @@ impl Connection {
             stream_id: header.stream_id,
             end_stream: promised.is_none() && header.end_stream(),
             promised,
-            fragments: if oversized { Vec::new() } else { fragment.to_vec() },
+            fragments: if oversized {
+                Vec::new()
+            } else {
+                fragment.to_vec()
+            },
             oversized,
         });
         if header.end_headers() {
@@ -997,7 +1079,10 @@ impl Connection {
                 "header block on stream {} larger than {} bytes: dropped",
                 block.stream_id, self.config.max_header_block
             ));
-        } else if let Err(e) = self.sides[r.index()].hpack.decode(&block.fragments, &mut fields) {
+        } else if let Err(e) = self.sides[r.index()]
+            .hpack
+            .decode(&block.fragments, &mut fields)
+        {
             self.anomaly(format!(
                 "HPACK error in the {}'s header block on stream {}: {e}",
                 who(r),
@@ -1018,7 +1103,14 @@ impl Connection {
         self.file_block(r, ts, block, fields, sink);
     }
 
-    fn file_block<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, block: PendingBlock, fields: Vec<HeaderField>, sink: &mut S) {
+    fn file_block<S: H2Sink>(
+        &mut self,
+        r: Dir,
+        ts: Timestamp,
+        block: PendingBlock,
+        fields: Vec<HeaderField>,
+        sink: &mut S,
+    ) {
         match block.promised {
             Some(promised) => {
                 // RFC 9113 §8.4: the promise carries the pushed request's headers.
@@ -1106,9 +1198,22 @@ impl Connection {
     }
 
     /// Reports a stream that is complete.
+    /// A complete stream lingers for `LINGER_FRAMES` more frames of the connection before
+    /// it is reported: frames in flight when one side reset it (RFC 9113 §5.1) still
+    /// belong to it, such as the response to a request the client already cancelled.
     fn maybe_finish<S: H2Sink>(&mut self, id: u32, sink: &mut S) {
-        if self.streams.get(&id).is_some_and(Stream::is_complete) {
-            self.finish_stream(id, sink);
+        if let Some(s) = self.streams.get_mut(&id) {
+            if s.is_complete() && !s.lingering {
+                s.lingering = true;
+                self.lingering.push_back((id, self.frame_count));
+            }
+        }
+        while let Some(&(old, at)) = self.lingering.front() {
+            if self.frame_count < at + LINGER_FRAMES {
+                break;
+            }
+            self.lingering.pop_front();
+            self.finish_stream(old, sink);
         }
     }
 
@@ -1225,7 +1330,6 @@ fn who(r: Dir) -> &'static str {
         Dir::ServerToClient => "server",
     }
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -51,6 +51,8 @@ pub struct Stream {
     pub window: Option<[i64; 2]>,
     pub frames: Vec<FrameRecord>,
     pub anomalies: Vec<String>,
+    /// Complete, and waiting a little for frames still in flight before it is reported.
+    pub lingering: bool,
 }
 
 /// Anomalies kept per stream; more are counted in the last entry.
@@ -76,6 +78,7 @@ impl Stream {
             window,
             frames: Vec::new(),
             anomalies: Vec::new(),
+            lingering: false,
         }
     }
 
@@ -127,12 +130,14 @@ impl Stream {
 
     /// The value of the first known field called `name` in a list.
     pub fn field<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<&'a [u8]> {
-        list.as_ref()?.iter().find_map(|f| match (&f.name, &f.value) {
-            (Text::Known(n), Text::Known(v)) if n.as_slice() == name.as_bytes() => {
-                Some(v.as_slice())
-            }
-            _ => None,
-        })
+        list.as_ref()?
+            .iter()
+            .find_map(|f| match (&f.name, &f.value) {
+                (Text::Known(n), Text::Known(v)) if n.as_slice() == name.as_bytes() => {
+                    Some(v.as_slice())
+                }
+                _ => None,
+            })
     }
 
     pub fn status(&self) -> Option<u16> {

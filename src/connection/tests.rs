@@ -110,7 +110,12 @@ fn client_start(path: &str) -> Vec<u8> {
 
 fn server_reply(stream: u32, body: &[u8]) -> Vec<u8> {
     let mut b = frame(SETTINGS, 0, 0, &[]);
-    b.extend(frame(HEADERS, END_HEADERS, stream, &block(&[(":status", "200")])));
+    b.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        stream,
+        &block(&[(":status", "200")]),
+    ));
     b.extend(frame(DATA, END_STREAM, stream, body));
     b
 }
@@ -158,7 +163,8 @@ fn h2c_upgrade_makes_the_request_stream_1() {
     let mut client = req.clone();
     client.extend_from_slice(PREFACE);
     client.extend(frame(SETTINGS, 0, 0, &[]));
-    let mut server = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
+    let mut server =
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
     server.extend(server_reply(1, b"hello"));
     // Split the client's bytes inside the preface to exercise the wait for it.
     let (a, b) = client.split_at(req.len() + 10);
@@ -174,12 +180,22 @@ fn h2c_upgrade_makes_the_request_stream_1() {
     assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
     let (_, s) = &got.streams[0];
     assert_eq!(s.id, 1);
-    let fields: Vec<_> = s.request_headers.as_ref().unwrap().iter().map(text).collect();
+    let fields: Vec<_> = s
+        .request_headers
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
     assert_eq!(fields[0], (":method".into(), "GET".into()));
     assert!(fields.contains(&(":authority".into(), "example".into())));
     assert!(fields.contains(&(":path".into(), "/up".into())));
     assert!(fields.contains(&("accept".into(), "*/*".into())));
-    assert!(!fields.iter().any(|(n, _)| n == "upgrade" || n == "http2-settings"));
+    assert!(
+        !fields
+            .iter()
+            .any(|(n, _)| n == "upgrade" || n == "http2-settings")
+    );
     assert_eq!(s.bytes, [0, 5]);
     assert!(s.is_complete());
 }
@@ -190,7 +206,12 @@ fn connect_tunnel_carries_http2() {
     client.extend(client_start("/t"));
     let mut server = b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec();
     server.extend(server_reply(1, b"x"));
-    let got = run(true, "10.0.0.1:40000", "10.0.0.2:8888", &[(C2S, client), (S2C, server)]);
+    let got = run(
+        true,
+        "10.0.0.1:40000",
+        "10.0.0.2:8888",
+        &[(C2S, client), (S2C, server)],
+    );
     let c = &got.conns[0];
     assert_eq!(c.protocol, Protocol::Http2);
     assert_eq!(c.tunnel.as_deref(), Some("backend:6233"));
@@ -205,12 +226,20 @@ fn plain_http1_and_unknown_are_skipped() {
         "10.0.0.2:80",
         &[
             (C2S, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec()),
-            (S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec()),
+            (
+                S2C,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            ),
         ],
     );
     assert_eq!(got.conns[0].protocol, Protocol::Http1);
     assert!(got.streams.is_empty());
-    let got = run(true, "10.0.0.1:40000", "10.0.0.2:22", &[(S2C, b"SSH-2.0-OpenSSH_9.2\r\n".to_vec())]);
+    let got = run(
+        true,
+        "10.0.0.1:40000",
+        "10.0.0.2:22",
+        &[(S2C, b"SSH-2.0-OpenSSH_9.2\r\n".to_vec())],
+    );
     assert_eq!(got.conns[0].protocol, Protocol::Unknown);
 }
 
@@ -251,7 +280,12 @@ fn mid_connection_request_headers_settle_the_roles() {
         7,
         &block(&[(":method", "POST"), (":path", "/svc/M")]),
     );
-    let resp = frame(HEADERS, END_HEADERS | END_STREAM, 7, &block(&[(":status", "200")]));
+    let resp = frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        7,
+        &block(&[(":status", "200")]),
+    );
     let got = run(
         false,
         "10.0.0.2:50051",
@@ -272,11 +306,18 @@ fn interrupted_header_block_is_an_anomaly() {
     let mut client = PREFACE.to_vec();
     client.extend(frame(HEADERS, 0, 1, &block(&[(":method", "GET")])));
     client.extend(frame(SETTINGS, 0, 0, &[]));
-    client.extend(frame(CONTINUATION, END_HEADERS, 1, &block(&[(":path", "/")])));
+    client.extend(frame(
+        CONTINUATION,
+        END_HEADERS,
+        1,
+        &block(&[(":path", "/")]),
+    ));
     let got = run(true, "10.0.0.1:40000", "10.0.0.2:80", &[(C2S, client)]);
     let c = &got.conns[0];
     assert!(
-        c.anomalies.iter().any(|a| a.contains("interrupted the header block")),
+        c.anomalies
+            .iter()
+            .any(|a| a.contains("interrupted the header block")),
         "{:?}",
         c.anomalies
     );
@@ -297,5 +338,9 @@ fn continuation_completes_a_block() {
     );
     let (_, s) = &got.streams[0];
     assert_eq!(request_path(s).as_deref(), Some("/long"));
-    assert!(got.conns[0].anomalies.is_empty(), "{:?}", got.conns[0].anomalies);
+    assert!(
+        got.conns[0].anomalies.is_empty(),
+        "{:?}",
+        got.conns[0].anomalies
+    );
 }

@@ -135,7 +135,8 @@ pub fn export<W: Write>(
         ..connection::Config::default()
     };
     let mut tracker = Tracker::new(config, collector);
-    let (summary, error) = engine::run_reader(&mut reader, options.reassembly.clone(), &mut tracker);
+    let (summary, error) =
+        engine::run_reader(&mut reader, options.reassembly.clone(), &mut tracker);
     let capture = CaptureInfo::new(
         source.to_string(),
         Some(reader.format()),
@@ -144,14 +145,24 @@ pub fn export<W: Write>(
         error.as_ref().map(ToString::to_string),
     );
     let mut collector = tracker.into_sink();
-    let backends: Vec<BackendJson> = collector.backends.sorted().into_iter().map(BackendJson::new).collect();
+    let backends: Vec<BackendJson> = collector
+        .backends
+        .sorted()
+        .into_iter()
+        .map(BackendJson::new)
+        .collect();
     let written = match collector.output {
         Output::Document {
             mut streams,
             mut connections,
         } => {
             connections.sort_by_key(|c| c.id);
-            streams.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.connection.cmp(&b.connection)).then(a.stream_id.cmp(&b.stream_id)));
+            streams.sort_by(|a, b| {
+                a.start
+                    .total_cmp(&b.start)
+                    .then(a.connection.cmp(&b.connection))
+                    .then(a.stream_id.cmp(&b.stream_id))
+            });
             let doc = Document {
                 capture,
                 connections,

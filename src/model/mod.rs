@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 pub struct Tracker<S> {
     config: connection::Config,
     conns: HashMap<ConnId, Connection>,
-    packet: u64,
     sink: S,
 }
 
@@ -23,7 +22,6 @@ impl<S: H2Sink> Tracker<S> {
         Tracker {
             config,
             conns: HashMap::new(),
-            packet: 0,
             sink,
         }
     }
@@ -38,10 +36,6 @@ impl<S: H2Sink> Tracker<S> {
 }
 
 impl<S: H2Sink> StreamSink for Tracker<S> {
-    fn packet(&mut self, number: u64) {
-        self.packet = number;
-    }
-
     fn event(&mut self, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open {
@@ -58,15 +52,22 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
                 conn,
                 dir,
                 ts,
+                packet,
                 data,
             } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.data(dir, ts, self.packet, data, &mut self.sink);
+                    c.data(dir, ts, packet, data, &mut self.sink);
                 }
             }
-            StreamEvent::Gap { conn, dir, ts, len } => {
+            StreamEvent::Gap {
+                conn,
+                dir,
+                ts,
+                packet,
+                len,
+            } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.gap(dir, ts, len, &mut self.sink);
+                    c.gap(dir, ts, packet, len, &mut self.sink);
                 }
             }
             StreamEvent::Anomaly { .. } => {}

@@ -12,6 +12,7 @@
 //! The common case, an in-order segment with nothing pending, is delivered straight from
 //! the packet without a copy.
 
+use super::Stamp;
 use super::seq::SeqAnchor;
 use std::collections::BTreeMap;
 
@@ -19,10 +20,16 @@ use std::collections::BTreeMap;
 /// segments is bounded like a few large ones.
 const PIECE_OVERHEAD: usize = 64;
 
+/// How far beyond the next byte an ACK may reach and still be believed (a TCP window is at
+/// most 1 GiB, RFC 7323 §2.3).
+const MAX_ACK_AHEAD: i64 = 1 << 30;
+
 /// What a direction hands to the layer above.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Out<'a> {
-    Data(&'a [u8]),
+    /// Bytes, with the time and packet of the segment that carried them (which, for bytes
+    /// that waited behind a hole, is earlier than the segment being processed).
+    Data(&'a [u8], Stamp),
     Gap(u64),
     /// A retransmitted byte range disagrees with the copy we kept.
     Conflict,
@@ -42,7 +49,7 @@ pub struct HalfStream {
     /// The next byte to deliver (`anchor.offset` bytes were delivered or skipped as gaps).
     /// `None` until the direction shows its first SYN, payload or FIN.
     anchor: Option<SeqAnchor>,
-    pending: BTreeMap<u64, Vec<u8>>,
+    pending: BTreeMap<u64, (Stamp, Vec<u8>)>,
     /// Bytes waiting in `pending`, plus `PIECE_OVERHEAD` per piece.
     cost: usize,
     fin_offset: Option<u64>,
@@ -75,6 +82,7 @@ impl HalfStream {
         fin: bool,
         payload: &[u8],
         payload_len: u32,
+        stamp: Stamp,
         limit: usize,
         out: &mut F,
     ) -> Taken {
@@ -117,14 +125,14 @@ impl HalfStream {
 
         if start == delivered && self.pending.is_empty() {
             // Fast path: in order, nothing waiting. No copy.
-            self.deliver(captured, out);
+            self.deliver(captured, stamp, out);
             if missing_tail > 0 {
                 // The snaplen cut this segment: the rest of it is known to be lost.
                 self.skip_gap(missing_tail, out);
             }
         } else {
             taken.out_of_order = start > delivered;
-            self.insert(start, captured, out);
+            self.insert(start, captured, stamp, out);
             self.drain(out);
             while self.cost > limit {
                 self.gap_to_next(out);
@@ -132,6 +140,35 @@ impl HalfStream {
         }
         self.check_fin();
         taken
+    }
+
+    /// The peer acknowledged every byte before `ack` (its next expected sequence number):
+    /// bytes below it that were never captured will not be retransmitted, so each hole
+    /// below it is a gap now, and what waited behind it is delivered.
+    pub fn acked<F: FnMut(Out<'_>)>(&mut self, ack: u32, out: &mut F) {
+        let Some(a) = self.anchor else {
+            return;
+        };
+        let delta = a.delta(ack);
+        // Only forward, and only within a plausible window: a forged ACK cannot invent
+        // a gigabyte of gap.
+        if delta <= 0 || delta > MAX_ACK_AHEAD {
+            return;
+        }
+        let acked_to = a.offset + delta as u64;
+        while let Some(a) = self.anchor {
+            if a.offset >= acked_to {
+                break;
+            }
+            let next = self.pending.first_key_value().map(|(&k, _)| k);
+            match next {
+                Some(k) if k <= a.offset => self.drain(out),
+                Some(k) => self.skip_gap(k.min(acked_to) - a.offset, out),
+                None => self.skip_gap(acked_to - a.offset, out),
+            }
+        }
+        self.drain(out);
+        self.check_fin();
     }
 
     /// Delivers everything pending, with a gap for each hole, then any hole before a FIN.
@@ -155,7 +192,7 @@ impl HalfStream {
         }
     }
 
-    fn deliver<F: FnMut(Out<'_>)>(&mut self, data: &[u8], out: &mut F) {
+    fn deliver<F: FnMut(Out<'_>)>(&mut self, data: &[u8], stamp: Stamp, out: &mut F) {
         if data.is_empty() {
             return;
         }
@@ -163,7 +200,7 @@ impl HalfStream {
             a.advance(data.len() as u64);
         }
         self.delivered_bytes += data.len() as u64;
-        out(Out::Data(data));
+        out(Out::Data(data, stamp));
     }
 
     fn skip_gap<F: FnMut(Out<'_>)>(&mut self, len: u64, out: &mut F) {
@@ -196,19 +233,25 @@ impl HalfStream {
             if *entry.key() != a.offset {
                 break;
             }
-            let piece = entry.remove();
+            let (stamp, piece) = entry.remove();
             self.cost -= piece.len() + PIECE_OVERHEAD;
-            self.deliver(&piece, out);
+            self.deliver(&piece, stamp, out);
         }
     }
 
     /// Stores `data` at stream offset `off` where no earlier copy holds those bytes.
     /// Every piece in `pending` starts at or after the next byte to deliver, and pieces
     /// never overlap.
-    fn insert<F: FnMut(Out<'_>)>(&mut self, mut off: u64, mut data: &[u8], out: &mut F) {
+    fn insert<F: FnMut(Out<'_>)>(
+        &mut self,
+        mut off: u64,
+        mut data: &[u8],
+        stamp: Stamp,
+        out: &mut F,
+    ) {
         let mut conflict = false;
         // A piece starting before `off` may cover its beginning.
-        if let Some((&k, v)) = self.pending.range(..off).next_back() {
+        if let Some((&k, (_, v))) = self.pending.range(..off).next_back() {
             let end = k + v.len() as u64;
             if end > off {
                 let n = ((end - off) as usize).min(data.len());
@@ -223,20 +266,20 @@ impl HalfStream {
                 .pending
                 .range(off..)
                 .next()
-                .map(|(&k, v)| (k, v.len() as u64));
+                .map(|(&k, (_, v))| (k, v.len() as u64));
             match next {
                 Some((k, vlen)) if k < off + data.len() as u64 => {
                     let (before, rest) = data.split_at((k - off) as usize);
-                    self.store(off, before);
+                    self.store(off, before, stamp);
                     let n = (vlen as usize).min(rest.len());
-                    if let Some(v) = self.pending.get(&k) {
+                    if let Some((_, v)) = self.pending.get(&k) {
                         conflict |= v.get(..n) != rest.get(..n);
                     }
                     data = rest.get(n..).unwrap_or(&[]);
                     off = k + n as u64;
                 }
                 _ => {
-                    self.store(off, data);
+                    self.store(off, data, stamp);
                     break;
                 }
             }
@@ -247,12 +290,12 @@ impl HalfStream {
         }
     }
 
-    fn store(&mut self, off: u64, data: &[u8]) {
+    fn store(&mut self, off: u64, data: &[u8], stamp: Stamp) {
         if data.is_empty() {
             return;
         }
         self.cost += data.len() + PIECE_OVERHEAD;
-        self.pending.insert(off, data.to_vec());
+        self.pending.insert(off, (stamp, data.to_vec()));
     }
 }
 
@@ -275,6 +318,7 @@ mod tests {
             false,
             data,
             data.len() as u32,
+            NOW,
             limit,
             &mut |o| record(log, o),
         )
@@ -282,19 +326,25 @@ mod tests {
 
     fn record(log: &mut Log, o: Out<'_>) {
         match o {
-            Out::Data(d) => log.bytes.extend_from_slice(d),
+            Out::Data(d, _) => log.bytes.extend_from_slice(d),
             Out::Gap(n) => log.gaps.push(n),
             Out::Conflict => log.conflicts += 1,
         }
     }
 
     const BIG: usize = 1 << 20;
+    const NOW: Stamp = Stamp {
+        ts: crate::capture::Timestamp(0),
+        packet: 1,
+    };
 
     #[test]
     fn in_order_after_syn() {
         let mut h = HalfStream::default();
         let mut log = Log::default();
-        h.segment(99, true, false, &[], 0, BIG, &mut |o| record(&mut log, o));
+        h.segment(99, true, false, &[], 0, NOW, BIG, &mut |o| {
+            record(&mut log, o)
+        });
         feed(&mut h, &mut log, 100, b"hello ", BIG);
         feed(&mut h, &mut log, 106, b"world", BIG);
         assert_eq!(log.bytes, b"hello world");
@@ -366,7 +416,7 @@ mod tests {
     fn snaplen_cut_segment_ends_in_a_gap() {
         let mut h = HalfStream::default();
         let mut log = Log::default();
-        h.segment(0, false, false, b"abc", 10, BIG, &mut |o| {
+        h.segment(0, false, false, b"abc", 10, NOW, BIG, &mut |o| {
             record(&mut log, o)
         });
         feed(&mut h, &mut log, 10, b"next", BIG);
@@ -390,10 +440,12 @@ mod tests {
     fn fin_is_reached_in_order() {
         let mut h = HalfStream::default();
         let mut log = Log::default();
-        h.segment(u32::MAX, true, false, b"", 0, BIG, &mut |o| {
+        h.segment(u32::MAX, true, false, b"", 0, NOW, BIG, &mut |o| {
             record(&mut log, o)
         });
-        h.segment(5, false, true, b"z", 1, BIG, &mut |o| record(&mut log, o));
+        h.segment(5, false, true, b"z", 1, NOW, BIG, &mut |o| {
+            record(&mut log, o)
+        });
         assert!(!h.finished());
         feed(&mut h, &mut log, 0, b"abcde", BIG);
         assert!(h.finished());
@@ -405,11 +457,34 @@ mod tests {
         let mut h = HalfStream::default();
         let mut log = Log::default();
         feed(&mut h, &mut log, 0, b"ab", BIG);
-        h.segment(4, false, true, b"", 0, BIG, &mut |o| record(&mut log, o));
+        h.segment(4, false, true, b"", 0, NOW, BIG, &mut |o| {
+            record(&mut log, o)
+        });
         assert!(!h.finished());
         h.flush(&mut |o| record(&mut log, o));
         assert!(h.finished());
         assert_eq!(log.gaps, vec![2]);
+    }
+
+    #[test]
+    fn an_ack_past_a_hole_makes_it_a_gap_at_once() {
+        let mut h = HalfStream::default();
+        let mut log = Log::default();
+        feed(&mut h, &mut log, 0, b"ab", BIG);
+        feed(&mut h, &mut log, 5, b"fg", BIG);
+        assert_eq!(log.bytes, b"ab");
+        // The peer has everything up to 7: bytes 2..5 were received, never captured.
+        h.acked(7, &mut |o| record(&mut log, o));
+        assert_eq!(log.bytes, b"abfg");
+        assert_eq!(log.gaps, vec![3]);
+        // An ACK for data never seen at all is a gap too; a stale or absurd one is not.
+        h.acked(10, &mut |o| record(&mut log, o));
+        assert_eq!(log.gaps, vec![3, 3]);
+        h.acked(4, &mut |o| record(&mut log, o));
+        h.acked(0x7000_0000, &mut |o| record(&mut log, o));
+        assert_eq!(log.gaps, vec![3, 3]);
+        feed(&mut h, &mut log, 10, b"h", BIG);
+        assert_eq!(log.bytes, b"abfgh");
     }
 
     #[test]

@@ -25,6 +25,14 @@ use std::net::SocketAddr;
 /// Identifies a connection for the life of a capture: numbered from 0 in order of first packet.
 pub type ConnId = u64;
 
+/// When, and in which capture packet (numbered from 1, as Wireshark numbers them), bytes
+/// were captured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub ts: Timestamp,
+    pub packet: u64,
+}
+
 /// Which way a byte travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dir {
@@ -149,17 +157,21 @@ pub enum StreamEvent<'a> {
         server: SocketAddr,
         handshake: bool,
     },
+    /// Bytes, with the time and packet of the segment that carried them: for bytes that
+    /// waited behind a hole, earlier than the packet being processed.
     Data {
         conn: ConnId,
         dir: Dir,
         ts: Timestamp,
+        packet: u64,
         data: &'a [u8],
     },
-    /// `len` bytes of this direction were never captured.
+    /// `len` bytes of this direction were never captured (noticed at `packet`).
     Gap {
         conn: ConnId,
         dir: Dir,
         ts: Timestamp,
+        packet: u64,
         len: u64,
     },
     Anomaly {
@@ -179,10 +191,6 @@ pub enum StreamEvent<'a> {
 /// Receives reassembly events.
 pub trait StreamSink {
     fn event(&mut self, ev: StreamEvent<'_>);
-
-    /// The events that follow come from the capture's packet `number` (from 1), so the
-    /// layers above can cite packets as Wireshark numbers them.
-    fn packet(&mut self, _number: u64) {}
 }
 
 impl<F: FnMut(StreamEvent<'_>)> StreamSink for F {
@@ -193,16 +201,24 @@ impl<F: FnMut(StreamEvent<'_>)> StreamSink for F {
 
 const DIRS: [Dir; 2] = [Dir::ClientToServer, Dir::ServerToClient];
 
-/// Turns what a direction produced into an event.
-fn forward<S: StreamSink>(sink: &mut S, conn: ConnId, dir: Dir, ts: Timestamp, o: Out<'_>) {
+/// Turns what a direction produced at `now` into an event.
+fn forward<S: StreamSink>(sink: &mut S, conn: ConnId, dir: Dir, now: Stamp, o: Out<'_>) {
+    let ts = now.ts;
     sink.event(match o {
-        Out::Data(data) => StreamEvent::Data {
+        Out::Data(data, at) => StreamEvent::Data {
+            conn,
+            dir,
+            ts: at.ts,
+            packet: at.packet,
+            data,
+        },
+        Out::Gap(len) => StreamEvent::Gap {
             conn,
             dir,
             ts,
-            data,
+            packet: now.packet,
+            len,
         },
-        Out::Gap(len) => StreamEvent::Gap { conn, dir, ts, len },
         Out::Conflict => StreamEvent::Anomaly {
             conn,
             dir,
@@ -238,6 +254,8 @@ struct Flow {
     closed: Option<(CloseReason, Timestamp)>,
     /// The table's packet count at this flow's last packet.
     last_packet: u64,
+    /// The capture time and packet of this flow's last packet.
+    last: Stamp,
 }
 
 pub struct Reassembler {
@@ -275,14 +293,15 @@ impl Reassembler {
         }
     }
 
-    /// Takes one TCP segment captured at `ts` in a frame of `wire_len` bytes.
+    /// Takes one TCP segment captured at `at` in a frame of `wire_len` bytes.
     pub fn segment<S: StreamSink>(
         &mut self,
-        ts: Timestamp,
+        at: Stamp,
         wire_len: u32,
         seg: &TcpSegment<'_>,
         sink: &mut S,
     ) {
+        let ts = at.ts;
         self.packets += 1;
         self.maybe_sweep(ts, sink);
         let key = flow_key(seg.src, seg.dst);
@@ -299,7 +318,7 @@ impl Reassembler {
             if self.flows.len() >= self.config.max_connections {
                 self.evict_oldest(sink);
             }
-            self.open(key, ts, seg, sink);
+            self.open(key, at, seg, sink);
         }
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
@@ -312,6 +331,7 @@ impl Reassembler {
         };
         let d = dir.index();
         flow.last_packet = self.packets;
+        flow.last = at;
         let st = &mut flow.stats;
         st.packets[d] += 1;
         st.wire_bytes[d] += u64::from(wire_len);
@@ -328,17 +348,26 @@ impl Reassembler {
         }
 
         let id = flow.id;
-        let mut emit = |o: Out<'_>| forward(sink, id, dir, ts, o);
-
-        if seg.flags.rst() {
+        // SYN with RST is no valid segment (RFC 9293 §3.10.7 never pairs them): a crafted
+        // packet with every flag set must not end a connection that goes on.
+        if seg.flags.rst() && !seg.flags.syn() {
             for (half, hdir) in flow.halves.iter_mut().zip(DIRS) {
                 self.buffered_total -= half.cost();
-                half.flush(&mut |o| forward(sink, id, hdir, ts, o));
+                half.flush(&mut |o| forward(sink, id, hdir, at, o));
             }
             flow.closed = Some((CloseReason::Rst, ts));
             return;
         }
 
+        if seg.flags.ack() {
+            // What this side acknowledges of the other direction settles its holes.
+            let other = &mut flow.halves[dir.reverse().index()];
+            let before = other.cost();
+            other.acked(seg.ack, &mut |o| forward(sink, id, dir.reverse(), at, o));
+            self.buffered_total = self.buffered_total - before + other.cost();
+        }
+
+        let mut emit = |o: Out<'_>| forward(sink, id, dir, at, o);
         let half = &mut flow.halves[d];
         let before = half.cost();
         let taken = half.segment(
@@ -347,6 +376,7 @@ impl Reassembler {
             seg.flags.fin(),
             seg.payload,
             seg.payload_len,
+            at,
             self.config.max_buffered_per_direction,
             &mut emit,
         );
@@ -375,13 +405,8 @@ impl Reassembler {
         }
     }
 
-    fn open<S: StreamSink>(
-        &mut self,
-        key: FlowKey,
-        ts: Timestamp,
-        seg: &TcpSegment<'_>,
-        sink: &mut S,
-    ) {
+    fn open<S: StreamSink>(&mut self, key: FlowKey, at: Stamp, seg: &TcpSegment<'_>, sink: &mut S) {
+        let ts = at.ts;
         let (client, server, handshake) = if seg.flags.syn() && !seg.flags.ack() {
             (seg.src, seg.dst, true)
         } else if seg.flags.syn() {
@@ -420,6 +445,7 @@ impl Reassembler {
                 client_isn: None,
                 closed: None,
                 last_packet: self.packets,
+                last: at,
             },
         );
         sink.event(StreamEvent::Open {
@@ -438,9 +464,10 @@ impl Reassembler {
         };
         let id = flow.id;
         let ts = flow.stats.end;
+        let last = flow.last;
         for (half, dir) in flow.halves.iter_mut().zip(DIRS) {
             self.buffered_total -= half.cost();
-            half.flush(&mut |o| forward(sink, id, dir, ts, o));
+            half.flush(&mut |o| forward(sink, id, dir, last, o));
         }
         let st = &mut flow.stats;
         for (i, half) in flow.halves.iter().enumerate() {

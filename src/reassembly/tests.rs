@@ -59,8 +59,11 @@ impl StreamSink for Seen {
     }
 }
 
-fn ts(secs: i64) -> Timestamp {
-    Timestamp(secs * 1_000_000_000)
+fn ts(secs: i64) -> Stamp {
+    Stamp {
+        ts: Timestamp(secs * 1_000_000_000),
+        packet: secs as u64,
+    }
 }
 
 const SYN: u8 = TcpFlags::SYN;
@@ -167,7 +170,10 @@ fn idle_connections_time_out() {
     r.segment(ts(0), 60, &seg(CLIENT, SERVER, 1, ACK, b"a"), &mut seen);
     r.segment(ts(10), 60, &seg(other, SERVER, 1, ACK, b"b"), &mut seen);
     r.segment(ts(31), 60, &seg(other, SERVER, 2, ACK, b"c"), &mut seen);
-    assert!(seen.closed.is_empty(), "time alone does not end a connection");
+    assert!(
+        seen.closed.is_empty(),
+        "time alone does not end a connection"
+    );
     r.segment(ts(32), 60, &seg(other, SERVER, 3, ACK, b"d"), &mut seen);
     r.segment(ts(33), 60, &seg(other, SERVER, 4, ACK, b"e"), &mut seen);
     assert_eq!(seen.closed.len(), 1);
@@ -184,7 +190,12 @@ fn bogus_timestamp_jumps_do_not_split_connections() {
     let two_years = 2 * 365 * 24 * 3600;
     let other = "10.0.0.3:5000";
     r.segment(ts(100), 60, &seg(CLIENT, SERVER, 1, ACK, b"a"), &mut seen);
-    r.segment(ts(100 + two_years), 60, &seg(other, SERVER, 1, ACK, b"b"), &mut seen);
+    r.segment(
+        ts(100 + two_years),
+        60,
+        &seg(other, SERVER, 1, ACK, b"b"),
+        &mut seen,
+    );
     r.segment(ts(101), 60, &seg(CLIENT, SERVER, 2, ACK, b"c"), &mut seen);
     r.finish(&mut seen);
     assert_eq!(seen.opens.len(), 2);
@@ -304,4 +315,24 @@ fn shuffle<T>(v: &mut [T], mut seed: u64) {
         seed ^= seed << 17;
         v.swap(i, (seed % (i as u64 + 1)) as usize);
     }
+}
+
+/// Regression (suricata-verify transform-base64-7296): a fuzzed packet with every TCP flag
+/// set closed the connection, losing the HTTP/2 frames after it.
+#[test]
+fn syn_with_rst_does_not_reset() {
+    let mut r = Reassembler::new(Config::default());
+    let mut seen = Seen::default();
+    let all_flags = 0xff;
+    r.segment(ts(1), 60, &seg(CLIENT, SERVER, 1, ACK, b"ab"), &mut seen);
+    r.segment(
+        ts(1),
+        60,
+        &seg(SERVER, CLIENT, 9, all_flags, b""),
+        &mut seen,
+    );
+    r.segment(ts(1), 60, &seg(CLIENT, SERVER, 3, ACK, b"cd"), &mut seen);
+    r.finish(&mut seen);
+    assert_eq!(seen.bytes[&(0, Dir::ClientToServer)], b"abcd");
+    assert_eq!(seen.closed[0].reason, CloseReason::EndOfCapture);
 }

@@ -24,13 +24,21 @@ struct Recorder {
 }
 
 impl AsyncRead for Recorder {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Recorder {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = poll {
             let ts = self.clock.fetch_add(10_000, Ordering::SeqCst);
@@ -68,7 +76,8 @@ async fn serve(io: Recorder) {
                         .body(())
                         .unwrap();
                     let mut send = respond.send_response(resp, false).unwrap();
-                    send.send_data(Bytes::from_static(b"hello world"), true).unwrap();
+                    send.send_data(Bytes::from_static(b"hello world"), true)
+                        .unwrap();
                 }
                 "/upload" => {
                     let mut n = 0;
@@ -81,7 +90,8 @@ async fn serve(io: Recorder) {
                     assert_eq!(trailers["x-checksum"], "abc");
                     let resp = http::Response::builder().status(201).body(()).unwrap();
                     let mut send = respond.send_response(resp, false).unwrap();
-                    send.send_data(Bytes::from(format!("got {n}")), false).unwrap();
+                    send.send_data(Bytes::from(format!("got {n}")), false)
+                        .unwrap();
                     let mut t = http::HeaderMap::new();
                     t.insert("grpc-status", "0".parse().unwrap());
                     send.send_trailers(t).unwrap();
@@ -102,13 +112,17 @@ async fn client(io: Recorder) {
     let mut ping_pong = conn.ping_pong().expect("ping pong");
     let driver = tokio::spawn(async move { conn.await });
 
-    let req = http::Request::get("http://example.test/hello").body(()).unwrap();
+    let req = http::Request::get("http://example.test/hello")
+        .body(())
+        .unwrap();
     let (resp, _) = send.send_request(req, true).unwrap();
     let resp = resp.await.unwrap();
     assert_eq!(resp.status(), 200);
     let mut body = resp.into_body();
     while let Some(d) = body.data().await {
-        body.flow_control().release_capacity(d.unwrap().len()).unwrap();
+        body.flow_control()
+            .release_capacity(d.unwrap().len())
+            .unwrap();
     }
 
     ping_pong.ping(h2::Ping::opaque()).await.expect("pong");
@@ -122,7 +136,10 @@ async fn client(io: Recorder) {
     let mut left = UPLOAD;
     while left > 0 {
         stream.reserve_capacity(left);
-        let cap = std::future::poll_fn(|cx| stream.poll_capacity(cx)).await.unwrap().unwrap();
+        let cap = std::future::poll_fn(|cx| stream.poll_capacity(cx))
+            .await
+            .unwrap()
+            .unwrap();
         let n = cap.min(left);
         stream.send_data(Bytes::from(vec![b'x'; n]), false).unwrap();
         left -= n;
@@ -134,12 +151,16 @@ async fn client(io: Recorder) {
     assert_eq!(resp.status(), 201);
     let mut body = resp.into_body();
     while let Some(d) = body.data().await {
-        body.flow_control().release_capacity(d.unwrap().len()).unwrap();
+        body.flow_control()
+            .release_capacity(d.unwrap().len())
+            .unwrap();
     }
     let _ = body.trailers().await;
 
     send = send.ready().await.unwrap();
-    let req = http::Request::get("http://example.test/refused").body(()).unwrap();
+    let req = http::Request::get("http://example.test/refused")
+        .body(())
+        .unwrap();
     let (resp, _) = send.send_request(req, true).unwrap();
     assert!(resp.await.is_err(), "the server refuses /refused");
 
@@ -218,8 +239,15 @@ fn h2_peers_are_decoded_as_they_spoke() {
     let pings = c["pings"].as_array().unwrap();
     assert_eq!(pings.len(), 1);
     assert_eq!(pings[0]["from"], "client");
-    assert!(pings[0]["rtt_ms"].as_f64().is_some(), "the PING was answered");
-    assert!(c["anomalies"].as_array().unwrap().is_empty(), "{}", c["anomalies"]);
+    assert!(
+        pings[0]["rtt_ms"].as_f64().is_some(),
+        "the PING was answered"
+    );
+    assert!(
+        c["anomalies"].as_array().unwrap().is_empty(),
+        "{}",
+        c["anomalies"]
+    );
 
     let hello = stream(&doc, "/hello");
     assert_eq!(hello["stream_id"], 1);
@@ -227,7 +255,10 @@ fn h2_peers_are_decoded_as_they_spoke() {
     assert_eq!(hello["authority"], "example.test");
     assert_eq!(hello["scheme"], "http");
     assert_eq!(hello["status"], 200);
-    assert_eq!(header(&hello["response_headers"], "x-backend").unwrap(), "pod-a");
+    assert_eq!(
+        header(&hello["response_headers"], "x-backend").unwrap(),
+        "pod-a"
+    );
     assert_eq!(hello["response_bytes"], 11);
     assert_eq!(hello["request_bytes"], 0);
     assert_eq!(hello["complete"], true);
@@ -237,7 +268,10 @@ fn h2_peers_are_decoded_as_they_spoke() {
     assert_eq!(upload["stream_id"], 3);
     assert_eq!(upload["method"], "POST");
     assert_eq!(upload["request_bytes"], UPLOAD);
-    assert_eq!(header(&upload["request_trailers"], "x-checksum").unwrap(), "abc");
+    assert_eq!(
+        header(&upload["request_trailers"], "x-checksum").unwrap(),
+        "abc"
+    );
     assert_eq!(upload["status"], 201);
     assert_eq!(upload["response_bytes"], format!("got {UPLOAD}").len());
     assert_eq!(header(&upload["trailers"], "grpc-status").unwrap(), "0");
@@ -248,7 +282,10 @@ fn h2_peers_are_decoded_as_they_spoke() {
         .filter(|f| f["type"] == "DATA" && f["from"] == "client")
         .map(|f| f["length"].as_u64().unwrap())
         .sum();
-    assert_eq!(data_bytes, UPLOAD as u64, "DATA frames carry the whole upload");
+    assert_eq!(
+        data_bytes, UPLOAD as u64,
+        "DATA frames carry the whole upload"
+    );
 
     let refused = stream(&doc, "/refused");
     assert_eq!(refused["stream_id"], 5);

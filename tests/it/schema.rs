@@ -77,7 +77,10 @@ fn check(doc: &Value, sections: &[(String, BTreeSet<String>)], must_exist: &[&st
                 .filter(|k| *k != "type")
                 .cloned()
                 .collect();
-            assert_eq!(&actual, fields, "docs/json.md and the output differ for `{path}`");
+            assert_eq!(
+                &actual, fields,
+                "docs/json.md and the output differ for `{path}`"
+            );
         }
     }
 }
@@ -100,7 +103,14 @@ fn docs_json_md_matches_the_output() {
     check(
         &doc,
         &sections,
-        &["", "capture", "connections[]", "streams[]", "backends[]", "streams[].frames[]"],
+        &[
+            "",
+            "capture",
+            "connections[]",
+            "streams[]",
+            "backends[]",
+            "streams[].frames[]",
+        ],
     );
 
     // Without --frames, the same objects lack only `frames`.

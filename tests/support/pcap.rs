@@ -40,8 +40,10 @@ impl PcapWriter {
         let usecs = (ts_nanos.rem_euclid(1_000_000_000) / 1000) as u32;
         self.out.extend_from_slice(&secs.to_le_bytes());
         self.out.extend_from_slice(&usecs.to_le_bytes());
-        self.out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.out
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.out
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.out.extend_from_slice(frame);
     }
 
@@ -51,7 +53,14 @@ impl PcapWriter {
 }
 
 /// An Ethernet/IPv4/TCP frame.
-pub fn tcp_frame(src: SocketAddrV4, dst: SocketAddrV4, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+pub fn tcp_frame(
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut f = Vec::with_capacity(54 + payload.len());
     f.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
     let total = (20 + 20 + payload.len()) as u16;
@@ -76,12 +85,22 @@ pub const ACK: u8 = 0x10;
 
 /// A whole TCP connection carrying `chunks` (each cut into segments of at most `mss`
 /// bytes): handshake first, FINs last.
-pub fn connection(client: SocketAddrV4, server: SocketAddrV4, chunks: &[Chunk], mss: usize) -> Vec<u8> {
+pub fn connection(
+    client: SocketAddrV4,
+    server: SocketAddrV4,
+    chunks: &[Chunk],
+    mss: usize,
+) -> Vec<u8> {
     let mut w = PcapWriter::new();
-    let t0 = chunks.first().map_or(1_700_000_000_000_000_000, |c| c.ts_nanos - 1_000_000);
+    let t0 = chunks
+        .first()
+        .map_or(1_700_000_000_000_000_000, |c| c.ts_nanos - 1_000_000);
     let (mut cseq, mut sseq) = (1_000u32, 9_000_000u32);
     w.packet(t0, &tcp_frame(client, server, cseq, 0, SYN, &[]));
-    w.packet(t0, &tcp_frame(server, client, sseq, cseq + 1, SYN | ACK, &[]));
+    w.packet(
+        t0,
+        &tcp_frame(server, client, sseq, cseq + 1, SYN | ACK, &[]),
+    );
     cseq += 1;
     sseq += 1;
     w.packet(t0, &tcp_frame(client, server, cseq, sseq, ACK, &[]));
@@ -90,16 +109,28 @@ pub fn connection(client: SocketAddrV4, server: SocketAddrV4, chunks: &[Chunk], 
         last = c.ts_nanos;
         for piece in c.data.chunks(mss.max(1)) {
             if c.from_client {
-                w.packet(c.ts_nanos, &tcp_frame(client, server, cseq, sseq, ACK | PSH, piece));
+                w.packet(
+                    c.ts_nanos,
+                    &tcp_frame(client, server, cseq, sseq, ACK | PSH, piece),
+                );
                 cseq = cseq.wrapping_add(piece.len() as u32);
             } else {
-                w.packet(c.ts_nanos, &tcp_frame(server, client, sseq, cseq, ACK | PSH, piece));
+                w.packet(
+                    c.ts_nanos,
+                    &tcp_frame(server, client, sseq, cseq, ACK | PSH, piece),
+                );
                 sseq = sseq.wrapping_add(piece.len() as u32);
             }
         }
     }
     w.packet(last, &tcp_frame(client, server, cseq, sseq, FIN | ACK, &[]));
-    w.packet(last, &tcp_frame(server, client, sseq, cseq + 1, FIN | ACK, &[]));
-    w.packet(last, &tcp_frame(client, server, cseq + 1, sseq + 1, ACK, &[]));
+    w.packet(
+        last,
+        &tcp_frame(server, client, sseq, cseq + 1, FIN | ACK, &[]),
+    );
+    w.packet(
+        last,
+        &tcp_frame(client, server, cseq + 1, sseq + 1, ACK, &[]),
+    );
     w.finish()
 }

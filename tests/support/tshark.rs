@@ -172,11 +172,19 @@ pub fn frames_tsv(text: &str) -> Vec<TsharkFrame> {
         for i in 0..kinds.len() {
             out.push(TsharkFrame {
                 packet: f[num].parse().expect("frame.number"),
-                tcp_stream: f[tcp].split(',').next().unwrap_or("0").parse().expect("tcp.stream"),
+                tcp_stream: f[tcp]
+                    .split(',')
+                    .next()
+                    .unwrap_or("0")
+                    .parse()
+                    .expect("tcp.stream"),
                 stream_id: sids.get(i).and_then(|s| s.parse().ok()).unwrap_or(0),
                 kind: kinds[i].parse().expect("type"),
-                flags: u8::from_str_radix(flagss.get(i).unwrap_or(&"0x00").trim_start_matches("0x"), 16)
-                    .expect("flags"),
+                flags: u8::from_str_radix(
+                    flagss.get(i).unwrap_or(&"0x00").trim_start_matches("0x"),
+                    16,
+                )
+                .expect("flags"),
                 length: lens.get(i).and_then(|s| s.parse().ok()).unwrap_or(0),
             });
         }
@@ -190,7 +198,10 @@ pub fn frames_tsv(text: &str) -> Vec<TsharkFrame> {
 pub fn frames_tsv_tcp_streams(text: &str) -> Vec<u64> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
-    let tcp = header.iter().position(|h| *h == "tcp.stream").expect("tcp.stream");
+    let tcp = header
+        .iter()
+        .position(|h| *h == "tcp.stream")
+        .expect("tcp.stream");
     lines
         .map(|l| {
             l.split('\t')
