@@ -155,7 +155,12 @@ impl HalfStream {
         if delta <= 0 || delta > MAX_ACK_AHEAD {
             return;
         }
-        let acked_to = a.offset + delta as u64;
+        let mut acked_to = a.offset + delta as u64;
+        if let Some(fin) = self.fin_offset {
+            // The FIN takes a sequence number but is no data: an ACK of it covers nothing
+            // beyond the FIN (RFC 9293 §3.4).
+            acked_to = acked_to.min(fin);
+        }
         while let Some(a) = self.anchor {
             if a.offset >= acked_to {
                 break;
@@ -485,6 +490,18 @@ mod tests {
         assert_eq!(log.gaps, vec![3, 3]);
         feed(&mut h, &mut log, 10, b"h", BIG);
         assert_eq!(log.bytes, b"abfgh");
+    }
+
+    #[test]
+    fn the_ack_of_a_fin_is_no_gap() {
+        let mut h = HalfStream::default();
+        let mut log = Log::default();
+        h.segment(0, false, true, b"abc", 3, NOW, BIG, &mut |o| {
+            record(&mut log, o)
+        });
+        h.acked(4, &mut |o| record(&mut log, o));
+        assert!(log.gaps.is_empty());
+        assert!(h.finished());
     }
 
     #[test]

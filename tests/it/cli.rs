@@ -53,7 +53,7 @@ fn directory_empty_and_random_files_are_refused() {
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     std::fs::write(&random, bytes).unwrap();
-    assert_one_line_error(random.to_str().unwrap(), "not a capture");
+    assert_one_line_error(random.to_str().unwrap(), "not a pcap or pcapng capture");
 }
 
 fn connections(doc: &Value) -> &Value {
