@@ -12,6 +12,9 @@
 # plus fixtures/tshark/COUNTS.tsv, one row per capture.
 #
 # Runnable alone: bash scripts/tshark-reference.sh [fixtures/NAME ...]
+
+# Commas inside tshark arguments (tcp.port==P,http2) are intended.
+# shellcheck disable=SC2054
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -106,7 +109,9 @@ TSV=(-T fields -E header=y -E occurrence=a -E aggregator=,)
 
 mkdir -p "$OUT"
 if (($#)); then CAPS=("$@"); else
-    mapfile -t CAPS < <(ls fixtures/*.pcap fixtures/*.pcapng 2>/dev/null | sort)
+    shopt -s nullglob
+    CAPS=(fixtures/*.pcap fixtures/*.pcapng)
+    shopt -u nullglob
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -120,6 +125,7 @@ for cap in "${CAPS[@]}"; do
     opts_for "$name"
     base=(tshark -n -2 -r "$cap" ${OPTS[@]+"${OPTS[@]}"})
     cmds=$OUT/$name.commands.txt
+    # shellcheck disable=SC2016 # a literal $(pwd) for the reader
     printf '# cwd: the repository root; ROOT=$(pwd)\n' >"$cmds"
     echo "tshark-reference: $cap" >&2
 
