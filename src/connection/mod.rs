@@ -610,7 +610,7 @@ impl Connection {
 
     /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
     fn upgraded_stream(&mut self, req: &Http1Request, ts: Timestamp) {
-        let text = |b: &[u8]| Text::Known(b.to_vec().into());
+        let text = |b: &[u8]| Text::Known(b.to_vec());
         let field = |n: &[u8], v: &[u8]| HeaderField {
             name: text(n),
             value: text(v),
@@ -837,9 +837,13 @@ impl Connection {
                     self.sides[r.index()].pending = None;
                 }
                 self.anomaly(format!(
-                    "{} frame boundary found again after skipping {skipped} bytes from the {}",
-                    if at_start { "first" } else { "lost" },
-                    who(r)
+                    "{skipped} bytes from the {} skipped looking for a frame boundary{}",
+                    who(r),
+                    if at_start {
+                        " (joined mid-connection)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             Event::Truncated { header, missing } => {

@@ -116,7 +116,7 @@ async fn client(io: Recorder) {
         .expect("client handshake");
     let mut conn = conn;
     let mut ping_pong = conn.ping_pong().expect("ping pong");
-    let driver = tokio::spawn(async move { conn.await });
+    let driver = tokio::spawn(conn);
 
     let req = http::Request::get("http://example.test/hello")
         .body(())
@@ -203,8 +203,7 @@ fn record() -> Vec<pcap::Chunk> {
             .expect("client finished in time");
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
     });
-    let chunks = log.lock().unwrap().clone();
-    chunks
+    log.lock().unwrap().clone()
 }
 
 fn header<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {

@@ -58,6 +58,9 @@ pub fn capture_files(dir: &Path) -> Vec<PathBuf> {
         for e in entries.flatten() {
             let p = e.path();
             let name = e.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
             if p.is_dir() {
                 if name != "tshark" && name != "protos" && name != "gen" {
                     stack.push(p);

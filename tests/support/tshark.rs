@@ -169,7 +169,7 @@ pub fn frames_tsv(text: &str) -> Vec<TsharkFrame> {
                 .unwrap_or_default()
         };
         let (sids, kinds, flagss, lens) = (list(sid), list(kind), list(flags), list(len));
-        for i in 0..kinds.len() {
+        for (i, kind) in kinds.iter().enumerate() {
             out.push(TsharkFrame {
                 packet: f[num].parse().expect("frame.number"),
                 tcp_stream: f[tcp]
@@ -179,7 +179,7 @@ pub fn frames_tsv(text: &str) -> Vec<TsharkFrame> {
                     .parse()
                     .expect("tcp.stream"),
                 stream_id: sids.get(i).and_then(|s| s.parse().ok()).unwrap_or(0),
-                kind: kinds[i].parse().expect("type"),
+                kind: kind.parse().expect("type"),
                 flags: u8::from_str_radix(
                     flagss.get(i).unwrap_or(&"0x00").trim_start_matches("0x"),
                     16,
