@@ -4,7 +4,13 @@
 //! or a [`Notice`] about the file itself (an interface, a truncated record, a comment...).
 //! Notices are data, not errors: a damaged file still yields every packet before the damage.
 
+mod bytes;
 pub mod file;
+mod input;
+mod pcap;
+mod pcapng;
+#[cfg(test)]
+mod testutil;
 
 pub use file::{CaptureError, CaptureReader, FileFormat};
 

@@ -4,11 +4,39 @@
 //! before it is read. Snaplen-truncated packets still yield their headers and the payload
 //! bytes that were captured, with the payload's real length kept so reassembly can mark the
 //! missing part as a gap.
+//!
+//! One module per wire format: `ethernet` (with VLAN tags), `sll`, `loopback` (NULL/LOOP),
+//! `ipv4`, `ipv6`, `tcp`; `ip` holds the types passed between layers, `parse` the entry point.
+//! A header that does not fit the length its IP header declares is `Malformed`; one that fits
+//! but was not captured is `Truncated`. `parse_packet` does not see the record's original
+//! length, so when an IP length field is 0 (TSO captures, jumbograms) the captured end is
+//! taken as the packet's end.
+
+// Panic-freedom is checked, not hoped for: no indexing or slicing that can fail, no unwraps.
+// Tests may index their own fixtures.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 use crate::capture::LinkType;
 use std::net::SocketAddr;
 
+mod ethernet;
+mod ip;
+mod ipv4;
+mod ipv6;
+mod loopback;
 mod parse;
+mod sll;
+mod tcp;
+#[cfg(test)]
+mod testdata;
 
 pub use parse::parse_packet;
 
@@ -60,9 +88,11 @@ pub enum NotTcp {
     /// Not IPv4/IPv6 (ARP, LLDP...), carrying this EtherType or address family.
     NotIp(u32),
     /// IP carrying another protocol (UDP, ICMP...): the IP protocol / next-header number.
+    /// Fragments of other protocols are reported here too, under their protocol.
     OtherTransport(u8),
-    /// An IP fragment (not the first, or a first fragment whose TCP header is incomplete);
-    /// fragments are counted and reported, not reassembled.
+    /// A fragment of a TCP packet, first or not (an IPv6 fragment whose fragmentable part
+    /// starts with another extension header counts too, as it may hide TCP); fragments are
+    /// counted and reported, not reassembled.
     Fragment,
 }
 
