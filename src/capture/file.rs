@@ -923,12 +923,3 @@ mod tests {
         eprintln!("{} captures checked against COUNTS.tsv", seen.len());
     }
 }
-
-impl CaptureReader {
-    pub fn format(&self) -> FileFormat {
-        FileFormat::PcapNg
-    }
-    pub fn gzipped(&self) -> bool {
-        false
-    }
-}

@@ -53,11 +53,18 @@ pub struct Config {
     pub max_buffered_total: usize,
     /// Live connections; beyond this the least recently active eighth is evicted.
     pub max_connections: usize,
-    /// A connection with no packet for this long (capture time) is closed.
+    /// A connection with no packet for this long (capture time) and for
+    /// `idle_packets` packets of other connections is closed.
     pub idle_timeout_ns: i64,
+    /// Capture timestamps are data, not a clock we can trust (a damaged or crafted file
+    /// can jump by years), so time alone never ends a connection: this many packets must
+    /// also have passed.
+    pub idle_packets: u64,
     /// A connection closed by FIN or RST keeps counting trailing packets (final ACKs,
-    /// retransmitted FINs) for this long before it is reported.
+    /// retransmitted FINs) for this long, and `closed_linger_packets` packets, before it
+    /// is reported.
     pub closed_linger_ns: i64,
+    pub closed_linger_packets: u64,
 }
 
 impl Default for Config {
@@ -69,7 +76,9 @@ impl Default for Config {
             // Long: a gRPC connection can sit idle for many minutes between calls, and
             // forgetting it would lose its HPACK state.
             idle_timeout_ns: 3_600 * 1_000_000_000,
+            idle_packets: 10_000,
             closed_linger_ns: 10 * 1_000_000_000,
+            closed_linger_packets: 256,
         }
     }
 }
@@ -170,6 +179,10 @@ pub enum StreamEvent<'a> {
 /// Receives reassembly events.
 pub trait StreamSink {
     fn event(&mut self, ev: StreamEvent<'_>);
+
+    /// The events that follow come from the capture's packet `number` (from 1), so the
+    /// layers above can cite packets as Wireshark numbers them.
+    fn packet(&mut self, _number: u64) {}
 }
 
 impl<F: FnMut(StreamEvent<'_>)> StreamSink for F {
@@ -223,6 +236,8 @@ struct Flow {
     client_isn: Option<u32>,
     /// Set by FIN (both ways) or RST; the flow lingers to count trailing packets.
     closed: Option<(CloseReason, Timestamp)>,
+    /// The table's packet count at this flow's last packet.
+    last_packet: u64,
 }
 
 pub struct Reassembler {
@@ -231,11 +246,14 @@ pub struct Reassembler {
     next_id: ConnId,
     buffered_total: usize,
     next_sweep: Option<Timestamp>,
+    /// Packets seen by the table: the clock that, unlike timestamps, cannot be forged.
+    packets: u64,
     stats: ReassemblyStats,
 }
 
 /// Capture time between sweeps for idle and closed connections.
 const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
+const SWEEP_PACKETS: u64 = 1 << 16;
 
 impl Reassembler {
     pub fn new(config: Config) -> Self {
@@ -245,6 +263,7 @@ impl Reassembler {
             next_id: 0,
             buffered_total: 0,
             next_sweep: None,
+            packets: 0,
             stats: ReassemblyStats::default(),
         }
     }
@@ -264,6 +283,7 @@ impl Reassembler {
         seg: &TcpSegment<'_>,
         sink: &mut S,
     ) {
+        self.packets += 1;
         self.maybe_sweep(ts, sink);
         let key = flow_key(seg.src, seg.dst);
         let syn_only = seg.flags.syn() && !seg.flags.ack();
@@ -291,6 +311,7 @@ impl Reassembler {
             Dir::ServerToClient
         };
         let d = dir.index();
+        flow.last_packet = self.packets;
         let st = &mut flow.stats;
         st.packets[d] += 1;
         st.wire_bytes[d] += u64::from(wire_len);
@@ -398,6 +419,7 @@ impl Reassembler {
                 },
                 client_isn: None,
                 closed: None,
+                last_packet: self.packets,
             },
         );
         sink.event(StreamEvent::Open {
@@ -441,32 +463,32 @@ impl Reassembler {
         });
     }
 
-    /// Closes idle connections and reports lingering closed ones, at most once per
-    /// second of capture time (each sweep is linear in live connections).
+    /// Closes idle connections and reports lingering closed ones, once per second of
+    /// capture time, or every `SWEEP_PACKETS` packets when timestamps stall or jump back
+    /// (each sweep is linear in live connections).
     fn maybe_sweep<S: StreamSink>(&mut self, now: Timestamp, sink: &mut S) {
-        match self.next_sweep {
-            Some(t) if now < t => return,
-            None => {
-                self.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
-                return;
-            }
-            _ => {}
+        let next = *self
+            .next_sweep
+            .get_or_insert(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
+        if now < next && self.packets % SWEEP_PACKETS != 0 {
+            return;
         }
         self.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
-        let idle = self.config.idle_timeout_ns;
-        let linger = self.config.closed_linger_ns;
+        let c = &self.config;
+        let packets = self.packets;
         let mut due: Vec<(ConnId, FlowKey, CloseReason)> = self
             .flows
             .iter()
             .filter_map(|(k, f)| {
+                let quiet = packets - f.last_packet;
                 if let Some((r, at)) = f.closed {
-                    (now.saturating_sub(at) >= linger).then_some((f.id, *k, r))
+                    let lingered = now.saturating_sub(at) >= c.closed_linger_ns
+                        && quiet >= c.closed_linger_packets;
+                    lingered.then_some((f.id, *k, r))
                 } else {
-                    (now.saturating_sub(f.stats.end) >= idle).then_some((
-                        f.id,
-                        *k,
-                        CloseReason::IdleTimeout,
-                    ))
+                    let idle = now.saturating_sub(f.stats.end) >= c.idle_timeout_ns
+                        && quiet >= c.idle_packets;
+                    idle.then_some((f.id, *k, CloseReason::IdleTimeout))
                 }
             })
             .collect();

@@ -158,26 +158,37 @@ fn the_oldest_connections_are_evicted_at_the_limit() {
 fn idle_connections_time_out() {
     let config = Config {
         idle_timeout_ns: 30 * 1_000_000_000,
+        idle_packets: 3,
         ..Config::default()
     };
     let mut r = Reassembler::new(config);
     let mut seen = Seen::default();
+    let other = "10.0.0.3:5000";
     r.segment(ts(0), 60, &seg(CLIENT, SERVER, 1, ACK, b"a"), &mut seen);
-    r.segment(
-        ts(10),
-        60,
-        &seg("10.0.0.3:5000", SERVER, 1, ACK, b"b"),
-        &mut seen,
-    );
-    r.segment(
-        ts(31),
-        60,
-        &seg("10.0.0.3:5000", SERVER, 2, ACK, b"c"),
-        &mut seen,
-    );
+    r.segment(ts(10), 60, &seg(other, SERVER, 1, ACK, b"b"), &mut seen);
+    r.segment(ts(31), 60, &seg(other, SERVER, 2, ACK, b"c"), &mut seen);
+    assert!(seen.closed.is_empty(), "time alone does not end a connection");
+    r.segment(ts(32), 60, &seg(other, SERVER, 3, ACK, b"d"), &mut seen);
+    r.segment(ts(33), 60, &seg(other, SERVER, 4, ACK, b"e"), &mut seen);
     assert_eq!(seen.closed.len(), 1);
     assert_eq!(seen.closed[0].reason, CloseReason::IdleTimeout);
     assert_eq!(r.stats().timed_out, 1);
+}
+
+/// Regression: a fuzzed capture (suricata-verify transform-base64-7296) whose timestamps
+/// jump by years split live connections in two when idleness was judged by time alone.
+#[test]
+fn bogus_timestamp_jumps_do_not_split_connections() {
+    let mut r = Reassembler::new(Config::default());
+    let mut seen = Seen::default();
+    let two_years = 2 * 365 * 24 * 3600;
+    let other = "10.0.0.3:5000";
+    r.segment(ts(100), 60, &seg(CLIENT, SERVER, 1, ACK, b"a"), &mut seen);
+    r.segment(ts(100 + two_years), 60, &seg(other, SERVER, 1, ACK, b"b"), &mut seen);
+    r.segment(ts(101), 60, &seg(CLIENT, SERVER, 2, ACK, b"c"), &mut seen);
+    r.finish(&mut seen);
+    assert_eq!(seen.opens.len(), 2);
+    assert_eq!(seen.bytes[&(0, Dir::ClientToServer)], b"ac");
 }
 
 #[test]

@@ -101,7 +101,7 @@ fn check_all(pairs: Vec<(PathBuf, PathBuf)>) {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} captures disagree with tshark:\n{}",
+        "{} disagreements with tshark over {} captures:\n{}",
         failures.len(),
         pairs.len(),
         failures.join("\n")
