@@ -19,5 +19,6 @@
 pub mod capture;
 pub mod engine;
 pub mod export;
+pub mod grpc;
 pub mod net;
 pub mod reassembly;
