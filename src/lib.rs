@@ -20,6 +20,7 @@ pub mod capture;
 pub mod connection;
 pub mod engine;
 pub mod export;
+pub mod grpc;
 pub mod http2;
 pub mod model;
 pub mod net;

@@ -1,0 +1,454 @@
+//! Message decompression for `grpc-encoding`, with a hard cap on the output.
+//!
+//! A compressed message is a few bytes that can claim gigabytes: every decoder here is read
+//! through a limit of `cap + 1` bytes, so a bomb costs at most `cap` bytes of memory and the
+//! time to produce them, and comes back as [`CompressionError::TooLarge`].
+//!
+//! What each name means on the wire (checked against the implementations, not guessed):
+//! - `gzip`: RFC 1952. Every gRPC implementation has it.
+//! - `deflate`: the zlib format (RFC 1950). grpc-core (C++, and the Python/Ruby/PHP/C#
+//!   wrappers over it) calls `deflateInit2(..., windowBits 15, ...)` for `deflate`, which is
+//!   the zlib wrapper, and 15|16 for gzip. Raw deflate (RFC 1951) is accepted as a fallback
+//!   because some hand-written compressors send it under that name.
+//! - `snappy`: the Go compressors registered under that name (e.g. the ones built on
+//!   `github.com/golang/snappy` or `klauspost/compress/snappy` with `NewBufferedWriter` /
+//!   `NewWriter`) and Vert.x's (Netty `SnappyFrameEncoder`) write the snappy *framing* format,
+//!   which starts with the stream identifier `ff 06 00 00 "sNaPpY"`. Input that does not start
+//!   so is decoded as raw (block) snappy, as some other stacks send.
+//! - `zstd`: RFC 8878 frames (one or several concatenated), decoded by `ruzstd`.
+//! - `identity`: no compression; the bytes are returned as they are (the spec makes a set
+//!   compressed flag with `identity` a protocol error: the caller reports that, since it is
+//!   the one that knows the flag).
+
+use std::fmt;
+use std::io::Read;
+
+/// Default cap on one decompressed message, the same as the default message limit.
+pub const DEFAULT_DECOMPRESS_CAP: usize = 16 << 20;
+
+/// The zstd window the decoder may allocate, whatever the cap: windows are declared by the
+/// frame header, so a tiny frame could otherwise ask for 128 MiB.
+const MIN_ZSTD_WINDOW: usize = 8 << 20;
+
+/// Unknown encoding names are kept for display, up to this many bytes.
+const MAX_ENCODING_NAME: usize = 64;
+
+/// A `grpc-encoding` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Deflate,
+    Zstd,
+    Snappy,
+    /// Anything else, lowercased and cut to 64 bytes.
+    Unknown(String),
+}
+
+impl Encoding {
+    /// Parses a `grpc-encoding` header value (case-insensitive, whitespace trimmed). An
+    /// empty value is `identity`, as an absent header would be.
+    pub fn from_header(v: &[u8]) -> Self {
+        let v = v.trim_ascii();
+        match v.to_ascii_lowercase().as_slice() {
+            b"" | b"identity" => Encoding::Identity,
+            b"gzip" => Encoding::Gzip,
+            b"deflate" => Encoding::Deflate,
+            b"zstd" => Encoding::Zstd,
+            b"snappy" => Encoding::Snappy,
+            other => {
+                let other = &other[..other.len().min(MAX_ENCODING_NAME)];
+                Encoding::Unknown(String::from_utf8_lossy(other).into_owned())
+            }
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Encoding::Identity => "identity",
+            Encoding::Gzip => "gzip",
+            Encoding::Deflate => "deflate",
+            Encoding::Zstd => "zstd",
+            Encoding::Snappy => "snappy",
+            Encoding::Unknown(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CompressionError {
+    #[error("unknown grpc-encoding {0:?}")]
+    UnknownEncoding(String),
+    #[error("decompressed message exceeds the {cap}-byte limit")]
+    TooLarge { cap: usize },
+    #[error("corrupt {encoding} data: {reason}")]
+    Corrupt {
+        encoding: &'static str,
+        reason: String,
+    },
+}
+
+/// Decompresses one message body. Output is never more than `cap` bytes: beyond that the
+/// result is [`CompressionError::TooLarge`], found after at most `cap + 1` bytes of work.
+pub fn decompress(enc: &Encoding, data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
+    match enc {
+        Encoding::Identity => {
+            if data.len() > cap {
+                return Err(CompressionError::TooLarge { cap });
+            }
+            Ok(data.to_vec())
+        }
+        Encoding::Gzip => read_capped(flate2::read::GzDecoder::new(data), cap, "gzip"),
+        Encoding::Deflate => inflate(data, cap),
+        Encoding::Zstd => unzstd(data, cap),
+        Encoding::Snappy => unsnappy(data, cap),
+        Encoding::Unknown(name) => Err(CompressionError::UnknownEncoding(name.clone())),
+    }
+}
+
+/// Reads `r` to its end, failing once more than `cap` bytes have come out.
+fn read_capped(
+    r: impl Read,
+    cap: usize,
+    encoding: &'static str,
+) -> Result<Vec<u8>, CompressionError> {
+    let mut out = Vec::new();
+    let limit = (cap as u64).saturating_add(1);
+    r.take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| corrupt(encoding, &e))?;
+    if out.len() > cap {
+        return Err(CompressionError::TooLarge { cap });
+    }
+    Ok(out)
+}
+
+fn corrupt(encoding: &'static str, e: &dyn fmt::Display) -> CompressionError {
+    CompressionError::Corrupt {
+        encoding,
+        reason: e.to_string(),
+    }
+}
+
+/// RFC 1950 header: CM = 8 (deflate), CINFO <= 7, and the header checksum.
+fn looks_like_zlib(data: &[u8]) -> bool {
+    match data {
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    }
+}
+
+fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
+    let raw = || read_capped(flate2::read::DeflateDecoder::new(data), cap, "deflate");
+    if !looks_like_zlib(data) {
+        return raw();
+    }
+    match read_capped(flate2::read::ZlibDecoder::new(data), cap, "deflate") {
+        Ok(out) => Ok(out),
+        Err(e @ CompressionError::TooLarge { .. }) => Err(e),
+        // One raw stream in 31 or so passes the header check by chance.
+        Err(zlib_err) => raw().map_err(|_| zlib_err),
+    }
+}
+
+fn unzstd(data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
+    let max_window = cap.max(MIN_ZSTD_WINDOW) as u64;
+    let mut src = data;
+    let mut out = Vec::new();
+    // Frames may be concatenated; each is read through what is left of the cap.
+    loop {
+        let dec =
+            ruzstd::decoding::StreamingDecoder::new_with_max_window_size(&mut src, max_window)
+                .map_err(|e| corrupt("zstd", &e))?;
+        let room = cap - out.len();
+        let limit = (room as u64).saturating_add(1);
+        dec.take(limit)
+            .read_to_end(&mut out)
+            .map_err(|e| corrupt("zstd", &e))?;
+        if out.len() > cap {
+            return Err(CompressionError::TooLarge { cap });
+        }
+        if src.is_empty() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The snappy framing format's stream identifier chunk.
+const SNAPPY_STREAM_ID: &[u8] = b"\xff\x06\x00\x00sNaPpY";
+
+fn unsnappy(data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
+    if data.starts_with(SNAPPY_STREAM_ID) {
+        return read_capped(snap::read::FrameDecoder::new(data), cap, "snappy");
+    }
+    // Raw snappy states its length up front: check it before allocating anything.
+    let len = snap::raw::decompress_len(data).map_err(|e| corrupt("snappy", &e))?;
+    if len > cap {
+        return Err(CompressionError::TooLarge { cap });
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(data)
+        .map_err(|e| corrupt("snappy", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        // Compressible but not trivial: a protobuf-ish repeated record.
+        (0..5000u32)
+            .flat_map(|i| {
+                [
+                    0x0a,
+                    0x04,
+                    b'u',
+                    b's',
+                    (i % 7) as u8 + b'0',
+                    b'r',
+                    0x10,
+                    (i % 128) as u8,
+                ]
+            })
+            .collect()
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn header_names() {
+        assert_eq!(Encoding::from_header(b"gzip"), Encoding::Gzip);
+        assert_eq!(Encoding::from_header(b" GZip "), Encoding::Gzip);
+        assert_eq!(Encoding::from_header(b"deflate"), Encoding::Deflate);
+        assert_eq!(Encoding::from_header(b"zstd"), Encoding::Zstd);
+        assert_eq!(Encoding::from_header(b"snappy"), Encoding::Snappy);
+        assert_eq!(Encoding::from_header(b"identity"), Encoding::Identity);
+        assert_eq!(Encoding::from_header(b""), Encoding::Identity);
+        assert_eq!(
+            Encoding::from_header(b"lz4"),
+            Encoding::Unknown("lz4".into())
+        );
+        let long = Encoding::from_header(&[b'x'; 1000]);
+        assert_eq!(long.name().len(), MAX_ENCODING_NAME);
+        assert_eq!(Encoding::Zstd.to_string(), "zstd");
+    }
+
+    #[test]
+    fn gzip_round_trip() {
+        let data = sample();
+        let packed = gzip(&data);
+        assert!(packed.len() < data.len() / 4);
+        assert_eq!(
+            decompress(&Encoding::Gzip, &packed, DEFAULT_DECOMPRESS_CAP).unwrap(),
+            data
+        );
+    }
+
+    #[test]
+    fn deflate_is_zlib_and_raw_deflate_is_accepted() {
+        let data = sample();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&data).unwrap();
+        let zlib = z.finish().unwrap();
+        assert!(looks_like_zlib(&zlib));
+        assert_eq!(
+            decompress(&Encoding::Deflate, &zlib, 1 << 20).unwrap(),
+            data
+        );
+
+        let mut r = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        r.write_all(&data).unwrap();
+        let raw = r.finish().unwrap();
+        assert_eq!(decompress(&Encoding::Deflate, &raw, 1 << 20).unwrap(), data);
+    }
+
+    #[test]
+    fn zstd_round_trip_with_the_ruzstd_encoder() {
+        let data = sample();
+        let packed = ruzstd::encoding::compress_to_vec(
+            &data[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert!(packed.len() < data.len() / 4);
+        assert_eq!(decompress(&Encoding::Zstd, &packed, 1 << 20).unwrap(), data);
+        // Two concatenated frames are one message.
+        let two = [packed.clone(), packed].concat();
+        assert_eq!(
+            decompress(&Encoding::Zstd, &two, 1 << 20).unwrap(),
+            [data.clone(), data].concat()
+        );
+    }
+
+    #[test]
+    fn snappy_framed_and_raw() {
+        let data = sample();
+        let mut w = snap::write::FrameEncoder::new(Vec::new());
+        w.write_all(&data).unwrap();
+        let framed = w.into_inner().unwrap();
+        assert!(framed.starts_with(SNAPPY_STREAM_ID));
+        assert_eq!(
+            decompress(&Encoding::Snappy, &framed, 1 << 20).unwrap(),
+            data
+        );
+
+        let raw = snap::raw::Encoder::new().compress_vec(&data).unwrap();
+        assert_eq!(decompress(&Encoding::Snappy, &raw, 1 << 20).unwrap(), data);
+        // Raw snappy states its length: over the cap is refused before decoding.
+        assert_eq!(
+            decompress(&Encoding::Snappy, &raw, 100),
+            Err(CompressionError::TooLarge { cap: 100 })
+        );
+        assert_eq!(
+            decompress(&Encoding::Snappy, &framed, 100),
+            Err(CompressionError::TooLarge { cap: 100 })
+        );
+    }
+
+    #[test]
+    fn identity_is_a_capped_copy() {
+        assert_eq!(decompress(&Encoding::Identity, b"abc", 3).unwrap(), b"abc");
+        assert_eq!(
+            decompress(&Encoding::Identity, b"abcd", 3),
+            Err(CompressionError::TooLarge { cap: 3 })
+        );
+    }
+
+    #[test]
+    fn exactly_the_cap_is_fine_one_more_is_too_large() {
+        let data = vec![9u8; 1000];
+        let packed = gzip(&data);
+        assert_eq!(decompress(&Encoding::Gzip, &packed, 1000).unwrap(), data);
+        assert_eq!(
+            decompress(&Encoding::Gzip, &packed, 999),
+            Err(CompressionError::TooLarge { cap: 999 })
+        );
+        let z = ruzstd::encoding::compress_to_vec(
+            &data[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert_eq!(decompress(&Encoding::Zstd, &z, 1000).unwrap(), data);
+        assert_eq!(
+            decompress(&Encoding::Zstd, &z, 999),
+            Err(CompressionError::TooLarge { cap: 999 })
+        );
+    }
+
+    /// 1 GiB of zeros, gzip-compressed in the test by streaming through the encoder (about
+    /// 1 MiB): decompression stops at the cap, quickly, without holding the gigabyte.
+    #[test]
+    fn gzip_bomb_is_too_large_not_an_oom() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            e.write_all(&zeros).unwrap();
+        }
+        let bomb = e.finish().unwrap();
+        assert!(bomb.len() < 2 << 20, "bomb is {} bytes", bomb.len());
+        let started = std::time::Instant::now();
+        assert_eq!(
+            decompress(&Encoding::Gzip, &bomb, DEFAULT_DECOMPRESS_CAP),
+            Err(CompressionError::TooLarge {
+                cap: DEFAULT_DECOMPRESS_CAP
+            })
+        );
+        assert!(started.elapsed().as_secs() < 10);
+    }
+
+    #[test]
+    fn zstd_bomb_and_huge_window_are_refused() {
+        let zeros = vec![0u8; 4 << 20];
+        let bomb = ruzstd::encoding::compress_to_vec(
+            &zeros[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert_eq!(
+            decompress(&Encoding::Zstd, &bomb, 1 << 20),
+            Err(CompressionError::TooLarge { cap: 1 << 20 })
+        );
+        // A frame header declaring a 1 GiB window (Window_Descriptor exponent 20): refused
+        // before anything is allocated for it.
+        let header = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0, 0, 0, 0];
+        assert!(matches!(
+            decompress(&Encoding::Zstd, &header, 1 << 20),
+            Err(CompressionError::Corrupt {
+                encoding: "zstd",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn unknown_encoding() {
+        assert_eq!(
+            decompress(&Encoding::from_header(b"br"), b"x", 10),
+            Err(CompressionError::UnknownEncoding("br".into()))
+        );
+    }
+
+    #[test]
+    fn corrupted_data_is_an_error_for_every_encoding() {
+        let data = sample();
+        let mut gz = gzip(&data);
+        let mid = gz.len() / 2;
+        gz[mid] ^= 0xff;
+        gz.truncate(gz.len() - 3);
+        for enc in [
+            Encoding::Gzip,
+            Encoding::Deflate,
+            Encoding::Zstd,
+            Encoding::Snappy,
+        ] {
+            for bad in [
+                &b""[..],
+                b"\x00",
+                b"garbage that is not compressed",
+                &gz[..],
+            ] {
+                match decompress(&enc, bad, 1 << 20) {
+                    Err(CompressionError::Corrupt { .. }) => {}
+                    // Raw deflate and raw snappy can read some junk as valid: never more
+                    // than the cap, never a panic.
+                    Ok(out) => assert!(
+                        matches!(enc, Encoding::Deflate | Encoding::Snappy) && out.len() <= 1 << 20,
+                        "{enc}: {bad:?} decoded to {} bytes",
+                        out.len()
+                    ),
+                    Err(e) => panic!("{enc}: {e}"),
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            for enc in [Encoding::Gzip, Encoding::Deflate, Encoding::Zstd, Encoding::Snappy] {
+                if let Ok(out) = decompress(&enc, &data, 4096) {
+                    proptest::prop_assert!(out.len() <= 4096);
+                }
+                let mut framed = SNAPPY_STREAM_ID.to_vec();
+                framed.extend_from_slice(&data);
+                let _ = decompress(&Encoding::Snappy, &framed, 4096);
+                let mut z = vec![0x28, 0xb5, 0x2f, 0xfd];
+                z.extend_from_slice(&data);
+                let _ = decompress(&Encoding::Zstd, &z, 4096);
+                let mut g = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+                g.extend_from_slice(&data);
+                let _ = decompress(&Encoding::Gzip, &g, 4096);
+            }
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! Schema-less protobuf decoding, like `protoc --decode_raw`: what can be said about a message
+//! body without its `.proto`.
+//!
+//! # Output
+//! A JSON array with one object per field occurrence, in wire order (repeated fields appear
+//! once per occurrence, as on the wire; an object keyed by field number would reorder them and
+//! hide duplicates). Every object has `"field"` (the number) and `"type"` (the wire type):
+//!
+//! | `type`    | keys                                                                         |
+//! |-----------|------------------------------------------------------------------------------|
+//! | `varint`  | `value` (unsigned); `signed` (two's complement int64) when the top bit is set, as negative `int32`/`int64` are sent; `zigzag` (the `sint32`/`sint64` reading) when it differs from `value`, i.e. unless 0 |
+//! | `fixed64` | `value` (unsigned); `signed` when the top bit is set; `double`                |
+//! | `fixed32` | `value` (unsigned); `signed` when the top bit is set; `float`                 |
+//! | `len`     | `length`, then one of `string`, `message` (a nested array like this one), `bytes` (standard base64, with `packed_varint` when the bytes also read as a packed repeated varint field), or `omitted` once the text budget is spent |
+//! | `group`   | `group`: the nested array (deprecated start/end-group wire types)             |
+//!
+//! Non-finite floats are the strings `"NaN"`, `"Infinity"`, `"-Infinity"`, as in proto3 JSON.
+//! Where output stopped at a limit, a last object `{"truncated": true, "remaining_bytes": n}`
+//! stands for the fields not shown. The body itself is not repeated here: the caller shows its
+//! base64 ([`crate::grpc::base64_encode`]) beside this.
+//!
+//! # Guessing length-delimited fields
+//! A `len` field can be a string, bytes, a nested message or a packed repeated field; the
+//! encoding does not say. The order of guesses:
+//! 1. valid UTF-8 with no control characters at all: `string` (short text often *also* parses
+//!    as a message: `"hi"` is field 13 = 105; text is the likelier reading);
+//! 2. parses completely as a message with at least one field: `message`;
+//! 3. valid UTF-8 whose only control characters are tab, CR and LF: `string`;
+//! 4. otherwise `bytes`, plus `packed_varint` when every byte belongs to a minimally encoded
+//!    varint (a guess: the bytes stay beside it). Packed fixed-width fields are not guessed:
+//!    any length divisible by 4 would pass.
+//!
+//! # Limits
+//! Nesting (messages and groups) is guessed at most [`MAX_DEPTH`] levels deep; below that a
+//! field is shown as bytes, and a group below it makes the body invalid. At most
+//! [`MAX_NODES`] values (fields and packed elements) and [`MAX_TEXT`] bytes of strings and
+//! base64 are output. Work is linear in the body times the depth: a failed nested guess is
+//! abandoned at its own level, never retried from above.
+
+use super::base64;
+use serde_json::{Map, Value, json};
+
+/// Nesting levels tried as messages or groups.
+pub const MAX_DEPTH: usize = 32;
+/// Field objects and packed elements in one output.
+pub const MAX_NODES: usize = 50_000;
+/// Bytes of string and base64 text in one output.
+pub const MAX_TEXT: usize = 4 << 20;
+
+/// The largest field number protobuf allows (2^29 - 1).
+const MAX_FIELD: u64 = (1 << 29) - 1;
+
+/// The body is not a protobuf encoding at all (as far as the top level goes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a protobuf message: {reason} at byte {offset}")]
+pub struct RawError {
+    pub offset: usize,
+    pub reason: &'static str,
+}
+
+/// Decodes `body` without a schema. `Err` when it does not parse as protobuf fields; an empty
+/// body is a valid, empty message.
+pub fn decode_raw(body: &[u8]) -> Result<Value, RawError> {
+    decode_raw_limited(body, MAX_NODES).map(|(v, _)| v)
+}
+
+/// [`decode_raw`] with at most `max_nodes` values (at most [`MAX_NODES`]); also returns how
+/// many were output, for callers that share a budget.
+pub fn decode_raw_limited(body: &[u8], max_nodes: usize) -> Result<(Value, usize), RawError> {
+    let mut raw = Raw {
+        nodes: 0,
+        max_nodes: max_nodes.min(MAX_NODES),
+        text: 0,
+        exhausted: max_nodes == 0,
+    };
+    let mut pos = 0;
+    let fields = raw.fields(body, &mut pos, 0, None)?;
+    Ok((Value::Array(fields), raw.nodes))
+}
+
+#[derive(Clone, Copy)]
+struct Raw {
+    nodes: usize,
+    max_nodes: usize,
+    text: usize,
+    exhausted: bool,
+}
+
+fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, &'static str> {
+    let mut v: u64 = 0;
+    for i in 0..10 {
+        let b = *data.get(*pos).ok_or("truncated varint")?;
+        *pos += 1;
+        if i == 9 && b > 1 {
+            return Err("varint longer than 64 bits");
+        }
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err("varint longer than 64 bits")
+}
+
+fn take<'a>(data: &'a [u8], pos: &mut usize, n: usize) -> Option<&'a [u8]> {
+    let end = pos.checked_add(n)?;
+    let s = data.get(*pos..end)?;
+    *pos = end;
+    Some(s)
+}
+
+fn float(x: f64) -> Value {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else {
+        serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+    }
+}
+
+/// An f32 as the f64 with the same shortest decimal form (0.1f32 shows as 0.1, not
+/// 0.10000000149011612).
+fn float32(x: f32) -> Value {
+    if !x.is_finite() {
+        return float(f64::from(x));
+    }
+    float(x.to_string().parse().unwrap_or(f64::from(x)))
+}
+
+fn entry(field: u32, ty: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("field".into(), field.into());
+    m.insert("type".into(), ty.into());
+    m
+}
+
+fn err(offset: usize, reason: &'static str) -> RawError {
+    RawError { offset, reason }
+}
+
+impl Raw {
+    /// Parses fields from `data[*pos..]` until its end, or until the end-group of `group`.
+    fn fields(
+        &mut self,
+        data: &[u8],
+        pos: &mut usize,
+        depth: usize,
+        group: Option<u32>,
+    ) -> Result<Vec<Value>, RawError> {
+        let mut out = Vec::new();
+        loop {
+            if self.exhausted {
+                if *pos < data.len() {
+                    out.push(json!({"truncated": true, "remaining_bytes": data.len() - *pos}));
+                    *pos = data.len();
+                }
+                return Ok(out);
+            }
+            if *pos >= data.len() {
+                return match group {
+                    Some(_) => Err(err(*pos, "group not ended")),
+                    None => Ok(out),
+                };
+            }
+            let start = *pos;
+            let key = read_varint(data, pos).map_err(|r| err(start, r))?;
+            let number = key >> 3;
+            if number == 0 || number > MAX_FIELD {
+                return Err(err(start, "invalid field number"));
+            }
+            let field = number as u32;
+            let value = match key & 7 {
+                0 => {
+                    let v = read_varint(data, pos).map_err(|r| err(start, r))?;
+                    let mut m = entry(field, "varint");
+                    m.insert("value".into(), v.into());
+                    if v > i64::MAX as u64 {
+                        m.insert("signed".into(), (v as i64).into());
+                    }
+                    if v != 0 {
+                        let zigzag = ((v >> 1) as i64) ^ -((v & 1) as i64);
+                        m.insert("zigzag".into(), zigzag.into());
+                    }
+                    m
+                }
+                1 => {
+                    let b = take(data, pos, 8).ok_or(err(start, "truncated fixed64"))?;
+                    let v = u64::from_le_bytes(b.try_into().unwrap_or_default());
+                    let mut m = entry(field, "fixed64");
+                    m.insert("value".into(), v.into());
+                    if v > i64::MAX as u64 {
+                        m.insert("signed".into(), (v as i64).into());
+                    }
+                    m.insert("double".into(), float(f64::from_bits(v)));
+                    m
+                }
+                5 => {
+                    let b = take(data, pos, 4).ok_or(err(start, "truncated fixed32"))?;
+                    let v = u32::from_le_bytes(b.try_into().unwrap_or_default());
+                    let mut m = entry(field, "fixed32");
+                    m.insert("value".into(), v.into());
+                    if v > i32::MAX as u32 {
+                        m.insert("signed".into(), (v as i32).into());
+                    }
+                    m.insert("float".into(), float32(f32::from_bits(v)));
+                    m
+                }
+                2 => {
+                    let len = read_varint(data, pos).map_err(|r| err(start, r))?;
+                    let body = usize::try_from(len)
+                        .ok()
+                        .and_then(|n| take(data, pos, n))
+                        .ok_or(err(start, "length-delimited field runs past the end"))?;
+                    self.len_delimited(field, body, depth)
+                }
+                3 => {
+                    if depth + 1 >= MAX_DEPTH {
+                        return Err(err(start, "groups nested too deep"));
+                    }
+                    let inner = self.fields(data, pos, depth + 1, Some(field))?;
+                    let mut m = entry(field, "group");
+                    m.insert("group".into(), Value::Array(inner));
+                    m
+                }
+                4 => {
+                    return match group {
+                        Some(g) if g == field => Ok(out),
+                        _ => Err(err(start, "unexpected end-group")),
+                    };
+                }
+                _ => return Err(err(start, "invalid wire type")),
+            };
+            self.count(1);
+            out.push(Value::Object(value));
+        }
+    }
+
+    fn count(&mut self, n: usize) {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes >= self.max_nodes {
+            self.exhausted = true;
+        }
+    }
+
+    fn len_delimited(&mut self, field: u32, body: &[u8], depth: usize) -> Map<String, Value> {
+        let mut m = entry(field, "len");
+        m.insert("length".into(), body.len().into());
+        if body.is_empty() {
+            m.insert("string".into(), "".into());
+            return m;
+        }
+        let text = std::str::from_utf8(body).ok();
+        if let Some(s) = text.filter(|s| !s.chars().any(char::is_control)) {
+            self.text(&mut m, "string", s.to_string());
+            return m;
+        }
+        if depth + 1 < MAX_DEPTH {
+            let saved = *self;
+            let mut pos = 0;
+            match self.fields(body, &mut pos, depth + 1, None) {
+                Ok(fields) if !fields.is_empty() => {
+                    m.insert("message".into(), Value::Array(fields));
+                    return m;
+                }
+                _ => *self = saved,
+            }
+        }
+        let lenient = |s: &&str| {
+            !s.chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        };
+        if let Some(s) = text.filter(lenient) {
+            self.text(&mut m, "string", s.to_string());
+            return m;
+        }
+        if body.len().div_ceil(3) * 4 > MAX_TEXT.saturating_sub(self.text) {
+            m.insert("omitted".into(), "output limit reached".into());
+            return m;
+        }
+        self.text(&mut m, "bytes", base64::encode(body));
+        if let Some(values) = self.packed_varints(body) {
+            m.insert("packed_varint".into(), values.into());
+        }
+        m
+    }
+
+    /// Adds `s` under `key` if the text budget allows, else marks it omitted.
+    fn text(&mut self, m: &mut Map<String, Value>, key: &str, s: String) {
+        if s.len() > MAX_TEXT.saturating_sub(self.text) {
+            m.insert("omitted".into(), "output limit reached".into());
+            return;
+        }
+        self.text += s.len();
+        m.insert(key.into(), s.into());
+    }
+
+    /// `body` as minimally encoded varints, if it is exactly that and the node budget allows.
+    fn packed_varints(&mut self, body: &[u8]) -> Option<Vec<u64>> {
+        let mut values = Vec::new();
+        let mut pos = 0;
+        while pos < body.len() {
+            let start = pos;
+            let v = read_varint(body, &mut pos).ok()?;
+            // A multi-byte varint ending in 0x00 is padded: no encoder writes that.
+            if pos - start > 1 && body[pos - 1] == 0 {
+                return None;
+            }
+            if self.nodes + values.len() >= self.max_nodes {
+                return None;
+            }
+            values.push(v);
+        }
+        self.count(values.len());
+        Some(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(field: u32, wt: u8) -> Vec<u8> {
+        varint(u64::from(field) << 3 | u64::from(wt))
+    }
+
+    fn varint(mut v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return out;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn ld(field: u32, body: &[u8]) -> Vec<u8> {
+        [key(field, 2), varint(body.len() as u64), body.to_vec()].concat()
+    }
+
+    #[test]
+    fn scalar_wire_types() {
+        let body = [
+            key(1, 0),
+            varint(150),
+            key(2, 0),
+            varint(-2i64 as u64),
+            key(3, 1),
+            1.5f64.to_le_bytes().to_vec(),
+            key(4, 5),
+            0.1f32.to_le_bytes().to_vec(),
+            key(5, 5),
+            (-1i32).to_le_bytes().to_vec(),
+            key(6, 0),
+            varint(0),
+            key(7, 1),
+            f64::NAN.to_bits().to_le_bytes().to_vec(),
+        ]
+        .concat();
+        assert_eq!(
+            decode_raw(&body).unwrap(),
+            json!([
+                {"field": 1, "type": "varint", "value": 150, "zigzag": 75},
+                {"field": 2, "type": "varint", "value": 18446744073709551614u64, "signed": -2, "zigzag": 9223372036854775807i64},
+                {"field": 3, "type": "fixed64", "value": 4609434218613702656u64, "double": 1.5},
+                {"field": 4, "type": "fixed32", "value": 1036831949, "float": 0.1},
+                {"field": 5, "type": "fixed32", "value": 4294967295u32, "signed": -1, "float": "NaN"},
+                {"field": 6, "type": "varint", "value": 0},
+                {"field": 7, "type": "fixed64", "value": 9221120237041090560u64, "double": "NaN"},
+            ])
+        );
+    }
+
+    #[test]
+    fn strings_messages_bytes_and_packed() {
+        let inner = [key(1, 0), varint(7), ld(2, b"deep")].concat();
+        let body = [
+            ld(1, b"hello"),
+            ld(2, &inner),
+            ld(3, &[0xff, 0x00, 0x80]),
+            ld(4, &[1, 2, 0x96, 0x01]),
+            ld(5, b""),
+            ld(6, b"two\nlines"),
+            ld(1, b"again"),
+        ]
+        .concat();
+        assert_eq!(
+            decode_raw(&body).unwrap(),
+            json!([
+                {"field": 1, "type": "len", "length": 5, "string": "hello"},
+                {"field": 2, "type": "len", "length": 8, "message": [
+                    {"field": 1, "type": "varint", "value": 7, "zigzag": -4},
+                    {"field": 2, "type": "len", "length": 4, "string": "deep"},
+                ]},
+                {"field": 3, "type": "len", "length": 3, "bytes": "/wCA"},
+                {"field": 4, "type": "len", "length": 4, "bytes": "AQKWAQ==", "packed_varint": [1, 2, 150]},
+                {"field": 5, "type": "len", "length": 0, "string": ""},
+                {"field": 6, "type": "len", "length": 9, "string": "two\nlines"},
+                {"field": 1, "type": "len", "length": 5, "string": "again"},
+            ])
+        );
+    }
+
+    #[test]
+    fn groups() {
+        let body = [
+            key(1, 3),
+            key(2, 0),
+            varint(5),
+            key(1, 4),
+            key(3, 0),
+            varint(1),
+        ]
+        .concat();
+        assert_eq!(
+            decode_raw(&body).unwrap(),
+            json!([
+                {"field": 1, "type": "group", "group": [
+                    {"field": 2, "type": "varint", "value": 5, "zigzag": -3}
+                ]},
+                {"field": 3, "type": "varint", "value": 1, "zigzag": -1},
+            ])
+        );
+        // Mismatched or missing end-groups are not protobuf.
+        assert!(decode_raw(&[key(1, 3), key(2, 4)].concat()).is_err());
+        assert!(decode_raw(&key(1, 3)).is_err());
+        assert!(decode_raw(&key(1, 4)).is_err());
+    }
+
+    #[test]
+    fn invalid_encodings_are_errors_with_offsets() {
+        let cases: &[(&[u8], RawError)] = &[
+            (&[0x00], err(0, "invalid field number")),
+            (&[0x0f], err(0, "invalid wire type")),
+            (&[0x08], err(0, "truncated varint")),
+            (
+                &[0x08, 0x01, 0x0a, 0x05, b'a'],
+                err(2, "length-delimited field runs past the end"),
+            ),
+            (&[0x09, 1, 2, 3], err(0, "truncated fixed64")),
+            (&[0x0d, 1, 2, 3], err(0, "truncated fixed32")),
+            (
+                &[
+                    0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+                ],
+                err(0, "varint longer than 64 bits"),
+            ),
+            (b"hello world", err(2, "unexpected end-group")),
+        ];
+        for (body, want) in cases {
+            assert_eq!(decode_raw(body).unwrap_err(), *want, "{body:?}");
+        }
+        assert_eq!(decode_raw(b"").unwrap(), json!([]));
+        assert_eq!(
+            err(3, "invalid wire type").to_string(),
+            "not a protobuf message: invalid wire type at byte 3"
+        );
+    }
+
+    #[test]
+    fn depth_bomb_is_bounded() {
+        // 100 000 levels of `field 1 { ... }`: nested guesses stop at MAX_DEPTH, the rest is
+        // shown as bytes, and the stack never sees more than MAX_DEPTH levels.
+        let mut headers = Vec::new();
+        let mut size = 1u64;
+        for _ in 0..100_000 {
+            let h = [key(1, 2), varint(size)].concat();
+            size += h.len() as u64;
+            headers.push(h);
+        }
+        let mut body: Vec<u8> = headers.into_iter().rev().flatten().collect();
+        body.push(1);
+        let v = decode_raw(&body).unwrap();
+        let mut depth = 0;
+        let mut cur = &v;
+        while let Some(next) = cur[0].get("message") {
+            cur = next;
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_DEPTH - 1);
+        assert!(cur[0]["bytes"].is_string());
+
+        // Groups nested past the limit cannot be skipped without parsing: not accepted.
+        let groups = [
+            (1..=100).flat_map(|_| key(1, 3)).collect::<Vec<_>>(),
+            (1..=100).flat_map(|_| key(1, 4)).collect(),
+        ]
+        .concat();
+        assert_eq!(
+            decode_raw(&groups).unwrap_err().reason,
+            "groups nested too deep"
+        );
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        // 300 000 one-byte varint fields: only MAX_NODES are shown, then a truncation marker.
+        let body: Vec<u8> = (0..300_000).flat_map(|_| [0x08, 0x01]).collect();
+        let v = decode_raw(&body).unwrap();
+        let arr = v.as_array().unwrap();
+        assert_eq!(arr.len(), MAX_NODES + 1);
+        assert_eq!(
+            arr[MAX_NODES],
+            json!({"truncated": true, "remaining_bytes": (300_000 - MAX_NODES) * 2})
+        );
+        // Text beyond the budget is omitted, not copied.
+        let big = vec![b'a'; MAX_TEXT / 2 + 1];
+        let body = [ld(1, &big), ld(2, &big), ld(3, b"small")].concat();
+        let v = decode_raw(&body).unwrap();
+        assert!(v[0]["string"].is_string());
+        assert_eq!(v[1]["omitted"], "output limit reached");
+        assert_eq!(v[2]["string"], "small");
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_raw(&body);
+        }
+
+        /// Random nested structures of valid fields always decode, field for field.
+        #[test]
+        fn valid_encodings_decode(values in prop::collection::vec((1u32..1000, any::<u64>()), 0..20)) {
+            let body: Vec<u8> = values.iter().flat_map(|(f, v)| [key(*f, 0), varint(*v)].concat()).collect();
+            let got = decode_raw(&body).unwrap();
+            let got = got.as_array().unwrap();
+            prop_assert_eq!(got.len(), values.len());
+            for ((f, v), g) in values.iter().zip(got) {
+                prop_assert_eq!(&g["field"], &json!(f));
+                prop_assert_eq!(&g["value"], &json!(v));
+            }
+        }
+    }
+}
