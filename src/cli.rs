@@ -46,6 +46,13 @@ pub struct ExportArgs {
     #[arg(long, value_name = "NAME")]
     pub backend_header: Option<String>,
 
+    /// Leave gRPC message bodies out of the output (sizes and times stay).
+    #[arg(long)]
+    pub no_messages: bool,
+
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
+
     /// Bytes buffered behind a hole in one TCP direction before the hole is reported as a gap.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_buffered_per_direction: usize,
@@ -53,4 +60,22 @@ pub struct ExportArgs {
     /// Live TCP connections kept at once; beyond it the least recently active are evicted.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_connections: usize,
+}
+
+/// Where gRPC message schemas come from.
+#[derive(Debug, Default, clap::Args)]
+pub struct SchemaArgs {
+    /// A directory of .proto files, compiled at start-up (no protoc needed); with no
+    /// --proto, every .proto under it is loaded. Repeatable; imports resolve across all.
+    #[arg(long, value_name = "DIR")]
+    pub proto_path: Vec<PathBuf>,
+
+    /// A .proto file to load, relative to a --proto-path. Repeatable.
+    #[arg(long, value_name = "FILE", requires = "proto_path")]
+    pub proto: Vec<PathBuf>,
+
+    /// A FileDescriptorSet, as written by `protoc --descriptor_set_out --include_imports`
+    /// or `buf build -o`. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub descriptor_set: Vec<PathBuf>,
 }

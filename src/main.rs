@@ -5,9 +5,10 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs};
+use cli::{Cli, Command, ExportArgs, SchemaArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
+use h2scope::grpc::Descriptors;
 use h2scope::reassembly;
 use std::fs::File;
 use std::io::{self, Write};
@@ -35,8 +36,11 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let source = args.file.to_string_lossy().into_owned();
     let reader =
         CaptureReader::open(&args.file).with_context(|| format!("cannot read {source}"))?;
+    let descriptors = load_descriptors(&args.schemas)?;
     let options = export::Options {
         frames: args.frames,
+        no_messages: args.no_messages,
+        descriptors,
         backend_header: args.backend_header.clone(),
         reassembly: reassembly::Config {
             max_buffered_per_direction: args.max_buffered_per_direction,
@@ -77,6 +81,18 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         None => ExitCode::SUCCESS,
     })
+}
+
+/// Loads every schema named on the command line; the first bad one stops the run.
+fn load_descriptors(args: &SchemaArgs) -> anyhow::Result<Descriptors> {
+    let mut d = Descriptors::empty();
+    for set in &args.descriptor_set {
+        d.add_descriptor_set(set)?;
+    }
+    if !args.proto_path.is_empty() {
+        d.add_protos(&args.proto_path, &args.proto)?;
+    }
+    Ok(d)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod detect;
+pub mod grpc;
 pub mod stream;
 
 use crate::capture::Timestamp;
@@ -47,6 +48,8 @@ pub struct Config {
     pub max_open_streams: usize,
     /// Frames kept per connection for stream 0 (and late frames of finished streams).
     pub max_connection_frames: usize,
+    /// Keep gRPC message bodies (off for `--no-messages`: sizes and times stay).
+    pub keep_message_bodies: bool,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             max_header_block: 1 << 20,
             max_open_streams: 10_000,
             max_connection_frames: 100_000,
+            keep_message_bodies: true,
         }
     }
 }
@@ -746,15 +750,30 @@ impl Connection {
                 }
             }
             Event::DataChunk { header, data } => {
+                let keep = self.config.keep_message_bodies;
                 if let Some(s) = self.streams.get_mut(&header.stream_id) {
                     s.bytes[r.index()] += data.len() as u64;
                     s.touch(ts);
+                    if s.grpc.is_none() && !s.not_grpc && !data.is_empty() {
+                        match grpc::judge(s.content_type(), data) {
+                            grpc::Verdict::Grpc(kind) => {
+                                s.grpc = Some(grpc::StreamGrpc::new(kind, keep));
+                            }
+                            grpc::Verdict::NotGrpc => s.not_grpc = true,
+                        }
+                    }
+                    if let Some(g) = s.grpc.as_mut() {
+                        g.data(r, data, ts);
+                    }
                 }
             }
             Event::DataGap { header, len } => {
                 if let Some(s) = self.streams.get_mut(&header.stream_id) {
                     s.lost_bytes[r.index()] += len;
                     s.anomaly(format!("{len} bytes of DATA never captured"));
+                    if let Some(g) = s.grpc.as_mut() {
+                        g.lost(r, len, ts);
+                    }
                 }
             }
             Event::DataEnd { header } => {
@@ -1222,9 +1241,13 @@ impl Connection {
     }
 
     fn finish_stream<S: H2Sink>(&mut self, id: u32, sink: &mut S) {
-        let Some(s) = self.streams.remove(&id) else {
+        let Some(mut s) = self.streams.remove(&id) else {
             return;
         };
+        let end = s.end;
+        if let Some(g) = s.grpc.as_mut() {
+            g.finish(end);
+        }
         if self.finished_order.len() >= MAX_FINISHED_IDS {
             if let Some(old) = self.finished_order.pop_front() {
                 self.finished_ids.remove(&old);

@@ -26,7 +26,7 @@ pub struct FrameRecord {
 }
 
 /// A stream, complete or as far as the capture shows it.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Stream {
     pub id: u32,
     pub request_headers: Option<Vec<HeaderField>>,
@@ -53,6 +53,10 @@ pub struct Stream {
     pub anomalies: Vec<String>,
     /// Complete, and waiting a little for frames still in flight before it is reported.
     pub lingering: bool,
+    /// The gRPC call this stream carries, once its content-type or first DATA says so.
+    pub grpc: Option<super::grpc::StreamGrpc>,
+    /// Judged not to be gRPC: do not look again.
+    pub not_grpc: bool,
 }
 
 /// Anomalies kept per stream; more are counted in the last entry.
@@ -79,6 +83,8 @@ impl Stream {
             frames: Vec::new(),
             anomalies: Vec::new(),
             lingering: false,
+            grpc: None,
+            not_grpc: false,
         }
     }
 
@@ -159,6 +165,15 @@ impl Stream {
         for f in &mut self.frames {
             f.from = f.from.reverse();
         }
+        if let Some(g) = self.grpc.as_mut() {
+            g.swap_directions();
+        }
+    }
+
+    /// The content-type of the call, from the request or else the response.
+    pub fn content_type(&self) -> Option<&[u8]> {
+        Stream::field(&self.request_headers, "content-type")
+            .or_else(|| Stream::field(&self.response_headers, "content-type"))
     }
 }
 

@@ -5,12 +5,14 @@ use crate::capture::Timestamp;
 use crate::connection::{
     ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
 };
+use crate::grpc::call::{Call, Message};
 use crate::http2::frame::{ErrorCode, SettingId};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::model::Backend;
 use crate::reassembly::{ConnStats, Dir};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 fn secs(ts: Timestamp) -> f64 {
@@ -130,7 +132,12 @@ impl Serialize for Headers {
                 Text::Unknown => f.display_name(),
             };
             let value = match &f.value {
-                Text::Known(v) => Some(Bytes::new(v, name.ends_with("-bin"))),
+                // gRPC binary metadata: the bytes it stands for, not its wire encoding.
+                Text::Known(v) if name.ends_with("-bin") => Some(Bytes::new(
+                    &crate::grpc::bin_header_value(v).unwrap_or_else(|| v.clone()),
+                    true,
+                )),
+                Text::Known(v) => Some(Bytes::new(v, false)),
                 Text::Unknown => None,
             };
             seq.serialize_element(&(name, value))?;
@@ -231,12 +238,82 @@ pub struct StreamJson {
     pub promised_by: Option<u32>,
     pub flow_control: Option<WindowsJson>,
     pub anomalies: Vec<String>,
+    pub grpc: Option<GrpcJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<FrameJson>>,
 }
 
+/// A gRPC call (see `grpc::call`).
+#[derive(Debug, Serialize)]
+pub struct GrpcJson {
+    pub service: Option<String>,
+    pub method: Option<String>,
+    pub inferred: bool,
+    pub protocol: String,
+    pub encoding: Option<String>,
+    pub status: Option<u32>,
+    pub status_name: Option<&'static str>,
+    pub message: Option<String>,
+    pub status_details: Option<Value>,
+    pub request_messages: Vec<MessageJson>,
+    pub response_messages: Vec<MessageJson>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageJson {
+    pub index: u32,
+    pub ts: f64,
+    pub size: u32,
+    pub compressed: bool,
+    pub json: Option<Value>,
+    pub raw: Option<RawJson>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RawJson {
+    pub base64: String,
+    pub fields: Option<Value>,
+}
+
+impl GrpcJson {
+    pub fn new(c: &Call) -> Self {
+        let messages = |m: &[Message]| -> Vec<MessageJson> {
+            m.iter()
+                .map(|m| MessageJson {
+                    index: m.index,
+                    ts: secs(m.ts),
+                    size: m.size,
+                    compressed: m.compressed,
+                    json: m.json.clone(),
+                    raw: m.raw.as_ref().map(|r| RawJson {
+                        base64: r.base64.clone(),
+                        fields: r.fields.clone(),
+                    }),
+                    error: m.error.clone(),
+                })
+                .collect()
+        };
+        GrpcJson {
+            service: c.service.clone(),
+            method: c.method.clone(),
+            inferred: c.inferred,
+            protocol: c.protocol.clone(),
+            encoding: c.encoding.clone(),
+            status: c.status,
+            status_name: c.status_name,
+            message: c.message.clone(),
+            status_details: c.status_details.clone(),
+            request_messages: messages(&c.request_messages),
+            response_messages: messages(&c.response_messages),
+            error: c.error.clone(),
+        }
+    }
+}
+
 impl StreamJson {
-    pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool) -> Self {
+    pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
         let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
         StreamJson {
             connection: conn.id,
@@ -271,6 +348,7 @@ impl StreamJson {
                 server_window: w[1],
             }),
             anomalies: s.anomalies.clone(),
+            grpc: call.map(GrpcJson::new),
             frames: frames.then(|| s.frames.iter().map(FrameJson::new).collect()),
         }
     }
@@ -450,6 +528,18 @@ pub struct BackendJson {
     pub streams: u64,
     pub first_seen: f64,
     pub last_seen: f64,
+    pub grpc_calls: u64,
+    pub grpc_status: BTreeMap<String, u64>,
+    pub latency_ms: Option<LatencyJson>,
+}
+
+/// gRPC call latency percentiles (nearest rank), in ms.
+#[derive(Debug, Serialize)]
+pub struct LatencyJson {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
 }
 
 impl BackendJson {
@@ -461,6 +551,14 @@ impl BackendJson {
             streams: b.streams,
             first_seen: secs(b.first_seen),
             last_seen: secs(b.last_seen),
+            grpc_calls: b.grpc_calls,
+            grpc_status: b.grpc_status.clone(),
+            latency_ms: b.latency_quantile(0.5).map(|p50| LatencyJson {
+                p50,
+                p90: b.latency_quantile(0.9).unwrap_or(p50),
+                p99: b.latency_quantile(0.99).unwrap_or(p50),
+                max: b.latency_quantile(1.0).unwrap_or(p50),
+            }),
         }
     }
 }

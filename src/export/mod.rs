@@ -12,6 +12,7 @@ pub use json::*;
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::engine::{self, CaptureSummary};
+use crate::grpc::Descriptors;
 use crate::model::{Backends, Tracker};
 use crate::reassembly;
 use std::io::{self, Write};
@@ -21,6 +22,10 @@ use std::io::{self, Write};
 pub struct Options {
     /// Every frame of every stream and connection.
     pub frames: bool,
+    /// Leave gRPC message bodies out (sizes and times stay).
+    pub no_messages: bool,
+    /// Schemas for decoding gRPC messages.
+    pub descriptors: Descriptors,
     /// A response header or trailer naming the backend that served the call.
     pub backend_header: Option<String>,
     pub reassembly: reassembly::Config,
@@ -46,6 +51,8 @@ enum Output<W: Write> {
 /// Turns completed streams and connections into JSON records.
 pub struct Collector<W: Write> {
     frames: bool,
+    no_messages: bool,
+    descriptors: Descriptors,
     output: Output<W>,
     backends: Backends,
 }
@@ -55,6 +62,8 @@ impl<W: Write> Collector<W> {
     pub fn document(options: &Options) -> Self {
         Collector {
             frames: options.frames,
+            no_messages: options.no_messages,
+            descriptors: options.descriptors.clone(),
             output: Output::Document {
                 streams: Vec::new(),
                 connections: Vec::new(),
@@ -67,6 +76,8 @@ impl<W: Write> Collector<W> {
     pub fn ndjson(options: &Options, out: W) -> Self {
         Collector {
             frames: options.frames,
+            no_messages: options.no_messages,
+            descriptors: options.descriptors.clone(),
             output: Output::Ndjson {
                 out: io::BufWriter::with_capacity(1 << 16, out),
                 error: None,
@@ -92,8 +103,9 @@ impl<W: Write> Collector<W> {
 
 impl<W: Write> H2Sink for Collector<W> {
     fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
-        self.backends.stream(conn, &s);
-        let json = StreamJson::new(conn, &s, self.frames);
+        let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages);
+        self.backends.stream(conn, &s, call.as_ref());
+        let json = StreamJson::new(conn, &s, self.frames, call.as_ref());
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
             Output::Ndjson { .. } => self.line("stream", &json),
@@ -132,6 +144,7 @@ pub fn export<W: Write>(
     };
     let config = connection::Config {
         record_frames: options.frames,
+        keep_message_bodies: !options.no_messages,
         ..connection::Config::default()
     };
     let mut tracker = Tracker::new(config, collector);

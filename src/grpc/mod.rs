@@ -25,6 +25,7 @@
 //! The module knows nothing of HTTP/2: the stream layer feeds it bytes and header values.
 
 mod base64;
+pub mod call;
 pub mod compression;
 pub mod decode;
 pub mod descriptors;
@@ -45,6 +46,16 @@ pub use status::{parse_status, percent_decode, status_details, status_name};
 /// Standard padded base64 of `data`: how raw bodies and `-bin` values go out in JSON.
 pub fn base64_encode(data: &[u8]) -> String {
     base64::encode(data)
+}
+
+/// The bytes a `-bin` metadata value stands for: base64 text on the wire (padded or not),
+/// or, with gRPC's true-binary metadata extension (negotiated by SETTINGS 0xfe03), a 0x00
+/// byte then the raw bytes. `None` when it is neither.
+pub fn bin_header_value(v: &[u8]) -> Option<Vec<u8>> {
+    match v.split_first() {
+        Some((0, raw)) => Some(raw.to_vec()),
+        _ => base64::decode(v),
+    }
 }
 
 /// The message codec named by a content-type's `+suffix`.

@@ -6,7 +6,11 @@
 
 use crate::capture::Timestamp;
 use crate::connection::{self, Connection, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::grpc::call::{Call, CallInput, decode_call};
+use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
+use crate::http2::hpack::Text;
 use crate::reassembly::{ConnId, StreamEvent, StreamSink};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -80,6 +84,53 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
     }
 }
 
+/// The gRPC call a stream carried, decoded through `descriptors`; `None` for other streams.
+pub fn grpc_call(s: &Stream, descriptors: &Descriptors, no_bodies: bool) -> Option<Call> {
+    let g = s.grpc.as_ref()?;
+    let text = |list: &Option<Vec<crate::http2::hpack::HeaderField>>| -> Vec<(String, Vec<u8>)> {
+        list.iter()
+            .flatten()
+            .filter_map(|f| match (&f.name, &f.value) {
+                (Text::Known(n), Text::Known(v)) => {
+                    Some((String::from_utf8_lossy(n).into_owned(), v.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    // Trailers, or for a trailers-only response (RFC 9113 §8.1, gRPC's "Trailers-Only")
+    // the response headers; gRPC-Web carries them in the body.
+    let mut trailers = text(&s.trailers);
+    if trailers.is_empty() && Stream::field(&s.response_headers, "grpc-status").is_some() {
+        trailers = text(&s.response_headers);
+    }
+    for f in g.frames[1]
+        .iter()
+        .filter(|f| f.kind == FrameKind::WebTrailers)
+    {
+        trailers.extend(parse_web_trailers(&f.body));
+    }
+    let input = CallInput {
+        path: Stream::field(&s.request_headers, ":path").and_then(|p| std::str::from_utf8(p).ok()),
+        kind: g.kind.clone(),
+        request_encoding: Stream::field(&s.request_headers, "grpc-encoding"),
+        response_encoding: Stream::field(&s.response_headers, "grpc-encoding"),
+        trailers: trailers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect(),
+        request: &g.frames[0],
+        response: &g.frames[1],
+        bodies_dropped: g.bodies_dropped,
+        reset: s
+            .reset
+            .map(|(from, e)| (e.0, from == crate::reassembly::Dir::ClientToServer)),
+        complete: s.is_complete(),
+        no_bodies,
+    };
+    Some(decode_call(&input, descriptors))
+}
+
 /// One backend: a server endpoint and what it served.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Backend {
@@ -90,6 +141,24 @@ pub struct Backend {
     pub streams: u64,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
+    pub grpc_calls: u64,
+    /// gRPC calls by status name (`OK`, `NOT_FOUND`, ...; `none` when no status was seen).
+    pub grpc_status: BTreeMap<String, u64>,
+    /// Durations of its gRPC calls, in ms (kept for percentiles: 8 bytes a call).
+    pub grpc_latencies_ms: Vec<f64>,
+}
+
+impl Backend {
+    /// The `q`-quantile (0..=1) of gRPC call latency, nearest rank.
+    pub fn latency_quantile(&self, q: f64) -> Option<f64> {
+        let mut v = self.grpc_latencies_ms.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        Some(v[rank - 1])
+    }
 }
 
 /// Per-server aggregates, kept for the whole capture (one entry per server: small).
@@ -116,13 +185,16 @@ impl Backends {
             streams: 0,
             first_seen: ts,
             last_seen: ts,
+            grpc_calls: 0,
+            grpc_status: BTreeMap::new(),
+            grpc_latencies_ms: Vec::new(),
         });
         b.first_seen = b.first_seen.min(ts);
         b.last_seen = b.last_seen.max(ts);
         b
     }
 
-    pub fn stream(&mut self, conn: &ConnectionInfo, s: &Stream) {
+    pub fn stream(&mut self, conn: &ConnectionInfo, s: &Stream, call: Option<&Call>) {
         let label = self.label_header.as_deref().and_then(|name| {
             Stream::field(&s.response_headers, name)
                 .or_else(|| Stream::field(&s.trailers, name))
@@ -133,6 +205,17 @@ impl Backends {
         b.streams += 1;
         if label.is_some() {
             b.label = label;
+        }
+        if let Some(call) = call {
+            b.grpc_calls += 1;
+            let status = match (call.status_name, call.status) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(code)) => code.to_string(),
+                (None, None) => "none".to_string(),
+            };
+            *b.grpc_status.entry(status).or_default() += 1;
+            b.grpc_latencies_ms
+                .push(s.end.saturating_sub(s.start) as f64 / 1e6);
         }
     }
 

@@ -7,5 +7,6 @@ mod support;
 mod cli;
 mod connections;
 mod frames;
+mod grpc;
 mod h2_peer;
 mod schema;

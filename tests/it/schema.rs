@@ -87,7 +87,26 @@ fn check(doc: &Value, sections: &[(String, BTreeSet<String>)], must_exist: &[&st
 #[test]
 fn docs_json_md_matches_the_output() {
     let mut sections = documented();
-    assert!(sections.len() >= 15, "sections found: {sections:?}");
+    assert!(sections.len() >= 19, "sections found: {sections:?}");
+    // "`response_messages[]` has the same fields" as request_messages[].
+    for (from, to) in [
+        (
+            "streams[].grpc.request_messages[]",
+            "streams[].grpc.response_messages[]",
+        ),
+        (
+            "streams[].grpc.request_messages[].raw",
+            "streams[].grpc.response_messages[].raw",
+        ),
+    ] {
+        let fields = sections
+            .iter()
+            .find(|(p, _)| p == from)
+            .expect(from)
+            .1
+            .clone();
+        sections.push((to.to_string(), fields));
+    }
     // "connections[].frames[] has the same fields" as streams[].frames[].
     let frames = sections
         .iter()
@@ -111,6 +130,25 @@ fn docs_json_md_matches_the_output() {
             "streams[].frames[]",
         ],
     );
+
+    // The gRPC objects, on the gRPC fixture decoded through its protos.
+    let grpc = support::root().join("fixtures/grpc-roundrobin.pcapng");
+    let protos = support::root().join("fixtures/protos");
+    let doc = support::export_with(
+        &grpc,
+        &["--frames", "--proto-path", protos.to_str().unwrap()],
+    );
+    check(
+        &doc,
+        &sections,
+        &[
+            "streams[].grpc",
+            "streams[].grpc.request_messages[]",
+            "backends[].latency_ms",
+        ],
+    );
+    let raw = support::export_with(&grpc, &["--frames"]);
+    check(&raw, &sections, &["streams[].grpc.request_messages[].raw"]);
 
     // Without --frames, the same objects lack only `frames`.
     let plain = support::export(&capture);

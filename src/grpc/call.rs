@@ -1,0 +1,407 @@
+//! One gRPC call, decoded: from a stream's framed messages, header values and trailers to the
+//! method, status and each message as JSON (through descriptors, or schema-less).
+//!
+//! The caller (the HTTP/2 stream layer) gathers what it saw; nothing here knows HTTP/2.
+//! Every message is kept in the result: decoded, or schema-less with its raw bytes and the
+//! reason it could not be decoded. Never drop a message.
+
+use super::{
+    Codec, ContentKind, DEFAULT_DECOMPRESS_CAP, Descriptors, Encoding, FrameKind, Framed,
+    decode_json, decode_raw_limited, decompress, parse_status, percent_decode, status_details,
+    status_name,
+};
+use crate::capture::Timestamp;
+use serde_json::Value;
+
+/// Nodes a schema-less decode of one message may produce before it is cut short.
+const MAX_RAW_NODES: usize = 10_000;
+
+/// What the stream layer saw of a call.
+#[derive(Debug, Default)]
+pub struct CallInput<'a> {
+    /// `:path`, when known.
+    pub path: Option<&'a str>,
+    /// What the content-type said, or `None` when the call was recognised by its framing
+    /// alone (headers not captured).
+    pub kind: Option<ContentKind>,
+    /// `grpc-encoding` of each side.
+    pub request_encoding: Option<&'a [u8]>,
+    pub response_encoding: Option<&'a [u8]>,
+    /// Response trailers (or, for a trailers-only response, the response headers), and for
+    /// gRPC-Web the trailers carried in the body.
+    pub trailers: Vec<(&'a str, &'a [u8])>,
+    pub request: &'a [Framed],
+    pub response: &'a [Framed],
+    /// Messages whose bodies were not kept (beyond the per-stream bound), per direction.
+    pub bodies_dropped: [u64; 2],
+    /// The stream was reset (RST_STREAM): the HTTP/2 error code, and whether the client
+    /// sent it.
+    pub reset: Option<(u32, bool)>,
+    /// The stream ended (both sides) or was reset; `false`: the capture ended first.
+    pub complete: bool,
+    /// Leave the decoded bodies out (`--no-messages`): sizes and times stay.
+    pub no_bodies: bool,
+}
+
+/// A decoded call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub service: Option<String>,
+    pub method: Option<String>,
+    /// The method was inferred from the messages, not read from `:path`.
+    pub inferred: bool,
+    /// `grpc`, `grpc-web` or `grpc-web-text`, with `+json` etc. when the codec is not proto;
+    /// `grpc?` when recognised by framing alone.
+    pub protocol: String,
+    pub encoding: Option<String>,
+    pub status: Option<u32>,
+    pub status_name: Option<&'static str>,
+    pub message: Option<String>,
+    pub status_details: Option<Value>,
+    pub request_messages: Vec<Message>,
+    pub response_messages: Vec<Message>,
+    /// Why the call has no status: reset, or cut off by the end of the capture.
+    pub error: Option<String>,
+}
+
+/// One message of a call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub index: u32,
+    pub ts: Timestamp,
+    /// The length in the prefix (compressed size when compressed).
+    pub size: u32,
+    pub compressed: bool,
+    /// Decoded through the method's descriptor.
+    pub json: Option<Value>,
+    /// Schema-less decode and raw bytes, when there is no descriptor or it did not parse.
+    pub raw: Option<Raw>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Raw {
+    pub base64: String,
+    /// `protoc --decode_raw`-like reading; `None` when the bytes are no protobuf at all.
+    pub fields: Option<Value>,
+}
+
+fn protocol_name(kind: &Option<ContentKind>) -> String {
+    let (base, codec) = match kind {
+        None => return "grpc?".to_string(),
+        Some(ContentKind::Grpc(c)) => ("grpc", c),
+        Some(ContentKind::GrpcWeb(c)) => ("grpc-web", c),
+        Some(ContentKind::GrpcWebText(c)) => ("grpc-web-text", c),
+    };
+    match codec {
+        Codec::Proto => base.to_string(),
+        Codec::Json => format!("{base}+json"),
+        Codec::Other(o) => format!("{base}+{o}"),
+    }
+}
+
+/// Decodes a call.
+pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
+    let method = input.path.and_then(|p| descriptors.method(p));
+    let (service, method_name) = match (&method, input.path) {
+        (Some(m), _) => (Some(m.service.clone()), Some(m.method.clone())),
+        (None, Some(p)) => split_path(p),
+        (None, None) => (None, None),
+    };
+    let codec = match &input.kind {
+        Some(ContentKind::Grpc(c) | ContentKind::GrpcWeb(c) | ContentKind::GrpcWebText(c)) => {
+            c.clone()
+        }
+        None => Codec::Proto,
+    };
+    let request_encoding = input.request_encoding.map(Encoding::from_header);
+    let response_encoding = input.response_encoding.map(Encoding::from_header);
+    let decode = |frames: &[Framed],
+                  desc: Option<&prost_reflect::MessageDescriptor>,
+                  enc: &Option<Encoding>| {
+        frames
+            .iter()
+            .filter(|f| f.kind == FrameKind::Message)
+            .map(|f| message(f, desc, enc.as_ref(), &codec, input.no_bodies))
+            .collect::<Vec<_>>()
+    };
+    let mut request_messages = decode(
+        input.request,
+        method.as_ref().map(|m| &m.input),
+        &request_encoding,
+    );
+    let mut response_messages = decode(
+        input.response,
+        method.as_ref().map(|m| &m.output),
+        &response_encoding,
+    );
+    for (msgs, frames, dropped) in [
+        (
+            &mut request_messages,
+            input.request,
+            input.bodies_dropped[0],
+        ),
+        (
+            &mut response_messages,
+            input.response,
+            input.bodies_dropped[1],
+        ),
+    ] {
+        if let Some(f) = frames.iter().find(|f| f.kind == FrameKind::SyncLost) {
+            msgs.push(Message {
+                index: u32::MAX,
+                ts: f.ts,
+                size: 0,
+                compressed: false,
+                json: None,
+                raw: None,
+                error: f
+                    .error
+                    .clone()
+                    .or_else(|| Some("message framing lost".into())),
+            });
+        }
+        if dropped > 0 {
+            if let Some(last) = msgs.last_mut() {
+                let note = format!("{dropped} later messages kept without their bodies");
+                last.error = Some(
+                    last.error
+                        .take()
+                        .map_or(note.clone(), |e| format!("{e}; {note}")),
+                );
+            }
+        }
+    }
+
+    let trailer = |name: &str| {
+        input
+            .trailers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    };
+    let wire_status = trailer("grpc-status").and_then(parse_status);
+    // gRPC over HTTP/2, "Errors": a reset without a status maps to one.
+    let reset_status = input.reset.map(|(code, _)| reset_to_status(code));
+    let status = wire_status.or(reset_status);
+    let message = trailer("grpc-message").map(percent_decode);
+    let status_details = trailer("grpc-status-details-bin").map(|v| {
+        status_details(v, descriptors)
+            .unwrap_or_else(|e| Value::String(format!("undecodable: {e}")))
+    });
+    let error = match (wire_status, input.reset) {
+        (Some(_), _) => None,
+        (None, Some((code, by_client))) => Some(format!(
+            "no grpc-status: RST_STREAM {} from the {}, mapped to {} by the gRPC spec",
+            crate::http2::frame::ErrorCode(code)
+                .name()
+                .map_or_else(|| format!("0x{code:x}"), str::to_string),
+            if by_client { "client" } else { "server" },
+            status_name(reset_to_status(code)).unwrap_or("UNKNOWN")
+        )),
+        (None, None) if !input.complete => {
+            Some("cut off before trailers (the capture or connection ended)".to_string())
+        }
+        (None, None) => Some("no grpc-status in the trailers".to_string()),
+    };
+    Call {
+        service,
+        method: method_name,
+        inferred: false,
+        protocol: protocol_name(&input.kind),
+        encoding: request_encoding
+            .as_ref()
+            .or(response_encoding.as_ref())
+            .map(|e| e.name().to_string()),
+        status,
+        status_name: status.and_then(status_name),
+        message,
+        status_details,
+        request_messages,
+        response_messages,
+        error,
+    }
+}
+
+/// The status a call reset by RST_STREAM has (gRPC over HTTP/2, section "Errors").
+fn reset_to_status(http2_error: u32) -> u32 {
+    match http2_error {
+        0x7 => 14, // REFUSED_STREAM -> UNAVAILABLE: the call may be retried
+        0x8 => 1,  // CANCEL -> CANCELLED
+        0xb => 8,  // ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED
+        0xc => 7,  // INADEQUATE_SECURITY -> PERMISSION_DENIED
+        _ => 13,   // everything else -> INTERNAL
+    }
+}
+
+/// `/package.Service/Method` into its two names.
+fn split_path(path: &str) -> (Option<String>, Option<String>) {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    match (parts.next(), parts.next()) {
+        (Some(s), Some(m)) if !s.is_empty() && !m.is_empty() => {
+            (Some(s.to_string()), Some(m.to_string()))
+        }
+        _ => (None, None),
+    }
+}
+
+fn message(
+    f: &Framed,
+    desc: Option<&prost_reflect::MessageDescriptor>,
+    enc: Option<&Encoding>,
+    codec: &Codec,
+    no_bodies: bool,
+) -> Message {
+    let mut m = Message {
+        index: f.index,
+        ts: f.ts,
+        size: f.declared_len,
+        compressed: f.compressed,
+        json: None,
+        raw: None,
+        error: f.error.clone(),
+    };
+    if no_bodies || !f.is_complete() && f.body.is_empty() {
+        return m;
+    }
+    let note = |m: &mut Message, e: String| {
+        m.error = Some(m.error.take().map_or(e.clone(), |p| format!("{p}; {e}")));
+    };
+    let body = if f.compressed {
+        match enc {
+            Some(Encoding::Identity) | None => {
+                note(&mut m, "compressed flag set but no grpc-encoding".into());
+                m.raw = Some(raw(&f.body, false));
+                return m;
+            }
+            Some(e) => match decompress(e, &f.body, DEFAULT_DECOMPRESS_CAP) {
+                Ok(b) => b,
+                Err(err) => {
+                    note(&mut m, format!("cannot decompress ({e}): {err}"));
+                    m.raw = Some(raw(&f.body, false));
+                    return m;
+                }
+            },
+        }
+    } else {
+        f.body.clone()
+    };
+    if !f.is_complete() {
+        // A partial body decodes as far as it goes, schema-less.
+        m.raw = Some(raw(&body, true));
+        return m;
+    }
+    match codec {
+        Codec::Json => match serde_json::from_slice(&body) {
+            Ok(v) => m.json = Some(v),
+            Err(e) => {
+                note(&mut m, format!("not JSON: {e}"));
+                m.raw = Some(raw(&body, false));
+            }
+        },
+        Codec::Proto | Codec::Other(_) => match desc {
+            Some(d) => match decode_json(d, &body) {
+                Ok(v) => m.json = Some(v),
+                Err(e) => {
+                    note(&mut m, format!("does not parse as {}: {e}", d.full_name()));
+                    m.raw = Some(raw(&body, true));
+                }
+            },
+            None => m.raw = Some(raw(&body, true)),
+        },
+    }
+    m
+}
+
+fn raw(body: &[u8], protobuf: bool) -> Raw {
+    Raw {
+        base64: super::base64_encode(body),
+        fields: if protobuf {
+            decode_raw_limited(body, MAX_RAW_NODES).ok().map(|(v, _)| v)
+        } else {
+            None
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(index: u32, body: &[u8]) -> Framed {
+        Framed {
+            index,
+            kind: FrameKind::Message,
+            ts: Timestamp(0),
+            start_ts: Timestamp(0),
+            flags: 0,
+            compressed: false,
+            declared_len: body.len() as u32,
+            body: body.to_vec(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn without_descriptors_messages_are_schema_less_and_never_dropped() {
+        // field 1 = "hi", field 2 = 150
+        let body = [0x0a, 0x02, b'h', b'i', 0x10, 0x96, 0x01];
+        let req = [framed(0, &body)];
+        let input = CallInput {
+            path: Some("/pkg.Svc/Do"),
+            kind: Some(ContentKind::Grpc(Codec::Proto)),
+            trailers: vec![("grpc-status", b"5"), ("grpc-message", b"not%20found")],
+            request: &req,
+            complete: true,
+            ..CallInput::default()
+        };
+        let call = decode_call(&input, &Descriptors::empty());
+        assert_eq!(call.service.as_deref(), Some("pkg.Svc"));
+        assert_eq!(call.method.as_deref(), Some("Do"));
+        assert_eq!(call.status, Some(5));
+        assert_eq!(call.status_name, Some("NOT_FOUND"));
+        assert_eq!(call.message.as_deref(), Some("not found"));
+        assert_eq!(call.request_messages.len(), 1);
+        let raw = call.request_messages[0].raw.as_ref().unwrap();
+        assert_eq!(raw.base64, "CgJoaRCWAQ==");
+        assert!(raw.fields.is_some());
+        assert!(call.error.is_none());
+    }
+
+    #[test]
+    fn a_reset_call_says_so() {
+        let input = CallInput {
+            kind: Some(ContentKind::Grpc(Codec::Proto)),
+            reset: Some((0x8, true)),
+            complete: true,
+            ..CallInput::default()
+        };
+        let call = decode_call(&input, &Descriptors::empty());
+        assert_eq!(call.status, Some(1));
+        assert_eq!(call.status_name, Some("CANCELLED"));
+        assert_eq!(
+            call.error.as_deref(),
+            Some(
+                "no grpc-status: RST_STREAM CANCEL from the client, mapped to CANCELLED by the gRPC spec"
+            )
+        );
+        assert_eq!(call.protocol, "grpc");
+    }
+
+    #[test]
+    fn compressed_without_encoding_keeps_the_bytes() {
+        let mut f = framed(0, b"\x1f\x8b junk");
+        f.compressed = true;
+        let req = [f];
+        let input = CallInput {
+            request: &req,
+            complete: true,
+            ..CallInput::default()
+        };
+        let call = decode_call(&input, &Descriptors::empty());
+        let m = &call.request_messages[0];
+        assert!(m.error.as_deref().unwrap().contains("no grpc-encoding"));
+        assert!(m.raw.is_some());
+        assert_eq!(call.protocol, "grpc?");
+    }
+}
