@@ -102,7 +102,13 @@ fn protocol_name(kind: &Option<ContentKind>) -> String {
 
 /// Decodes a call.
 pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
-    let method = input.path.and_then(|p| descriptors.method(p));
+    let mut method = input.path.and_then(|p| descriptors.method(p));
+    let mut inferred = false;
+    if method.is_none() && input.path.is_none() {
+        // Joined mid-call: `:path` was never seen. The messages themselves can name it.
+        method = infer_method(input, descriptors);
+        inferred = method.is_some();
+    }
     let (service, method_name) = match (&method, input.path) {
         (Some(m), _) => (Some(m.service.clone()), Some(m.method.clone())),
         (None, Some(p)) => split_path(p),
@@ -207,7 +213,7 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
     Call {
         service,
         method: method_name,
-        inferred: false,
+        inferred,
         protocol: protocol_name(&input.kind),
         encoding: request_encoding
             .as_ref()
@@ -291,6 +297,18 @@ fn message(
         m.raw = Some(raw(&body, true));
         return m;
     }
+    if !matches!(codec, Codec::Json) && looks_like_json(&body) {
+        // Some servers send JSON under a protobuf content-type (grpc-java with a JSON
+        // marshaller): show what it is.
+        if let Ok(v) = serde_json::from_slice(&body) {
+            m.json = Some(v);
+            note(
+                &mut m,
+                "a JSON payload, though the content-type names protobuf".into(),
+            );
+            return m;
+        }
+    }
     match codec {
         Codec::Json => match serde_json::from_slice(&body) {
             Ok(v) => m.json = Some(v),
@@ -311,6 +329,106 @@ fn message(
         },
     }
     m
+}
+
+/// A JSON object or array: a protobuf message can hardly start so (0x7b and 0x5b would be
+/// field 15 and 11 starting deprecated groups).
+fn looks_like_json(body: &[u8]) -> bool {
+    matches!(
+        body.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+/// How well a message type explains some bodies: `None` when one does not parse;
+/// otherwise (unknown fields, known fields), counted through nested messages.
+fn fit(desc: &prost_reflect::MessageDescriptor, bodies: &[&[u8]]) -> Option<(u64, u64)> {
+    fn count(m: &prost_reflect::DynamicMessage, depth: u32, acc: &mut (u64, u64)) {
+        acc.0 += m.unknown_fields().count() as u64;
+        if depth > 32 {
+            return;
+        }
+        for (_, v) in m.fields() {
+            acc.1 += 1;
+            match v {
+                prost_reflect::Value::Message(n) => count(n, depth + 1, acc),
+                prost_reflect::Value::List(items) => {
+                    for i in items {
+                        if let prost_reflect::Value::Message(n) = i {
+                            count(n, depth + 1, acc);
+                        }
+                    }
+                }
+                prost_reflect::Value::Map(map) => {
+                    for i in map.values() {
+                        if let prost_reflect::Value::Message(n) = i {
+                            count(n, depth + 1, acc);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut acc = (0, 0);
+    for body in bodies {
+        let m = prost_reflect::DynamicMessage::decode(desc.clone(), *body).ok()?;
+        count(&m, 0, &mut acc);
+    }
+    Some(acc)
+}
+
+/// The method whose input and output types explain the call's messages best, when there is
+/// a clear winner: no unknown field, and strictly fewer unknown or more known fields than
+/// any other candidate with different types. Many messages parse as several types, so
+/// requests and responses are weighed together.
+fn infer_method(input: &CallInput<'_>, descriptors: &Descriptors) -> Option<super::MethodInfo> {
+    let bodies = |frames: &'_ [Framed]| -> Vec<Vec<u8>> {
+        frames
+            .iter()
+            .filter(|f| f.kind == FrameKind::Message && f.is_complete() && !f.compressed)
+            .map(|f| f.body.clone())
+            .collect()
+    };
+    let (req, resp) = (bodies(input.request), bodies(input.response));
+    let req: Vec<&[u8]> = req.iter().map(Vec::as_slice).collect();
+    let resp: Vec<&[u8]> = resp.iter().map(Vec::as_slice).collect();
+    if req
+        .iter()
+        .chain(&resp)
+        .all(|b| b.is_empty() || looks_like_json(b))
+    {
+        return None;
+    }
+    let mut ranked: Vec<((u64, u64), super::MethodInfo)> = descriptors
+        .methods()
+        .filter_map(|m| {
+            let (ru, rk) = fit(&m.input, &req)?;
+            let (su, sk) = fit(&m.output, &resp)?;
+            Some(((ru + su, rk + sk), m))
+        })
+        .filter(|((_, known), _)| *known > 0)
+        .collect();
+    // Fewest unknown fields first, then most known.
+    ranked.sort_by(|a, b| a.0.0.cmp(&b.0.0).then(b.0.1.cmp(&a.0.1)));
+    let (best_score, best) = ranked.first()?;
+    if best_score.0 > 0 {
+        return None;
+    }
+    let same_types = |m: &super::MethodInfo| {
+        m.input.full_name() == best.input.full_name()
+            && m.output.full_name() == best.output.full_name()
+    };
+    let clear = ranked
+        .iter()
+        .skip(1)
+        .filter(|(_, m)| !same_types(m))
+        .all(|(score, _)| score.0 > best_score.0 || score.1 < best_score.1);
+    let ambiguous = ranked
+        .iter()
+        .skip(1)
+        .any(|(score, m)| same_types(m) && score == best_score);
+    (clear && !ambiguous).then(|| best.clone())
 }
 
 fn raw(body: &[u8], protobuf: bool) -> Raw {

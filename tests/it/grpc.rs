@@ -221,3 +221,188 @@ fn a_bad_proto_is_one_clear_error() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("bad.proto:4"), "{err}");
 }
+
+/// The .proto directories for an external capture's source, as its SOURCES.md names them.
+fn external_protos(captures: &std::path::Path, rel: &str) -> Vec<std::path::PathBuf> {
+    let dirs: &[&str] = match rel.split('/').next().unwrap_or("") {
+        "wireshark-wiki" => &[
+            "wireshark-test-protos/user_defined_types",
+            "wireshark-test-protos/well_know_types",
+        ],
+        "deepflow" => &["deepflow/protos"],
+        "grpcdump-rmedvedev" => &["grpcdump-rmedvedev"],
+        _ => &[],
+    };
+    dirs.iter().map(|d| captures.join(d)).collect()
+}
+
+/// proto field name to its proto3 JSON name (lowerCamelCase).
+fn camel(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// tshark's decoded scalar fields, as (JSON name, value) in our representation. Skipped,
+/// because proto3 JSON shows them differently by design: enums (tshark gives the number, JSON
+/// the name), default values (JSON omits them), and the `seconds`/`nanos` of well-known
+/// Timestamp/Duration (JSON gives an RFC 3339 string).
+fn tshark_leaves(v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(o) => {
+            if let (Some(name), Some(Value::Object(tree)), Some(kind)) = (
+                o.get("protobuf.field.name").and_then(Value::as_str),
+                o.get("protobuf.field.value_tree"),
+                o.get("protobuf.field.type").and_then(Value::as_str),
+            ) {
+                for (k, val) in tree {
+                    let Some(val) = val.as_str() else { continue };
+                    let val = match (k.as_str(), val) {
+                        ("protobuf.field.value.bool", "1") => "true".to_string(),
+                        ("protobuf.field.value.bool", _) => "false".to_string(),
+                        _ => val.to_string(),
+                    };
+                    let default = matches!(val.as_str(), "0" | "" | "false");
+                    if kind == "14" || default || name == "seconds" || name == "nanos" {
+                        continue;
+                    }
+                    out.push((camel(name), val));
+                }
+            }
+            for x in o.values() {
+                tshark_leaves(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| tshark_leaves(x, out)),
+        _ => {}
+    }
+}
+
+/// Our decoded scalar fields, as (key, value as text).
+fn our_leaves(v: &Value, key: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(o) => o.iter().for_each(|(k, x)| our_leaves(x, k, out)),
+        Value::Array(a) => a.iter().for_each(|x| our_leaves(x, key, out)),
+        Value::String(s) => out.push((key.to_string(), s.clone())),
+        Value::Number(n) => out.push((key.to_string(), n.to_string())),
+        Value::Bool(b) => out.push((key.to_string(), b.to_string())),
+        Value::Null => {}
+    }
+}
+
+/// Every field tshark's protobuf decoding shows (its `*.grpc.json` references, made with the
+/// capture's .proto files) is in our decoded messages with the same value.
+#[test]
+fn external_grpc_messages_agree_with_tshark_protobuf() {
+    let Some(dir) = support::external_captures() else {
+        return;
+    };
+    let mut compared = 0;
+    for file in support::capture_files(&dir) {
+        let rel = file
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let reference = crate::support::tshark::external_reference(&dir, &file, "grpc.json");
+        let Ok(text) = std::fs::read_to_string(&reference) else {
+            continue;
+        };
+        let protos = external_protos(&dir, &rel);
+        // No schema (tshark shows "<UNKNOWN> Message Type" too), TLS we do not decrypt, or
+        // gRPC-Web over HTTP/1.1 (h2scope decodes HTTP/2).
+        if protos.is_empty() || rel.contains("_tls") || rel.contains("-http1-") {
+            continue;
+        }
+        let tshark: Value = serde_json::from_str(&text).unwrap();
+        let mut theirs = Vec::new();
+        tshark_leaves(&tshark, &mut theirs);
+        let mut args: Vec<String> = Vec::new();
+        for p in &protos {
+            args.push("--proto-path".into());
+            args.push(p.to_string_lossy().into_owned());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let doc = support::export_with(&file, &args);
+        let mut ours = Vec::new();
+        for s in doc["streams"].as_array().unwrap() {
+            let g = &s["grpc"];
+            for m in g["request_messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(g["response_messages"].as_array().into_iter().flatten())
+            {
+                our_leaves(&m["json"], "", &mut ours);
+            }
+        }
+        for leaf in &theirs {
+            let Some(i) = ours.iter().position(|o| o == leaf) else {
+                panic!("{rel}: tshark decodes {leaf:?}, we do not");
+            };
+            ours.swap_remove(i);
+            compared += 1;
+        }
+    }
+    // The corpus holds 199 such fields today; fewer means a capture was silently skipped.
+    assert!(compared >= 199, "only {compared} fields compared");
+}
+
+/// A capture that starts after the call's HEADERS (no `:path`, no content-type): with the
+/// protos loaded, the method is inferred from the messages alone and they decode.
+#[test]
+fn a_call_joined_mid_way_is_inferred_from_its_messages() {
+    let Some(dir) = support::external_captures() else {
+        return;
+    };
+    let file =
+        dir.join("wireshark-wiki/grpc_person_search_protobuf_with_image-missing_headers.pcapng");
+    let user = dir.join("wireshark-test-protos/user_defined_types");
+    let wkt = dir.join("wireshark-test-protos/well_know_types");
+    let doc = support::export_with(
+        &file,
+        &[
+            "--proto-path",
+            user.to_str().unwrap(),
+            "--proto-path",
+            wkt.to_str().unwrap(),
+        ],
+    );
+    let g = &doc["streams"][0]["grpc"];
+    assert_eq!(g["inferred"], true);
+    assert_eq!(g["service"], "tutorial.PersonSearchService");
+    assert_eq!(g["method"], "Search");
+    let people: Vec<&str> = g["response_messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["json"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(people, ["Jason", "Lily"]);
+    assert!(
+        g["response_messages"][1]["json"]["portraitImage"]
+            .as_str()
+            .unwrap()
+            .starts_with("iVBORw0KGgo")
+    );
+    // Without protos nothing is guessed, and the messages are still there, schema-less.
+    let bare = support::export(&file);
+    assert_eq!(bare["streams"][0]["grpc"]["inferred"], false);
+    assert_eq!(
+        bare["streams"][0]["grpc"]["response_messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
