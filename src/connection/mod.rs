@@ -620,6 +620,7 @@ impl Connection {
             value: text(v),
             never_indexed: false,
             unknown_index: None,
+            unknown_entry: None,
         };
         let mut fields = vec![
             field(b":method", req.method.as_bytes()),

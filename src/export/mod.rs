@@ -13,7 +13,7 @@ use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
-use crate::model::{Backends, Tracker};
+use crate::model::{Backends, InferencePool, PoolKey, Tracker};
 use crate::reassembly;
 use std::io::{self, Write};
 
@@ -55,7 +55,14 @@ pub struct Collector<W: Write> {
     descriptors: Descriptors,
     output: Output<W>,
     backends: Backends,
+    pool: InferencePool,
+    /// Document mode: calls whose method must be inferred wait until every call that shares
+    /// their unknown `:path` has added its evidence.
+    deferred: Vec<(ConnectionInfo, Stream, PoolKey)>,
 }
+
+/// Calls held back for pooled inference; beyond this they are decoded at once.
+const MAX_DEFERRED: usize = 10_000;
 
 impl<W: Write> Collector<W> {
     /// Collects everything for one document.
@@ -69,6 +76,8 @@ impl<W: Write> Collector<W> {
                 connections: Vec::new(),
             },
             backends: Backends::new(options.backend_header.as_deref()),
+            pool: InferencePool::default(),
+            deferred: Vec::new(),
         }
     }
 
@@ -83,6 +92,8 @@ impl<W: Write> Collector<W> {
                 error: None,
             },
             backends: Backends::new(options.backend_header.as_deref()),
+            pool: InferencePool::default(),
+            deferred: Vec::new(),
         }
     }
 
@@ -101,15 +112,39 @@ impl<W: Write> Collector<W> {
     }
 }
 
-impl<W: Write> H2Sink for Collector<W> {
-    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
-        let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages);
-        self.backends.stream(conn, &s, call.as_ref());
-        let json = StreamJson::new(conn, &s, self.frames, call.as_ref());
+impl<W: Write> Collector<W> {
+    fn emit(&mut self, conn: &ConnectionInfo, s: &Stream, key: Option<&PoolKey>) {
+        let pooled = self.pool.evidence(key);
+        let call = crate::model::grpc_call(s, &self.descriptors, self.no_messages, pooled);
+        self.backends.stream(conn, s, call.as_ref());
+        let json = StreamJson::new(conn, s, self.frames, call.as_ref());
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
             Output::Ndjson { .. } => self.line("stream", &json),
         }
+    }
+
+    /// Decodes the calls held for pooled inference, now that all evidence is in.
+    fn flush_deferred(&mut self) {
+        for (conn, s, key) in std::mem::take(&mut self.deferred) {
+            self.emit(&conn, &s, Some(&key));
+        }
+    }
+}
+
+impl<W: Write> H2Sink for Collector<W> {
+    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+        let key = InferencePool::key(conn.id, &s);
+        if let Some(k) = &key {
+            self.pool.add(k, &s);
+            let document = matches!(self.output, Output::Document { .. });
+            if document && !self.descriptors.is_empty() && self.deferred.len() < MAX_DEFERRED {
+                self.deferred
+                    .push((conn.clone(), s, key.unwrap_or_default()));
+                return;
+            }
+        }
+        self.emit(conn, &s, key.as_ref());
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
@@ -158,6 +193,7 @@ pub fn export<W: Write>(
         error.as_ref().map(ToString::to_string),
     );
     let mut collector = tracker.into_sink();
+    collector.flush_deferred();
     let backends: Vec<BackendJson> = collector
         .backends
         .sorted()

@@ -41,6 +41,9 @@ pub struct CallInput<'a> {
     pub complete: bool,
     /// Leave the decoded bodies out (`--no-messages`): sizes and times stay.
     pub no_bodies: bool,
+    /// Message bodies (requests, responses) of other calls that share this call's unknown
+    /// `:path` entry, and so its method: more evidence for inferring it.
+    pub pooled: [&'a [Vec<u8>]; 2],
 }
 
 /// A decoded call.
@@ -391,8 +394,16 @@ fn infer_method(input: &CallInput<'_>, descriptors: &Descriptors) -> Option<supe
             .collect()
     };
     let (req, resp) = (bodies(input.request), bodies(input.response));
-    let req: Vec<&[u8]> = req.iter().map(Vec::as_slice).collect();
-    let resp: Vec<&[u8]> = resp.iter().map(Vec::as_slice).collect();
+    let req: Vec<&[u8]> = req
+        .iter()
+        .chain(input.pooled[0])
+        .map(Vec::as_slice)
+        .collect();
+    let resp: Vec<&[u8]> = resp
+        .iter()
+        .chain(input.pooled[1])
+        .map(Vec::as_slice)
+        .collect();
     if req
         .iter()
         .chain(&resp)

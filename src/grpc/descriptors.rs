@@ -269,6 +269,11 @@ impl Descriptors {
 
     /// The method for an HTTP/2 `:path` (`/package.Service/Method`; the leading slash may be
     /// missing).
+    /// No service of the user's: nothing to decode or infer with.
+    pub fn is_empty(&self) -> bool {
+        self.methods().next().is_none()
+    }
+
     pub fn method(&self, path: &str) -> Option<MethodInfo> {
         let path = path.strip_prefix('/').unwrap_or(path);
         let (service, method) = path.rsplit_once('/')?;

@@ -84,8 +84,73 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
     }
 }
 
+/// Evidence for inferring methods, shared by the calls of a connection whose `:path` is the
+/// same unknown dynamic-table entry (encoders such as grpcio index `:path` once per
+/// connection and refer to it ever after, so a capture joined mid-connection sees none).
+/// One discriminating message (a field only one candidate type has) then settles every
+/// call of that method. Bounded: a few bodies per direction per key, a few thousand keys.
+#[derive(Debug, Default)]
+pub struct InferencePool {
+    by_key: HashMap<PoolKey, [Vec<Vec<u8>>; 2]>,
+}
+
+/// A connection and the unknown entries its request headers referred to.
+pub type PoolKey = (ConnId, Vec<u64>);
+
+const MAX_POOLED_BODIES: usize = 32;
+const MAX_POOL_KEYS: usize = 4096;
+const NO_BODIES: &[Vec<u8>] = &[];
+
+impl InferencePool {
+    /// The key of a call whose `:path` was not readable because of unknown table entries.
+    pub fn key(conn: ConnId, s: &Stream) -> Option<PoolKey> {
+        let headers = s.request_headers.as_ref()?;
+        if s.grpc.is_none() || Stream::field(&s.request_headers, ":path").is_some() {
+            return None;
+        }
+        let mut entries: Vec<u64> = headers.iter().filter_map(|f| f.unknown_entry).collect();
+        entries.sort_unstable();
+        entries.dedup();
+        (!entries.is_empty()).then_some((conn, entries))
+    }
+
+    /// Adds a call's complete, uncompressed message bodies to its key's evidence.
+    pub fn add(&mut self, key: &PoolKey, s: &Stream) {
+        let Some(g) = s.grpc.as_ref() else {
+            return;
+        };
+        if !self.by_key.contains_key(key) && self.by_key.len() >= MAX_POOL_KEYS {
+            return;
+        }
+        let pooled = self.by_key.entry(key.clone()).or_default();
+        for (d, frames) in g.frames.iter().enumerate() {
+            for f in frames {
+                if pooled[d].len() >= MAX_POOLED_BODIES {
+                    break;
+                }
+                if f.is_complete() && !f.compressed && !f.body.is_empty() {
+                    pooled[d].push(f.body.clone());
+                }
+            }
+        }
+    }
+
+    pub fn evidence(&self, key: Option<&PoolKey>) -> [&[Vec<u8>]; 2] {
+        match key.and_then(|k| self.by_key.get(k)) {
+            Some([a, b]) => [a.as_slice(), b.as_slice()],
+            None => [NO_BODIES, NO_BODIES],
+        }
+    }
+}
+
 /// The gRPC call a stream carried, decoded through `descriptors`; `None` for other streams.
-pub fn grpc_call(s: &Stream, descriptors: &Descriptors, no_bodies: bool) -> Option<Call> {
+/// `pooled` is evidence from calls that share its unknown `:path` (see [`InferencePool`]).
+pub fn grpc_call(
+    s: &Stream,
+    descriptors: &Descriptors,
+    no_bodies: bool,
+    pooled: [&[Vec<u8>]; 2],
+) -> Option<Call> {
     let g = s.grpc.as_ref()?;
     let text = |list: &Option<Vec<crate::http2::hpack::HeaderField>>| -> Vec<(String, Vec<u8>)> {
         list.iter()
@@ -127,6 +192,7 @@ pub fn grpc_call(s: &Stream, descriptors: &Descriptors, no_bodies: bool) -> Opti
             .map(|(from, e)| (e.0, from == crate::reassembly::Dir::ClientToServer)),
         complete: s.is_complete(),
         no_bodies,
+        pooled,
     };
     Some(decode_call(&input, descriptors))
 }

@@ -406,3 +406,68 @@ fn a_call_joined_mid_way_is_inferred_from_its_messages() {
         2
     );
 }
+
+/// Pooled inference: on a connection joined after grpcio put `:path` in its HPACK table,
+/// every later call refers to it by an unknown index. Alone, a GetItem request `{id}` parses
+/// as ListItemsRequest too (field 1 is a string in both); one call asking by `name` (a
+/// string where ListItemsRequest has an int32) settles the method for every call that
+/// shares the same unknown `:path` entry.
+#[test]
+fn calls_sharing_an_unknown_path_pool_their_evidence() {
+    use h2scope::capture::{CaptureReader, Record};
+    use h2scope::net::{Parsed, parse_packet};
+    let root = support::root().join("fixtures");
+    let file = root.join("grpc-roundrobin.pcapng");
+    let protos = root.join("protos");
+    let with_protos = ["--proto-path", protos.to_str().unwrap()];
+    let full = support::export_with(&file, &with_protos);
+    let cut_at = stream_by_request_id(&full, "call-0003").unwrap()["start"]
+        .as_f64()
+        .unwrap();
+
+    // Drop the backend-3 connection's packets before call 3 began: its handshake, its
+    // HPACK insertions and its first call are never seen.
+    let mut reader = CaptureReader::open(&file).unwrap();
+    let mut w = support::pcap::PcapWriter::new();
+    while let Some(rec) = reader.next_record().unwrap() {
+        let Record::Packet(p) = rec else { continue };
+        if let Ok(Parsed::Tcp(seg)) = parse_packet(p.link_type, p.data) {
+            let backend3 = seg.src.port() == 50053 || seg.dst.port() == 50053;
+            if backend3 && p.ts.as_secs_f64() < cut_at {
+                continue;
+            }
+        }
+        w.packet(p.ts.0, p.data);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, w.finish()).unwrap();
+
+    let doc = support::export_with(&cut, &with_protos);
+    for id in ["call-0005", "call-0008", "call-0011", "call-0023"] {
+        let s = stream_by_request_id(&doc, id).unwrap_or_else(|| panic!("{id}"));
+        assert!(s["path"].is_null(), "{id}: :path is unknowable");
+        assert_eq!(s["grpc"]["method"], "GetItem", "{id}");
+        assert_eq!(s["grpc"]["inferred"], true, "{id}");
+        assert!(s["grpc"]["request_messages"][0]["json"].is_object(), "{id}");
+    }
+    // Alone, without the others' evidence, a `{id}` call is ambiguous and not guessed.
+    let ndjson = support::h2scope(&[
+        "export",
+        cut.to_str().unwrap(),
+        "--ndjson",
+        "--proto-path",
+        protos.to_str().unwrap(),
+    ]);
+    let first = String::from_utf8(ndjson.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "stream" && v["request_headers"].to_string().contains("call-0005"))
+        .unwrap();
+    assert_eq!(
+        first["grpc"]["inferred"], false,
+        "decided before the evidence arrived"
+    );
+    assert!(first["grpc"]["method"].is_null());
+}

@@ -45,6 +45,8 @@ pub const MAX_FIELDS_PER_BLOCK: usize = 10_000;
 #[derive(Clone, Debug)]
 pub struct Decoder {
     table: DynamicTable,
+    /// Counts how often the table became unknown: part of [`HeaderField::unknown_entry`].
+    generation: u32,
     /// SETTINGS_HEADER_TABLE_SIZE as advertised by the decoding side, capped.
     setting: u32,
     max_header_list_size: usize,
@@ -79,6 +81,7 @@ impl Decoder {
         let n = n.min(HARD_MAX_TABLE_SIZE);
         Decoder {
             table: DynamicTable::exact(n),
+            generation: 0,
             setting: n,
             max_header_list_size: MAX_HEADER_LIST_SIZE,
         }
@@ -93,6 +96,7 @@ impl Decoder {
     pub fn new_mid_connection() -> Self {
         Decoder {
             table: DynamicTable::unknown(DEFAULT_TABLE_SIZE),
+            generation: 1,
             setting: DEFAULT_TABLE_SIZE,
             max_header_list_size: MAX_HEADER_LIST_SIZE,
         }
@@ -124,6 +128,7 @@ impl Decoder {
         // (the maximum stays what it was).
         let bound = self.table.max_size().max(self.setting);
         self.table.lose_sync(bound);
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// True while some table entries are unknown: the table may hold entries from before
@@ -250,12 +255,14 @@ impl Decoder {
                     value: Text::from(value),
                     never_indexed: false,
                     unknown_index: None,
+                    unknown_entry: None,
                 }
             }
             Found::Dynamic(name, value) => {
                 budget.take(name.known_len(), value.len())?;
                 HeaderField {
                     unknown_index: name.is_unknown().then_some(index),
+                    unknown_entry: None,
                     name: name.clone(),
                     value: Text::from(value),
                     never_indexed: false,
@@ -268,6 +275,7 @@ impl Decoder {
                     value: Text::Unknown,
                     never_indexed: false,
                     unknown_index: Some(index),
+                    unknown_entry: self.unknown_entry(index),
                 }
             }
         };
@@ -298,18 +306,27 @@ impl Decoder {
         };
         // Before a table name is copied.
         budget.take(name_len, value.len())?;
-        let (name, unknown_index) = match name {
-            Name::Literal(n) => (Text::Known(n), None),
-            Name::Table(Found::Static(n, _)) => (Text::from(n), None),
-            Name::Table(Found::Dynamic(n, _)) => (n.clone(), n.is_unknown().then_some(index)),
-            Name::Table(Found::Unknown) => (Text::Unknown, Some(index)),
+        let (name, unknown_index, unknown_entry) = match name {
+            Name::Literal(n) => (Text::Known(n), None, None),
+            Name::Table(Found::Static(n, _)) => (Text::from(n), None, None),
+            Name::Table(Found::Dynamic(n, _)) => (n.clone(), n.is_unknown().then_some(index), None),
+            Name::Table(Found::Unknown) => (Text::Unknown, Some(index), self.unknown_entry(index)),
         };
         Ok(HeaderField {
             name,
             value: Text::Known(value),
             never_indexed,
             unknown_index,
+            unknown_entry,
         })
+    }
+
+    /// The stable identity of the unknown entry at wire `index`: its place in the unknown
+    /// tail (which only ever loses entries at its old end, so places never shift) and the
+    /// table's generation.
+    fn unknown_entry(&self, index: u32) -> Option<u64> {
+        let pos = (index as usize).checked_sub(62 + self.table.len())?;
+        Some(u64::from(self.generation) << 32 | (pos as u64 & 0xffff_ffff))
     }
 
     /// §2.3.3 index address space: 1..=61 static, 62.. dynamic (newest first).

@@ -46,6 +46,12 @@ pub struct HeaderField {
     /// For fields that came from (or whose name came from) an unknown dynamic entry: the HPACK
     /// index used (absolute index as on the wire, e.g. 62 = newest dynamic entry).
     pub unknown_index: Option<u32>,
+    /// For fields read from the unknown part of the table: which unknown entry, stable
+    /// across header blocks (its place in the unknown tail, which never moves, and a
+    /// generation that changes when the table is lost again), though the wire index shifts
+    /// as entries are inserted. Two fields with the same value refer to the same entry: calls
+    /// whose `:path` is the same unknown entry share one method.
+    pub unknown_entry: Option<u64>,
 }
 
 impl HeaderField {
@@ -87,6 +93,7 @@ mod tests {
             value: Text::Known(b"v".to_vec()),
             never_indexed: false,
             unknown_index: Some(64),
+            unknown_entry: None,
         };
         assert_eq!(f.display_name(), "<unknown dynamic #64>");
         assert_eq!(f.to_string(), "<unknown dynamic #64>: v");
@@ -95,6 +102,7 @@ mod tests {
             value: Text::Unknown,
             never_indexed: false,
             unknown_index: Some(70),
+            unknown_entry: None,
         };
         assert_eq!(g.display_name(), "x-a");
         assert_eq!(g.display_value(), "<unknown>");

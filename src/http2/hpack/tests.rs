@@ -20,6 +20,7 @@ fn kv(name: &str, value: &str) -> HeaderField {
         value: Text::Known(value.as_bytes().to_vec()),
         never_indexed: false,
         unknown_index: None,
+        unknown_entry: None,
     }
 }
 
@@ -440,8 +441,11 @@ fn mid_connection_unknown_then_learned_then_exact() {
             value: Text::Known(b"v1".to_vec()),
             never_indexed: false,
             unknown_index: Some(65),
+            // The same unknown entry as the field indexed #65 earlier in this block.
+            unknown_entry: out[3].unknown_entry,
         }
     );
+    assert!(out[3].unknown_entry.is_some());
     assert_eq!(out[10], kv("x-a", "1"));
     assert_eq!(
         (&out[11].name, &out[11].value, out[11].unknown_index),
@@ -460,6 +464,7 @@ fn mid_connection_unknown_then_learned_then_exact() {
             value: Text::Known(b"v1".to_vec()),
             never_indexed: false,
             unknown_index: Some(63),
+            unknown_entry: None,
         }
     );
     assert_eq!((&f[2].name, &f[2].value), (&Text::Unknown, &Text::Unknown));
@@ -747,4 +752,24 @@ proptest! {
             check_invariants(&d);
         }
     }
+}
+
+/// The same unknown entry keeps its identity while its wire index shifts: #62, then #63 once
+/// an entry was inserted before it; a lost table starts new identities.
+#[test]
+fn unknown_entries_keep_their_identity_across_blocks() {
+    let mut d = Decoder::new_mid_connection();
+    let first = decode_ok(&mut d, "be")[0].unknown_entry;
+    assert!(first.is_some());
+    // Literal with incremental indexing, new name "a": "b".
+    decode_ok(&mut d, "4001610162");
+    let second = decode_ok(&mut d, "bf")[0].clone();
+    assert_eq!(second.unknown_index, Some(63));
+    assert_eq!(second.unknown_entry, first);
+    let newer = decode_ok(&mut d, "c0")[0].unknown_entry;
+    assert_ne!(newer, first, "#64 now is the next older unknown entry");
+    d.lose_sync();
+    assert_ne!(decode_ok(&mut d, "be")[0].unknown_entry, first);
+    // Learned entries have no unknown identity.
+    assert_eq!(decode_ok(&mut Decoder::new(), "82")[0].unknown_entry, None);
 }
