@@ -7,6 +7,8 @@
 mod bytes;
 pub mod file;
 mod input;
+#[cfg(target_os = "linux")]
+pub mod live;
 mod pcap;
 mod pcapng;
 #[cfg(test)]
