@@ -16,6 +16,10 @@
 //! Every byte of a capture is treated as hostile: parsers never panic, allocations
 //! are bounded, and malformed input is reported as data.
 
+// Unsafe code is confined to `capture::live` (OS-shared memory: the capture ring, mapped
+// files), which allows it explicitly.
+#![deny(unsafe_code)]
+
 pub mod capture;
 pub mod connection;
 pub mod engine;

@@ -61,7 +61,6 @@ use super::input::{Backing, Input};
 use super::pcap::PcapParser;
 use super::pcapng::{self, PcapNgParser};
 use super::{LinkType, Notice, Packet, Record, Timestamp};
-use memmap2::Mmap;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -229,15 +228,8 @@ impl CaptureReader {
         // A regular file of size 0 may still have content (/proc); streaming it finds out.
         let size = (meta.is_file() && meta.len() > 0).then_some(meta.len());
         if size.is_some() {
-            // SAFETY: `Mmap::map` is unsafe because the mapped file may change while we hold
-            // the map, and Rust's `&[u8]` promises the bytes do not. We never write through the
-            // map and check every length against the map's length (fixed when mapped) before
-            // reading, so bytes changed by another writer are just more hostile input, and
-            // bytes appended later are simply not seen. What we cannot guard against: if the
-            // file is truncated while mapped, touching a page past its new end raises SIGBUS
-            // and kills the process. Every mmap-based reader has this trade-off; a capture that
-            // may be truncated under us (log rotation) should be read as a stream ("-").
-            if let Ok(map) = unsafe { Mmap::map(&file) } {
+            // Mapped read-only; see `live::map_file` for what that may and may not survive.
+            if let Ok(map) = super::live::map_file(&file) {
                 // One sequential pass: let the kernel read ahead and drop pages behind us.
                 #[cfg(unix)]
                 let _ = map.advise(memmap2::Advice::Sequential);

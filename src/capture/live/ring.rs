@@ -6,15 +6,16 @@
 //! is also handed over after `block_timeout` even when not full, so a quiet interface still
 //! delivers within tens of milliseconds. Timestamps are the kernel's, in nanoseconds.
 //!
-//! This is the only module with `unsafe` code: the socket options, the ring's `mmap`, and
-//! reads of ring memory the kernel writes. Each block says why it is sound. Every offset
+//! Its `unsafe` code (socket options, the ring's `mmap`, reads of ring memory the kernel
+//! writes) is part of the crate's only unsafe module (`capture::live`). Each block says why
+//! it is sound. Every offset
 //! read from the ring is checked against the ring's bounds before use, so a confused kernel
 //! (or a bug here) yields an error, not a stray read.
 //!
 //! On loopback every packet crosses AF_PACKET twice (outgoing, then incoming); the socket
 //! asks the kernel to leave out outgoing copies (`PACKET_IGNORE_OUTGOING`, Linux 4.20+).
 
-use super::{LinkType, Packet, Timestamp};
+use crate::capture::{LinkType, Packet, Timestamp};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
