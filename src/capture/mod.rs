@@ -13,6 +13,7 @@ mod pcap;
 mod pcapng;
 #[cfg(test)]
 mod testutil;
+pub mod writer;
 
 pub use file::{CaptureError, CaptureReader, FileFormat};
 
