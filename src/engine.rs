@@ -236,3 +236,55 @@ pub fn run_reader<S: StreamSink>(
     };
     (engine.finish(sink), error)
 }
+
+/// When a live capture stops on its own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Until {
+    pub duration: Option<std::time::Duration>,
+    pub packets: Option<u64>,
+}
+
+/// Runs a live capture through the engine until `stop` is set (SIGINT/SIGTERM) or a limit in
+/// `until` is reached, saving every packet to `save` when given. Returns what was learnt and
+/// the kernel's drop count; a capture or write error ends the run but keeps everything
+/// decoded before it.
+#[cfg(target_os = "linux")]
+pub fn run_live<S: StreamSink, W: std::io::Write>(
+    capture: &mut crate::capture::live::LiveCapture,
+    config: reassembly::Config,
+    sink: &mut S,
+    stop: &std::sync::atomic::AtomicBool,
+    until: Until,
+    mut save: Option<&mut crate::capture::writer::PcapngWriter<W>>,
+) -> (CaptureSummary, u64, Option<String>) {
+    use std::sync::atomic::Ordering;
+    let started = std::time::Instant::now();
+    let mut engine = Engine::new(config);
+    let mut error = None;
+    let tick = std::time::Duration::from_millis(50);
+    while !stop.load(Ordering::SeqCst) {
+        if until.duration.is_some_and(|d| started.elapsed() >= d)
+            || until.packets.is_some_and(|n| engine.summary.packets >= n)
+        {
+            break;
+        }
+        match capture.next_packet(tick) {
+            Ok(Some(p)) => {
+                if let Some(w) = save.as_deref_mut() {
+                    if let Err(e) = w.write_packet(&p) {
+                        error = Some(format!("cannot save packets: {e}"));
+                        break;
+                    }
+                }
+                engine.packet(&p, sink);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let drops = capture.stats().dropped;
+    (engine.finish(sink), drops, error)
+}

@@ -53,6 +53,8 @@ pub struct CaptureInfo {
     pub decryption_secrets: usize,
     pub evicted_connections: u64,
     pub timed_out_connections: u64,
+    /// Live capture: packets the kernel dropped (the ring was full).
+    pub kernel_drops: Option<u64>,
     pub error: Option<String>,
 }
 

@@ -159,6 +159,96 @@ impl<W: Write> H2Sink for Collector<W> {
     }
 }
 
+/// An export being made: the pipeline's sink, and where the output goes. Feed it packets
+/// from any source (a file, a live interface) through [`Session::sink`], then [`finish`]
+/// it with what is known of the capture.
+///
+/// [`finish`]: Session::finish
+pub struct Session<W: Write> {
+    tracker: Tracker<Collector<W>>,
+    /// The writer, until the document is written (NDJSON holds it in the collector).
+    out: Option<W>,
+    pretty: bool,
+}
+
+impl<W: Write> Session<W> {
+    pub fn new(options: &Options, ndjson: bool, pretty: bool, out: W) -> Self {
+        let mut out = Some(out);
+        let collector = match out.take() {
+            Some(w) if ndjson => Collector::ndjson(options, w),
+            w => {
+                out = w;
+                Collector::document(options)
+            }
+        };
+        let config = connection::Config {
+            record_frames: options.frames,
+            keep_message_bodies: !options.no_messages,
+            ..connection::Config::default()
+        };
+        Session {
+            tracker: Tracker::new(config, collector),
+            out,
+            pretty,
+        }
+    }
+
+    /// Where the engine's reassembly events go.
+    pub fn sink(&mut self) -> &mut Tracker<Collector<W>> {
+        &mut self.tracker
+    }
+
+    /// Writes what remains: the whole document, or the last NDJSON lines (backends, then the
+    /// capture).
+    pub fn finish(self, capture: CaptureInfo) -> io::Result<()> {
+        let mut collector = self.tracker.into_sink();
+        collector.flush_deferred();
+        let backends: Vec<BackendJson> = collector
+            .backends
+            .sorted()
+            .into_iter()
+            .map(BackendJson::new)
+            .collect();
+        match collector.output {
+            Output::Document {
+                mut streams,
+                mut connections,
+            } => {
+                connections.sort_by_key(|c| c.id);
+                streams.sort_by(|a, b| {
+                    a.start
+                        .total_cmp(&b.start)
+                        .then(a.connection.cmp(&b.connection))
+                        .then(a.stream_id.cmp(&b.stream_id))
+                });
+                let doc = Document {
+                    capture,
+                    connections,
+                    streams,
+                    backends,
+                };
+                match self.out {
+                    Some(out) => write_document(out, &doc, self.pretty),
+                    None => Ok(()),
+                }
+            }
+            Output::Ndjson { .. } => {
+                for b in &backends {
+                    collector.line("backend", b);
+                }
+                collector.line("capture", &capture);
+                match collector.output {
+                    Output::Ndjson { mut out, error } => match error {
+                        Some(e) => Err(e),
+                        None => out.flush(),
+                    },
+                    Output::Document { .. } => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 /// Reads a whole capture and writes its export to `out`: one document, or NDJSON lines as
 /// streams complete. A read error part-way keeps everything decoded before it (the
 /// document is complete for that prefix and says so in `capture.error`); the error is
@@ -171,20 +261,9 @@ pub fn export<W: Write>(
     pretty: bool,
     out: W,
 ) -> (io::Result<()>, Option<CaptureError>) {
-    let mut out = Some(out);
-    let collector = if ndjson {
-        Collector::ndjson(options, out.take().expect("writer"))
-    } else {
-        Collector::document(options)
-    };
-    let config = connection::Config {
-        record_frames: options.frames,
-        keep_message_bodies: !options.no_messages,
-        ..connection::Config::default()
-    };
-    let mut tracker = Tracker::new(config, collector);
+    let mut session = Session::new(options, ndjson, pretty, out);
     let (summary, error) =
-        engine::run_reader(&mut reader, options.reassembly.clone(), &mut tracker);
+        engine::run_reader(&mut reader, options.reassembly.clone(), session.sink());
     let capture = CaptureInfo::new(
         source.to_string(),
         Some(reader.format()),
@@ -192,49 +271,7 @@ pub fn export<W: Write>(
         &summary,
         error.as_ref().map(ToString::to_string),
     );
-    let mut collector = tracker.into_sink();
-    collector.flush_deferred();
-    let backends: Vec<BackendJson> = collector
-        .backends
-        .sorted()
-        .into_iter()
-        .map(BackendJson::new)
-        .collect();
-    let written = match collector.output {
-        Output::Document {
-            mut streams,
-            mut connections,
-        } => {
-            connections.sort_by_key(|c| c.id);
-            streams.sort_by(|a, b| {
-                a.start
-                    .total_cmp(&b.start)
-                    .then(a.connection.cmp(&b.connection))
-                    .then(a.stream_id.cmp(&b.stream_id))
-            });
-            let doc = Document {
-                capture,
-                connections,
-                streams,
-                backends,
-            };
-            write_document(out.take().expect("writer"), &doc, pretty)
-        }
-        Output::Ndjson { .. } => {
-            for b in &backends {
-                collector.line("backend", b);
-            }
-            collector.line("capture", &capture);
-            match collector.output {
-                Output::Ndjson { mut out, error } => match error {
-                    Some(e) => Err(e),
-                    None => out.flush(),
-                },
-                Output::Document { .. } => Ok(()),
-            }
-        }
-    };
-    (written, error)
+    (session.finish(capture), error)
 }
 
 /// Writes the document as JSON followed by a newline.
@@ -299,6 +336,7 @@ impl CaptureInfo {
             decryption_secrets: s.decryption_secrets,
             evicted_connections: s.reassembly.evicted,
             timed_out_connections: s.reassembly.timed_out,
+            kernel_drops: None,
             error,
         }
     }

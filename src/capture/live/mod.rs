@@ -28,3 +28,26 @@ pub fn map_file(file: &File) -> io::Result<Mmap> {
     // rotation) should be read as a stream ("-").
     unsafe { Mmap::map(file) }
 }
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Async-signal-safe: one atomic store.
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGINT and SIGTERM set a flag instead of killing the process, so a capture can stop
+/// cleanly and flush everything; returns the flag.
+#[cfg(unix)]
+pub fn stop_on_signals() -> &'static AtomicBool {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installs a handler that only performs an atomic store (async-signal-safe);
+        // `on_stop_signal` has the C ABI and signature `signal` expects.
+        unsafe {
+            libc::signal(sig, on_stop_signal as *const () as libc::sighandler_t);
+        }
+    }
+    &STOP
+}
