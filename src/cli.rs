@@ -17,6 +17,55 @@ pub struct Cli {
 pub enum Command {
     /// Decode a capture file and print a JSON document: connections, HTTP/2 streams and backends.
     Export(ExportArgs),
+    /// Capture live from an interface (Linux AF_PACKET; needs CAP_NET_RAW) and decode as
+    /// packets arrive.
+    Sniff(SniffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SniffArgs {
+    /// The interface to capture on (for example `lo` or `eth0`).
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: String,
+
+    /// Also save every captured packet to this pcapng file (nanosecond timestamps).
+    #[arg(short = 'w', long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Write the full JSON document to this file when the capture stops.
+    #[arg(long, value_name = "FILE", conflicts_with = "ndjson")]
+    pub export: Option<PathBuf>,
+
+    /// Write one JSON object per line on stdout as each stream completes.
+    #[arg(long)]
+    pub ndjson: bool,
+
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Stop after this many packets.
+    #[arg(long, value_name = "PACKETS")]
+    pub count: Option<u64>,
+
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: u32,
+
+    /// Capture traffic not addressed to this host too.
+    #[arg(long)]
+    pub promiscuous: bool,
+
+    /// A response header or trailer in which servers name themselves.
+    #[arg(long, value_name = "NAME")]
+    pub backend_header: Option<String>,
+
+    /// Leave gRPC message bodies out of the output (sizes and times stay).
+    #[arg(long)]
+    pub no_messages: bool,
+
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,7 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs, SchemaArgs};
+use cli::{Cli, Command, ExportArgs, SchemaArgs, SniffArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
 use h2scope::grpc::Descriptors;
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Export(args) => run_export(args),
+        Command::Sniff(args) => run_sniff(args),
     };
     match result {
         Ok(code) => code,
@@ -81,6 +82,91 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         None => ExitCode::SUCCESS,
     })
+}
+
+/// Live capture: headless for now (`--export FILE` or `--ndjson`).
+#[cfg(target_os = "linux")]
+fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
+    use h2scope::capture::live::{LiveCapture, LiveConfig, stop_on_signals};
+    use h2scope::capture::writer::PcapngWriter;
+    use h2scope::engine::{self, Until};
+
+    if args.export.is_none() && !args.ndjson {
+        anyhow::bail!(
+            "the live terminal UI is not built yet: use --export FILE or --ndjson (with -w FILE to save the packets)"
+        );
+    }
+    let descriptors = load_descriptors(&args.schemas)?;
+    let options = export::Options {
+        no_messages: args.no_messages,
+        descriptors,
+        backend_header: args.backend_header.clone(),
+        ..export::Options::default()
+    };
+    let config = LiveConfig {
+        interface: args.interface.clone(),
+        snaplen: args.snaplen,
+        promiscuous: args.promiscuous,
+        ..LiveConfig::default()
+    };
+    let mut capture = LiveCapture::open(&config)?;
+    let mut save = match &args.write {
+        Some(path) => {
+            let f =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let w = io::BufWriter::new(f);
+            Some(PcapngWriter::new(
+                w,
+                capture.link_type(),
+                args.snaplen,
+                &args.interface,
+            )?)
+        }
+        None => None,
+    };
+    let stop = stop_on_signals();
+    let until = Until {
+        duration: args.duration.map(std::time::Duration::from_secs_f64),
+        packets: args.count,
+    };
+    let source = format!("live:{}", args.interface);
+    let out: Box<dyn Write> = match &args.export {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut session = export::Session::new(&options, args.ndjson, false, out);
+    let (summary, drops, error) = engine::run_live(
+        &mut capture,
+        options.reassembly.clone(),
+        session.sink(),
+        stop,
+        until,
+        save.as_mut(),
+    );
+    if let Some(w) = save {
+        w.finish().context("cannot finish the saved capture")?;
+    }
+    let mut info = export::CaptureInfo::new(source, None, false, &summary, error.clone());
+    info.format = "live";
+    info.kernel_drops = Some(drops);
+    session.finish(info)?;
+    Ok(match error {
+        Some(e) => {
+            let _ = writeln!(
+                io::stderr(),
+                "h2scope: {e} (the output holds everything before it)"
+            );
+            ExitCode::from(1)
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("live capture needs Linux (AF_PACKET)")
 }
 
 /// Loads every schema named on the command line; the first bad one stops the run.

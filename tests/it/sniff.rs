@@ -1,0 +1,239 @@
+//! Live capture with the real binary: `h2scope sniff -i lo` sees real HTTP/2 calls between
+//! an `h2` client and two `h2` servers on loopback (as root; CI runs as root), with the
+//! right backend, path and status; `-w` saves a pcapng that decodes to the same calls; and
+//! without CAP_NET_RAW the error says what is needed.
+
+use crate::support;
+use bytes::Bytes;
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn can_capture() -> bool {
+    // CAP_NET_RAW is bit 13 of the effective set (root has it unless it was dropped).
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("CapEff:"))
+                .and_then(|l| u64::from_str_radix(l.split_whitespace().nth(1)?, 16).ok())
+                .is_some_and(|caps| caps & (1 << 13) != 0)
+        })
+        .unwrap_or(false)
+}
+
+async fn serve(listener: tokio::net::TcpListener, name: &'static str) {
+    while let Ok((sock, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let Ok(mut conn) = h2::server::handshake(sock).await else {
+                return;
+            };
+            while let Some(Ok((req, mut respond))) = conn.accept().await {
+                let path = req.uri().path().to_string();
+                let status = if path == "/missing" { 404 } else { 200 };
+                let resp = http::Response::builder()
+                    .status(status)
+                    .header("x-backend", name)
+                    .body(())
+                    .unwrap();
+                let mut send = respond.send_response(resp, false).unwrap();
+                let _ = send.send_data(Bytes::from(format!("{name}{path}")), true);
+            }
+        });
+    }
+}
+
+/// Makes `calls` requests to each backend over one connection per backend.
+async fn client(ports: [u16; 2], calls: usize) {
+    for port in ports {
+        let sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (mut send, conn) = h2::client::handshake(sock).await.unwrap();
+        let driver = tokio::spawn(conn);
+        for i in 0..calls {
+            let path = if i == 1 {
+                "/missing".to_string()
+            } else {
+                format!("/call/{i}")
+            };
+            let req = http::Request::get(format!("http://127.0.0.1:{port}{path}"))
+                .body(())
+                .unwrap();
+            send = send.ready().await.unwrap();
+            let (resp, _) = send.send_request(req, true).unwrap();
+            let mut body = resp.await.unwrap().into_body();
+            while let Some(d) = body.data().await {
+                let _ = body.flow_control().release_capacity(d.unwrap().len());
+            }
+        }
+        drop(send);
+        driver.abort();
+    }
+}
+
+#[test]
+fn sniff_sees_live_calls_and_saves_them() {
+    if !can_capture() {
+        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (l1, l2) = rt.block_on(async {
+        (
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        )
+    });
+    let ports = [
+        l1.local_addr().unwrap().port(),
+        l2.local_addr().unwrap().port(),
+    ];
+    rt.spawn(serve(l1, "pod-a"));
+    rt.spawn(serve(l2, "pod-b"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("live.pcapng");
+    let child = Command::new(env!("CARGO_BIN_EXE_h2scope"))
+        .args([
+            "sniff",
+            "-i",
+            "lo",
+            "--ndjson",
+            "--duration",
+            "4",
+            "--backend-header",
+            "x-backend",
+            "-w",
+        ])
+        .arg(&saved)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the capture start, then make the calls.
+    std::thread::sleep(Duration::from_millis(800));
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), client(ports, 4))
+            .await
+            .expect("calls finished")
+    });
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let ours = |v: &Value| {
+        v["server"]
+            .as_str()
+            .and_then(|s| s.rsplit(':').next())
+            .and_then(|p| p.parse::<u16>().ok())
+            .is_some_and(|p| ports.contains(&p))
+    };
+    let streams: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["type"] == "stream" && ours(v))
+        .collect();
+    assert_eq!(streams.len(), 8, "every call seen once");
+    for (port, name) in ports.iter().zip(["pod-a", "pod-b"]) {
+        let mine: Vec<&&Value> = streams
+            .iter()
+            .filter(|s| s["server"] == format!("127.0.0.1:{port}"))
+            .collect();
+        assert_eq!(mine.len(), 4, "{name}");
+        let missing = mine.iter().find(|s| s["path"] == "/missing").unwrap();
+        assert_eq!(missing["status"], 404);
+        assert!(mine.iter().filter(|s| s["status"] == 200).count() == 3);
+        assert!(
+            mine.iter()
+                .all(|s| s["response_bytes"].as_u64().unwrap() > 0)
+        );
+        let backend = lines
+            .iter()
+            .find(|v| v["type"] == "backend" && v["server"] == format!("127.0.0.1:{port}"))
+            .unwrap();
+        assert_eq!(backend["label"], name);
+        assert_eq!(backend["streams"], 4);
+    }
+    let capture = lines.last().unwrap();
+    assert_eq!(capture["type"], "capture");
+    assert_eq!(capture["format"], "live");
+    assert!(capture["kernel_drops"].as_u64().is_some());
+
+    // The saved pcapng decodes to the same calls.
+    let doc = support::export_with(&saved, &["--backend-header", "x-backend"]);
+    let mut from_file: Vec<(String, String, u64)> = doc["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| ours(s))
+        .map(|s| {
+            (
+                s["server"].as_str().unwrap().into(),
+                s["path"].as_str().unwrap().into(),
+                s["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut live: Vec<(String, String, u64)> = streams
+        .iter()
+        .map(|s| {
+            (
+                s["server"].as_str().unwrap().into(),
+                s["path"].as_str().unwrap().into(),
+                s["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    from_file.sort();
+    live.sort();
+    assert_eq!(from_file, live);
+}
+
+#[test]
+fn sniff_without_cap_net_raw_says_what_is_needed() {
+    if !can_capture() {
+        eprintln!("SKIPPED: needs root to drop CAP_NET_RAW from");
+        return;
+    }
+    // setpriv (util-linux) drops the capability from the bounding set before exec.
+    let out = Command::new("setpriv")
+        .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
+        .arg(env!("CARGO_BIN_EXE_h2scope"))
+        .args(["sniff", "-i", "lo", "--ndjson", "--duration", "1"])
+        .output();
+    let Ok(out) = out else {
+        eprintln!("SKIPPED: setpriv not installed");
+        return;
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CAP_NET_RAW") && err.contains("setcap"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn sniff_on_a_missing_interface_lists_the_real_ones() {
+    let out = support::h2scope(&["sniff", "-i", "no-such-if0", "--ndjson"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-if0") && err.contains("lo"), "{err}");
+}
