@@ -25,3 +25,4 @@ pub mod http2;
 pub mod model;
 pub mod net;
 pub mod reassembly;
+pub mod tui;

@@ -10,3 +10,4 @@ mod frames;
 mod grpc;
 mod h2_peer;
 mod schema;
+mod tui;
