@@ -128,7 +128,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
             } else {
                 ""
             };
-            let width = usize::from(share_width).saturating_sub(5).min(40);
+            let width = usize::from(share_width).saturating_sub(5).min(60);
 
             let mut cells = vec![Cell::from(format!("{marker}{}", b.server))];
             if has_labels {
@@ -137,8 +137,8 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
             cells.extend([
                 Cell::from(Line::from(fmt::count(b.calls)).right_aligned()),
                 Cell::from(Line::from(vec![
+                    Span::raw(format!("{:>3.0}% ", share * 100.0)),
                     Span::styled(bar(share, width), Style::new().fg(bar_color)),
-                    Span::raw(format!("{:>4.0}%", share * 100.0)),
                 ])),
                 Cell::from(Line::from(fmt::count(b.errors)).right_aligned().style(
                     if b.errors > 0 {
@@ -169,7 +169,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         header.push("Label");
         widths.push(Constraint::Length(label_width));
     }
-    header.extend(["Calls", "Share of calls", "Errors", "p50", "p99", "Conns"]);
+    header.extend(["Calls", "Share", "Errors", "p50", "p99", "Conns"]);
     widths.extend([
         Constraint::Length(6),
         Constraint::Fill(1),
