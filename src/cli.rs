@@ -20,6 +20,23 @@ pub enum Command {
     /// Capture live from an interface (Linux AF_PACKET; needs CAP_NET_RAW) and decode as
     /// packets arrive.
     Sniff(SniffArgs),
+    /// Browse a capture in the terminal: backends and how the calls spread over them, each
+    /// call's timeline, headers, frames and decoded gRPC messages.
+    Open(OpenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OpenArgs {
+    /// The capture: pcap or pcapng, optionally gzip-compressed; `-` reads standard input.
+    pub file: PathBuf,
+
+    /// A response header or trailer in which servers name themselves (for example
+    /// `x-backend` or `hostname`); its value labels the backend.
+    #[arg(long, value_name = "NAME")]
+    pub backend_header: Option<String>,
+
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
 }
 
 #[derive(Debug, clap::Args)]

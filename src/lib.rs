@@ -29,3 +29,4 @@ pub mod http2;
 pub mod model;
 pub mod net;
 pub mod reassembly;
+pub mod tui;

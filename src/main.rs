@@ -5,13 +5,13 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs, SchemaArgs, SniffArgs};
+use cli::{Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
 use h2scope::grpc::Descriptors;
 use h2scope::reassembly;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Export(args) => run_export(args),
         Command::Sniff(args) => run_sniff(args),
+        Command::Open(args) => run_open(args),
     };
     match result {
         Ok(code) => code,
@@ -167,6 +168,31 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
 #[cfg(not(target_os = "linux"))]
 fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
     anyhow::bail!("live capture needs Linux (AF_PACKET)")
+}
+
+/// Runs the terminal UI; without a terminal to draw on, says so and points to `export`.
+fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
+    if !io::stdout().is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
+            "h2scope: open needs a terminal and standard output is not one; for JSON use `h2scope export {}`",
+            args.file.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let source = args.file.to_string_lossy().into_owned();
+    let reader =
+        CaptureReader::open(&args.file).with_context(|| format!("cannot read {source}"))?;
+    let options = h2scope::tui::OpenOptions {
+        source,
+        backend_header: args.backend_header,
+        feed: h2scope::tui::feed::FeedOptions {
+            descriptors: load_descriptors(&args.schemas)?,
+            reassembly: reassembly::Config::default(),
+        },
+    };
+    h2scope::tui::open(reader, options).context("terminal")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads every schema named on the command line; the first bad one stops the run.

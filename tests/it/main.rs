@@ -11,3 +11,4 @@ mod grpc;
 mod h2_peer;
 mod schema;
 mod sniff;
+mod tui;

@@ -1,0 +1,272 @@
+//! What the decoding side sends the UI: owned records in batches, and progress.
+//!
+//! The UI never sees the pipeline, only a sequence of [`Update`]s: completed streams with
+//! their decoded gRPC call ([`CallRecord`]), ended connections (the library's
+//! [`ConnectionRecord`]), [`Progress`] of the source, and one [`Update::Finished`]. A file is
+//! read by [`spawn_file`] on a worker thread that sends batches over a bounded channel; tests
+//! call [`feed`] synchronously with a closure. A live capture will produce the same updates
+//! (with `Progress::total` unknown), so the UI needs nothing new for it.
+//!
+//! Batching: records are sent every [`FLUSH_EVERY`] or [`MAX_BATCH`] records, whichever
+//! comes first, so the UI thread wakes at most a few dozen times a second however fast the
+//! file is read. The channel is bounded: when the UI falls behind, the reader waits, and
+//! when the UI is gone (the user quit), the reader stops at its next send.
+
+use crate::capture::{CaptureReader, Timestamp};
+use crate::connection::{self, ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
+use crate::engine::Engine;
+use crate::grpc::Descriptors;
+use crate::grpc::call::Call;
+use crate::http2::frame::ErrorCode;
+use crate::http2::hpack::HeaderField;
+use crate::model::{InferencePool, Tracker, grpc_call};
+use crate::reassembly::{self, ConnId, Dir};
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+/// How often a batch is sent while reading.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Records per batch at most.
+pub const MAX_BATCH: usize = 2048;
+/// Batches the channel holds before the reader waits for the UI.
+const CHANNEL_DEPTH: usize = 16;
+
+/// One completed HTTP/2 stream and the gRPC call it carried: everything the UI shows of it.
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    pub conn: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub stream_id: u32,
+    pub request_headers: Option<Vec<HeaderField>>,
+    pub request_trailers: Option<Vec<HeaderField>>,
+    pub informational: Vec<Vec<HeaderField>>,
+    pub response_headers: Option<Vec<HeaderField>>,
+    pub trailers: Option<Vec<HeaderField>>,
+    /// DATA payload bytes, per direction (index by [`Dir`]).
+    pub bytes: [u64; 2],
+    pub data_frames: [u64; 2],
+    pub reset: Option<(Dir, ErrorCode)>,
+    /// Both sides ended it, or it was reset.
+    pub complete: bool,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub frames: Vec<FrameRecord>,
+    pub anomalies: Vec<String>,
+    /// The decoded call, for gRPC streams.
+    pub grpc: Option<Call>,
+}
+
+impl CallRecord {
+    pub fn new(conn: &ConnectionInfo, s: Stream, grpc: Option<Call>) -> Self {
+        let complete = s.is_complete();
+        CallRecord {
+            conn: conn.id,
+            client: conn.client,
+            server: conn.server,
+            stream_id: s.id,
+            request_headers: s.request_headers,
+            request_trailers: s.request_trailers,
+            informational: s.informational,
+            response_headers: s.response_headers,
+            trailers: s.trailers,
+            bytes: s.bytes,
+            data_frames: s.data_frames,
+            reset: s.reset,
+            complete,
+            start: s.start,
+            end: s.end,
+            frames: s.frames,
+            anomalies: s.anomalies,
+            grpc,
+        }
+    }
+}
+
+/// A record of the capture's content.
+#[derive(Clone, Debug)]
+pub enum Record {
+    Call(Box<CallRecord>),
+    Connection(Box<ConnectionRecord>),
+}
+
+/// How far the source is, and what it counted so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub packets: u64,
+    /// Sum of the packets' lengths on the wire.
+    pub bytes: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    /// Capture-level anomalies (damage, truncated packets, fragments, ...).
+    pub capture_anomalies: u64,
+    /// Input consumed, in the unit of `total`.
+    pub done: u64,
+    /// The input's size; `None` for streams and live capture.
+    pub total: Option<u64>,
+}
+
+/// What the UI is told.
+#[derive(Clone, Debug)]
+pub enum Update {
+    Records(Vec<Record>),
+    Progress(Progress),
+    /// The source ended; `error` when reading stopped at damage.
+    Finished {
+        error: Option<String>,
+    },
+}
+
+/// How to decode.
+#[derive(Clone, Debug, Default)]
+pub struct FeedOptions {
+    pub descriptors: Descriptors,
+    pub reassembly: reassembly::Config,
+}
+
+/// Where records wait for the next flush; shared by the sink (inside the tracker) and the
+/// reading loop.
+struct Outbox<F> {
+    emit: F,
+    batch: Vec<Record>,
+    /// The receiver is gone: stop reading.
+    stopped: bool,
+}
+
+impl<F: FnMut(Update) -> bool> Outbox<F> {
+    fn flush(&mut self, progress: Progress) {
+        if self.stopped {
+            return;
+        }
+        if !self.batch.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            if !(self.emit)(Update::Records(batch)) {
+                self.stopped = true;
+                return;
+            }
+        }
+        if !(self.emit)(Update::Progress(progress)) {
+            self.stopped = true;
+        }
+    }
+}
+
+struct Sink<F> {
+    descriptors: Descriptors,
+    outbox: Rc<RefCell<Outbox<F>>>,
+    /// Evidence for inferring methods, pooled as calls arrive (as in NDJSON: a call is
+    /// decided with what has been seen by the time it completes).
+    pool: InferencePool,
+}
+
+impl<F> H2Sink for Sink<F> {
+    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+        let key = InferencePool::key(conn.id, &s);
+        if let Some(k) = &key {
+            self.pool.add(k, &s);
+        }
+        let call = grpc_call(
+            &s,
+            &self.descriptors,
+            false,
+            self.pool.evidence(key.as_ref()),
+        );
+        let rec = CallRecord::new(conn, s, call);
+        self.outbox
+            .borrow_mut()
+            .batch
+            .push(Record::Call(Box::new(rec)));
+    }
+
+    fn connection(&mut self, c: ConnectionRecord) {
+        self.outbox
+            .borrow_mut()
+            .batch
+            .push(Record::Connection(Box::new(c)));
+    }
+}
+
+fn progress(engine: &Engine, reader: &CaptureReader) -> Progress {
+    let s = engine.summary();
+    let (done, total) = reader.progress();
+    Progress {
+        packets: s.packets,
+        bytes: s.bytes,
+        first_ts: s.first_ts,
+        last_ts: s.last_ts,
+        capture_anomalies: s.anomalies.values().map(|t| t.count).sum(),
+        done,
+        total,
+    }
+}
+
+/// Reads a whole capture through the pipeline (the same as `export`, with frames recorded),
+/// handing updates to `emit` as it goes; `emit` returns `false` to stop reading. The last
+/// updates are the final progress and `Finished`.
+pub fn feed(mut reader: CaptureReader, options: &FeedOptions, emit: impl FnMut(Update) -> bool) {
+    let outbox = Rc::new(RefCell::new(Outbox {
+        emit,
+        batch: Vec::new(),
+        stopped: false,
+    }));
+    let sink = Sink {
+        descriptors: options.descriptors.clone(),
+        outbox: Rc::clone(&outbox),
+        pool: InferencePool::default(),
+    };
+    let config = connection::Config {
+        record_frames: true,
+        keep_message_bodies: true,
+        ..connection::Config::default()
+    };
+    let mut tracker = Tracker::new(config, sink);
+    let mut engine = Engine::new(options.reassembly.clone());
+    let mut last_flush = Instant::now();
+    let mut n = 0u64;
+    let error = loop {
+        match reader.next_record() {
+            Ok(Some(record)) => engine.record(record, &mut tracker),
+            Ok(None) => break None,
+            Err(e) => break Some(e.to_string()),
+        }
+        n += 1;
+        if n.is_multiple_of(256) {
+            let full = outbox.borrow().batch.len() >= MAX_BATCH;
+            if full || last_flush.elapsed() >= FLUSH_EVERY {
+                let p = progress(&engine, &reader);
+                let mut o = outbox.borrow_mut();
+                o.flush(p);
+                if o.stopped {
+                    return;
+                }
+                last_flush = Instant::now();
+            }
+        }
+    };
+    let done = progress(&engine, &reader);
+    let summary = engine.finish(&mut tracker);
+    let mut o = outbox.borrow_mut();
+    o.flush(Progress {
+        capture_anomalies: summary.anomalies.values().map(|t| t.count).sum(),
+        ..done
+    });
+    if !o.stopped {
+        (o.emit)(Update::Finished { error });
+    }
+}
+
+/// Reads a capture on a worker thread; updates arrive on the returned channel, which
+/// disconnects after `Finished`. Dropping the receiver stops the worker.
+pub fn spawn_file(
+    reader: CaptureReader,
+    options: FeedOptions,
+) -> std::io::Result<Receiver<Update>> {
+    let (tx, rx): (SyncSender<Update>, Receiver<Update>) = sync_channel(CHANNEL_DEPTH);
+    std::thread::Builder::new()
+        .name("h2scope-reader".into())
+        .spawn(move || feed(reader, &options, |u| tx.send(u).is_ok()))?;
+    Ok(rx)
+}

@@ -1,0 +1,189 @@
+//! The terminal UI, `h2scope open`: backends and calls at a glance, then any call's
+//! timeline, headers, frames and decoded gRPC messages.
+//!
+//! # Design
+//! ```text
+//! worker thread                         UI thread (owns Model and ViewState)
+//! CaptureReader -> Engine -> Tracker    ┌──────────────────────────────────────────┐
+//!   -> feed::Sink: CallRecord,          │ Update  -> Model::apply                  │
+//!      ConnectionRecord, Progress ──────┼─> (then Action::ModelChanged)            │
+//!      in batches (sync_channel)        │ Event   -> app::action_for -> Action     │
+//!                                       │ Action  -> ViewState::apply (one match)  │
+//!                                       │ ui::render(&Model, &ViewState) -> Frame  │
+//!                                       └──────────────────────────────────────────┘
+//! ```
+//! - [`feed`] turns the pipeline's output into owned [`feed::Update`]s; a live capture
+//!   will send the same updates.
+//! - [`model::Model`] keeps every call and the per-backend aggregates; only
+//!   `Model::apply` changes it.
+//! - [`app::ViewState`] is what is shown and how; only `ViewState::apply` changes it.
+//! - [`ui`] draws; its functions take the model and view by shared reference.
+//! - [`App::run`] works over any ratatui `Backend` and any [`event::EventSource`], so tests
+//!   run it on `TestBackend` with scripted keys; [`open`] runs it on the real terminal.
+//! - Captured text is hostile: every string from the wire goes through
+//!   [`sanitize::sanitize`] before it reaches a widget.
+//!
+//! Nothing here reads the wall clock except the run loop's timeouts and the worker's
+//! batching: what is drawn depends only on the updates received and the actions applied.
+
+pub mod app;
+pub mod event;
+pub mod feed;
+pub mod model;
+pub mod sanitize;
+mod terminal;
+pub mod ui;
+
+use crate::capture::CaptureReader;
+use app::{Action, ViewState, action_for};
+use event::EventSource;
+use feed::{FeedOptions, Update};
+use model::Model;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::Event;
+use std::io;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+/// How long the UI spends applying updates before it draws and looks at input again.
+const DRAIN_BUDGET: Duration = Duration::from_millis(30);
+
+/// The model, the view, and where updates come from.
+pub struct App {
+    pub model: Model,
+    pub view: ViewState,
+    updates: Option<Receiver<Update>>,
+}
+
+impl App {
+    pub fn new(model: Model, width: u16, height: u16) -> Self {
+        App {
+            model,
+            view: ViewState::new(width, height),
+            updates: None,
+        }
+    }
+
+    /// Takes updates from a channel while running.
+    pub fn with_updates(mut self, rx: Receiver<Update>) -> Self {
+        self.updates = Some(rx);
+        self
+    }
+
+    /// Applies one update to the model and lets the view catch up.
+    pub fn update(&mut self, u: Update) {
+        self.model.apply(u);
+        self.view.apply(&self.model, Action::ModelChanged);
+    }
+
+    pub fn action(&mut self, a: Action) {
+        self.view.apply(&self.model, a);
+    }
+
+    /// Handles one input event.
+    pub fn handle(&mut self, e: &Event) {
+        if let Some(a) = action_for(e, &self.view) {
+            self.action(a);
+        }
+    }
+
+    /// Applies waiting updates for at most `budget`; whether anything changed.
+    fn drain(&mut self, budget: Duration) -> bool {
+        let Some(rx) = &self.updates else {
+            return false;
+        };
+        let start = Instant::now();
+        let mut changed = false;
+        loop {
+            match rx.try_recv() {
+                Ok(u) => {
+                    self.model.apply(u);
+                    changed = true;
+                    if start.elapsed() >= budget {
+                        break;
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.updates = None;
+                    break;
+                }
+            }
+        }
+        if changed {
+            self.view.apply(&self.model, Action::ModelChanged);
+        }
+        changed
+    }
+
+    /// Draws the current state.
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> io::Result<()> {
+        let size = terminal.size().map_err(backend_error)?;
+        if (size.width, size.height) != (self.view.width, self.view.height) {
+            self.action(Action::Resize {
+                width: size.width,
+                height: size.height,
+            });
+        }
+        let (model, view) = (&self.model, &self.view);
+        terminal
+            .draw(|f| ui::render(f, model, view))
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    /// Runs until the user quits: drains updates, draws when something changed, waits for
+    /// input.
+    pub fn run<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        events: &mut impl EventSource,
+    ) -> io::Result<()> {
+        let mut dirty = true;
+        loop {
+            dirty |= self.drain(DRAIN_BUDGET);
+            if dirty {
+                self.draw(terminal)?;
+                dirty = false;
+            }
+            if self.view.quit {
+                return Ok(());
+            }
+            let timeout = if self.updates.is_some() {
+                Duration::from_millis(50)
+            } else {
+                Duration::from_millis(500)
+            };
+            if let Some(e) = events.next(timeout)? {
+                self.handle(&e);
+                dirty = true;
+            }
+            if self.view.quit {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn backend_error<E: std::fmt::Display>(e: E) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// What `h2scope open` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The name shown in the header.
+    pub source: String,
+    /// A response header or trailer naming the backend.
+    pub backend_header: Option<String>,
+    pub feed: FeedOptions,
+}
+
+/// Opens the UI on the terminal and reads `reader` on a worker thread; returns when the
+/// user quits. The terminal is restored on return, on error and on panic.
+pub fn open(reader: CaptureReader, options: OpenOptions) -> io::Result<()> {
+    let rx = feed::spawn_file(reader, options.feed)?;
+    let model = Model::new(options.source, options.backend_header.as_deref());
+    terminal::run(App::new(model, 80, 24).with_updates(rx))
+}

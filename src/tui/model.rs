@@ -1,0 +1,358 @@
+//! The UI's model: every record received so far, and the aggregates the views show.
+//!
+//! Owned by the UI thread alone and changed only by [`Model::apply`]. Calls are only ever
+//! appended, so an index into [`Model::calls`] names a call for the whole session (views
+//! keep indices, not positions). Text here is raw, as captured: the render functions
+//! sanitize it on its way to the terminal.
+
+use super::feed::{CallRecord, Progress, Record, Update};
+use crate::connection::{ConnectionRecord, Protocol, Stream};
+use crate::grpc::call::Message;
+use crate::http2::frame::ErrorCode;
+use crate::reassembly::{ConnId, Dir};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+
+/// A call (an HTTP/2 stream) as the views see it.
+#[derive(Clone, Debug)]
+pub struct CallEntry {
+    pub rec: CallRecord,
+    /// The value of the backend header on this call, when configured and present.
+    pub label: Option<String>,
+}
+
+impl CallEntry {
+    pub fn duration_ns(&self) -> i64 {
+        self.rec.end.saturating_sub(self.rec.start).max(0)
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        crate::connection::stream::status_of(self.rec.response_headers.as_deref()?)
+    }
+
+    /// The gRPC status code, when the call is gRPC and one is known (or mapped from a reset).
+    pub fn grpc_status(&self) -> Option<u32> {
+        self.rec.grpc.as_ref()?.status
+    }
+
+    /// What the status column says: the gRPC status name, else the HTTP status, else how
+    /// the stream ended.
+    pub fn status_text(&self) -> String {
+        if let Some(g) = &self.rec.grpc {
+            match (g.status_name, g.status) {
+                (Some(n), _) => return n.to_string(),
+                (None, Some(c)) => return c.to_string(),
+                _ => {}
+            }
+        }
+        if let Some((_, code)) = self.rec.reset {
+            return format!("RST {}", error_code_name(code));
+        }
+        if let Some(s) = self.http_status() {
+            return s.to_string();
+        }
+        if self.rec.complete { "-" } else { "cut off" }.to_string()
+    }
+
+    /// A non-OK gRPC status, an HTTP status of 500 or more, or a reset with an error code.
+    pub fn is_error(&self) -> bool {
+        self.grpc_status().is_some_and(|s| s != 0)
+            || self.http_status().is_some_and(|s| s >= 500)
+            || self.rec.reset.is_some_and(|(_, code)| code != ErrorCode(0))
+    }
+
+    pub fn path(&self) -> Option<&[u8]> {
+        Stream::field(&self.rec.request_headers, ":path")
+    }
+
+    pub fn method(&self) -> Option<&[u8]> {
+        Stream::field(&self.rec.request_headers, ":method")
+    }
+
+    /// `Service/Method` for gRPC (the service without its package), else `METHOD /path`.
+    /// Raw: sanitize before display.
+    pub fn name(&self, long: bool) -> Vec<u8> {
+        if let Some(g) = &self.rec.grpc
+            && let (Some(s), Some(m)) = (&g.service, &g.method)
+        {
+            let s = if long {
+                s.as_str()
+            } else {
+                s.rsplit('.').next().unwrap_or(s)
+            };
+            return format!("{s}/{m}").into_bytes();
+        }
+        let mut out = Vec::new();
+        if let Some(m) = self.method() {
+            out.extend_from_slice(m);
+            out.push(b' ');
+        }
+        match self.path() {
+            Some(p) => out.extend_from_slice(p),
+            None => out.extend_from_slice(b"?"),
+        }
+        out
+    }
+
+    /// Every gRPC message of both directions, by time (requests first on ties).
+    pub fn messages(&self) -> Vec<(Dir, &Message)> {
+        let Some(g) = &self.rec.grpc else {
+            return Vec::new();
+        };
+        let mut v: Vec<(Dir, &Message)> = g
+            .request_messages
+            .iter()
+            .map(|m| (Dir::ClientToServer, m))
+            .chain(g.response_messages.iter().map(|m| (Dir::ServerToClient, m)))
+            .collect();
+        v.sort_by_key(|(d, m)| (m.ts, *d));
+        v
+    }
+
+    pub fn message_counts(&self) -> Option<(usize, usize)> {
+        let g = self.rec.grpc.as_ref()?;
+        Some((g.request_messages.len(), g.response_messages.len()))
+    }
+}
+
+pub fn error_code_name(code: ErrorCode) -> String {
+    code.name()
+        .map_or_else(|| format!("0x{:x}", code.0), str::to_string)
+}
+
+/// One server and the calls it served.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendStats {
+    pub server: SocketAddr,
+    pub label: Option<String>,
+    pub calls: u64,
+    pub errors: u64,
+    /// Call durations in ns, sorted (for percentiles).
+    pub latencies: Vec<i64>,
+    /// HTTP/2 connections to it.
+    pub conns: BTreeSet<ConnId>,
+}
+
+impl BackendStats {
+    fn new(server: SocketAddr) -> Self {
+        BackendStats {
+            server,
+            label: None,
+            calls: 0,
+            errors: 0,
+            latencies: Vec::new(),
+            conns: BTreeSet::new(),
+        }
+    }
+
+    /// The `q`-quantile (0..=1) of call duration in ns, nearest rank.
+    pub fn quantile(&self, q: f64) -> Option<i64> {
+        let n = self.latencies.len();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        self.latencies.get(rank - 1).copied()
+    }
+}
+
+/// How the calls spread over the backends: the load-balancing verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Spread {
+    /// No calls yet.
+    Empty,
+    /// Every call went to one backend.
+    Single { calls: u64, conns: usize },
+    /// Every backend has between half and one and a half times its fair share.
+    Even { backends: usize },
+    /// Some backend is far from its fair share: `server` has `share` (0..=1) of the calls.
+    Uneven {
+        server: SocketAddr,
+        share: f64,
+        fair: f64,
+    },
+}
+
+/// How the source is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceState {
+    Reading,
+    Done,
+    /// Reading stopped at damage; everything before it is shown.
+    Damaged(String),
+}
+
+#[derive(Debug)]
+pub struct Model {
+    /// What is being shown (the file name).
+    pub source: String,
+    /// Lower-cased header naming the backend that served a call.
+    pub label_header: Option<String>,
+    pub calls: Vec<CallEntry>,
+    /// Ended connections.
+    pub connections: BTreeMap<ConnId, ConnectionRecord>,
+    /// Every connection known, ended or seen through its calls.
+    pub conn_ids: BTreeSet<ConnId>,
+    /// Calls per connection (indices into `calls`).
+    pub by_conn: HashMap<ConnId, Vec<usize>>,
+    /// Most calls first, ties by address.
+    pub backends: Vec<BackendStats>,
+    pub progress: Progress,
+    pub state: SourceState,
+    pub grpc_calls: u64,
+    /// Anomalies of streams and connections (capture-level ones are in `progress`).
+    pub protocol_anomalies: u64,
+    /// Bumped by every change, so views know when to recompute what they derive.
+    pub generation: u64,
+}
+
+impl Model {
+    pub fn new(source: impl Into<String>, label_header: Option<&str>) -> Self {
+        Model {
+            source: source.into(),
+            label_header: label_header.map(str::to_ascii_lowercase),
+            calls: Vec::new(),
+            connections: BTreeMap::new(),
+            conn_ids: BTreeSet::new(),
+            by_conn: HashMap::new(),
+            backends: Vec::new(),
+            progress: Progress::default(),
+            state: SourceState::Reading,
+            grpc_calls: 0,
+            protocol_anomalies: 0,
+            generation: 0,
+        }
+    }
+
+    pub fn apply(&mut self, update: Update) {
+        self.generation += 1;
+        match update {
+            Update::Records(records) => {
+                for r in records {
+                    match r {
+                        Record::Call(c) => self.call(*c),
+                        Record::Connection(c) => self.connection(*c),
+                    }
+                }
+                self.backends.sort_by(|a, b| {
+                    b.calls
+                        .cmp(&a.calls)
+                        .then(b.conns.len().cmp(&a.conns.len()))
+                        .then(a.server.cmp(&b.server))
+                });
+            }
+            Update::Progress(p) => self.progress = p,
+            Update::Finished { error } => {
+                self.state = match error {
+                    Some(e) => SourceState::Damaged(e),
+                    None => SourceState::Done,
+                }
+            }
+        }
+    }
+
+    fn backend(&mut self, server: SocketAddr) -> &mut BackendStats {
+        let i = match self.backends.iter().position(|b| b.server == server) {
+            Some(i) => i,
+            None => {
+                self.backends.push(BackendStats::new(server));
+                self.backends.len() - 1
+            }
+        };
+        &mut self.backends[i]
+    }
+
+    fn call(&mut self, rec: CallRecord) {
+        let label = self.label_header.as_deref().and_then(|name| {
+            Stream::field(&rec.response_headers, name)
+                .or_else(|| Stream::field(&rec.trailers, name))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        });
+        let entry = CallEntry { rec, label };
+        let index = self.calls.len();
+        let (conn, server, dur, err) = (
+            entry.rec.conn,
+            entry.rec.server,
+            entry.duration_ns(),
+            entry.is_error(),
+        );
+        if entry.rec.grpc.is_some() {
+            self.grpc_calls += 1;
+        }
+        self.protocol_anomalies += entry.rec.anomalies.len() as u64;
+        let b = self.backend(server);
+        b.calls += 1;
+        b.errors += u64::from(err);
+        let at = b.latencies.partition_point(|&l| l <= dur);
+        b.latencies.insert(at, dur);
+        b.conns.insert(conn);
+        if entry.label.is_some() {
+            b.label.clone_from(&entry.label);
+        }
+        self.conn_ids.insert(conn);
+        self.by_conn.entry(conn).or_default().push(index);
+        self.calls.push(entry);
+    }
+
+    fn connection(&mut self, c: ConnectionRecord) {
+        self.conn_ids.insert(c.info.id);
+        self.protocol_anomalies += c.anomalies.len() as u64;
+        if c.protocol == Protocol::Http2 {
+            self.backend(c.info.server).conns.insert(c.info.id);
+        }
+        self.connections.insert(c.info.id, c);
+    }
+
+    /// Total anomalies: capture, connections and streams.
+    pub fn anomalies(&self) -> u64 {
+        self.progress.capture_anomalies + self.protocol_anomalies
+    }
+
+    pub fn total_backend_calls(&self) -> u64 {
+        self.backends.iter().map(|b| b.calls).sum()
+    }
+
+    pub fn spread(&self) -> Spread {
+        let total = self.total_backend_calls();
+        if total == 0 {
+            return Spread::Empty;
+        }
+        let serving: Vec<&BackendStats> = self.backends.iter().filter(|b| b.calls > 0).collect();
+        if serving.len() == 1 && self.backends.len() == 1 {
+            return Spread::Single {
+                calls: total,
+                conns: serving[0].conns.len(),
+            };
+        }
+        let fair = 1.0 / self.backends.len() as f64;
+        // Backends are sorted by calls: the first is the busiest, the last the idlest.
+        let share = |b: &BackendStats| b.calls as f64 / total as f64;
+        let (top, low) = (&self.backends[0], &self.backends[self.backends.len() - 1]);
+        if share(top) > 1.5 * fair {
+            Spread::Uneven {
+                server: top.server,
+                share: share(top),
+                fair,
+            }
+        } else if share(low) < 0.5 * fair {
+            Spread::Uneven {
+                server: low.server,
+                share: share(low),
+                fair,
+            }
+        } else {
+            Spread::Even {
+                backends: self.backends.len(),
+            }
+        }
+    }
+
+    /// The display name of a backend: its label, or its address.
+    pub fn backend_name(&self, server: SocketAddr) -> String {
+        self.backends
+            .iter()
+            .find(|b| b.server == server)
+            .and_then(|b| b.label.clone())
+            .unwrap_or_else(|| server.to_string())
+    }
+}

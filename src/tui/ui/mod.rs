@@ -1,0 +1,313 @@
+//! Rendering: pure functions of `(&Model, &ViewState, Rect)` that draw into a frame and
+//! change nothing else. One function per pane; [`render`] lays the screen out.
+
+pub mod backends;
+pub mod calls;
+pub mod detail;
+pub mod fmt;
+pub mod layout;
+pub mod message;
+pub mod timeline;
+
+use super::app::{Pane, Screen, ViewState};
+use super::model::{Model, SourceState};
+use super::sanitize::sanitize;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+/// Draws the whole screen.
+pub fn render(f: &mut Frame, model: &Model, view: &ViewState) {
+    let area = f.area();
+    let open = view.open.and_then(|i| model.calls.get(i));
+    match (view.screen, open) {
+        (Screen::Call, Some(c)) => {
+            let l = layout::call(area, model, view);
+            header(f, model, l.header);
+            call_title(f, model, c, l.title);
+            let cursor = (view.focus == Pane::Timeline).then_some(view.cursor);
+            timeline::render(
+                f,
+                model,
+                c,
+                l.timeline,
+                cursor,
+                view.focus == Pane::Timeline,
+                layout::swimlanes(area, model, view),
+            );
+            detail::render(f, model, view, c, l.detail);
+            footer(f, view, l.footer);
+        }
+        (Screen::Message, Some(c)) => {
+            let l = layout::message(area);
+            header(f, model, l.header);
+            message::render(f, model, view, c, l.body);
+            footer(f, view, l.footer);
+        }
+        _ => {
+            let l = layout::main(area, model);
+            header(f, model, l.header);
+            backends::render(f, model, view, l.backends);
+            calls::render(f, model, view, l.calls);
+            if let Some(p) = l.preview {
+                let c = view.selected().and_then(|i| model.calls.get(i));
+                timeline::preview(f, model, c, p);
+            }
+            footer(f, view, l.footer);
+        }
+    }
+    if view.help {
+        help(f, area);
+    }
+}
+
+/// Two lines: the source, its time span and reading state; then the counts.
+fn header(f: &mut Frame, model: &Model, area: Rect) {
+    let p = &model.progress;
+    let mut first = vec![
+        Span::styled(
+            " h2scope ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        Span::styled(
+            sanitize(&model.source),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+    ];
+    first.push(Span::raw("  "));
+    match &model.state {
+        SourceState::Reading => {
+            let (pct, bar) = match p.total {
+                Some(t) if t > 0 => {
+                    let frac = (p.done as f64 / t as f64).clamp(0.0, 1.0);
+                    let filled = (frac * 12.0).round() as usize;
+                    (
+                        format!(" {:.0}%", frac * 100.0),
+                        format!("{}{}", "█".repeat(filled), "░".repeat(12 - filled)),
+                    )
+                }
+                _ => (String::new(), "reading".to_string()),
+            };
+            first.push(Span::styled(
+                format!("reading {bar}{pct}"),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ));
+        }
+        SourceState::Done => first.push(Span::styled("✓ read", Style::new().fg(Color::Green))),
+        SourceState::Damaged(e) => first.push(Span::styled(
+            format!("⚠ stopped at damage: {}", sanitize(e)),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )),
+    }
+    if let (Some(a), Some(b)) = (p.first_ts, p.last_ts) {
+        first.push(Span::styled(
+            format!(
+                "  {} UTC, {} span",
+                fmt::utc(a),
+                fmt::duration(b.saturating_sub(a))
+            ),
+            Style::new().fg(Color::Gray),
+        ));
+    }
+    let n = |v: u64, what: &str| {
+        vec![
+            Span::styled(fmt::count(v), Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(format!(" {what}  "), Style::new().fg(Color::Gray)),
+        ]
+    };
+    let mut second = vec![Span::raw(" ")];
+    second.extend(n(p.packets, "packets"));
+    second.push(Span::styled(
+        format!("{}  ", fmt::bytes(p.bytes)),
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    second.extend(n(model.conn_ids.len() as u64, "connections"));
+    second.extend(n(model.calls.len() as u64, "streams"));
+    second.extend(n(model.grpc_calls, "gRPC calls"));
+    let anomalies = model.anomalies();
+    let mut a = n(anomalies, "anomalies");
+    if anomalies > 0 {
+        a[0].style = a[0].style.fg(Color::Yellow);
+    }
+    second.extend(a);
+    f.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
+}
+
+/// The call screen's two title lines: what, where, outcome.
+fn call_title(f: &mut Frame, model: &Model, c: &super::model::CallEntry, area: Rect) {
+    let status_style = if c.is_error() {
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::raw(" "),
+            Span::styled(
+                sanitize(&c.name(true)),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw("  "),
+            Span::styled(sanitize(&c.status_text()), status_style),
+            Span::raw(format!("  {}", fmt::duration(c.duration_ns()))),
+        ]),
+        Line::from(Span::styled(
+            format!(
+                " {} → {} ({})  connection {} stream {}  at {}s",
+                c.rec.client,
+                c.rec.server,
+                sanitize(&model.backend_name(c.rec.server)),
+                c.rec.conn,
+                c.rec.stream_id,
+                fmt::offset(c.rec.start, calls::t0(model))
+            ),
+            Style::new().fg(Color::Gray),
+        )),
+    ];
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn key_hints(pairs: &[(&str, &str)]) -> Vec<Span<'static>> {
+    let mut v = Vec::new();
+    for (k, what) in pairs {
+        v.push(Span::styled(
+            format!(" {k} "),
+            Style::new().fg(Color::Black).bg(Color::Gray),
+        ));
+        v.push(Span::styled(
+            format!(" {what} "),
+            Style::new().fg(Color::Gray),
+        ));
+    }
+    v
+}
+
+/// The bottom line: the filter being typed, or the active filters and the keys.
+fn footer(f: &mut Frame, view: &ViewState, area: Rect) {
+    let line = if view.editing {
+        Line::from(vec![
+            Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
+            Span::raw(" "),
+            Span::raw(sanitize(&view.filter_text)),
+            Span::styled("█", Style::new().fg(Color::Yellow)),
+            Span::styled(
+                "   text, backend:X status:X grpc:X grpc:!OK · Enter keep · Esc cancel",
+                Style::new().fg(Color::DarkGray),
+            ),
+        ])
+    } else {
+        let mut spans = Vec::new();
+        if view.screen == Screen::Main && view.filters_active() {
+            let mut what = Vec::new();
+            if let Some(b) = view.backend_filter {
+                what.push(format!("backend {b}"));
+            }
+            if !view.filter_text.is_empty() {
+                what.push(format!("\"{}\"", sanitize(&view.filter_text)));
+            }
+            spans.push(Span::styled(
+                format!(" filter: {} ", what.join(" + ")),
+                Style::new().fg(Color::Black).bg(Color::Yellow),
+            ));
+        }
+        let hints: &[(&str, &str)] = match view.screen {
+            Screen::Main => &[
+                ("?", "help"),
+                ("Tab", "pane"),
+                ("Enter", "open"),
+                ("/", "filter"),
+                ("s", "sort"),
+                ("q", "quit"),
+            ],
+            Screen::Call => &[
+                ("?", "help"),
+                ("Tab", "pane"),
+                ("←→", "tab"),
+                ("Enter", "message"),
+                ("Esc", "back"),
+            ],
+            Screen::Message => &[("↑↓", "scroll"), ("←→", "prev/next"), ("Esc", "back")],
+        };
+        spans.extend(key_hints(hints));
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+const HELP: &[(&str, &str)] = &[
+    ("q  Ctrl-C", "quit"),
+    ("Esc", "back; clear the filter; quit"),
+    ("?", "this help (any key closes it)"),
+    ("↑↓  j k", "move; scroll"),
+    ("PgUp PgDn  Space", "page"),
+    ("Home End  g G", "first, last"),
+    ("Tab  Shift-Tab", "next / previous pane"),
+    (
+        "Enter",
+        "backend: only its calls · call: open · message: open",
+    ),
+    (
+        "/",
+        "filter: text in method/path; backend:X status:X grpc:X grpc:!OK",
+    ),
+    ("c", "clear filters"),
+    ("s  S", "next sort column · reverse order"),
+    (
+        "←→  h l",
+        "call: detail tab, timeline cursor · message: prev/next",
+    ),
+    ("1 2 3", "Headers, Messages, Frames tab"),
+    ("mouse", "wheel scrolls, click selects, click again opens"),
+];
+
+fn help(f: &mut Frame, area: Rect) {
+    let width = area.width.min(76);
+    let height = (HELP.len() as u16 + 4).min(area.height);
+    let [_, mid, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(height),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, rect, _] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(width),
+        Constraint::Fill(1),
+    ])
+    .areas(mid);
+    f.render_widget(Clear, rect);
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {k:<18}"),
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        " Errors: non-OK gRPC status, HTTP status ≥ 500, or RST_STREAM with an error.",
+        Style::new().fg(Color::Gray),
+    )));
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(Style::new().fg(Color::Yellow))
+                .title(" h2scope keys "),
+        ),
+        rect,
+    );
+}
