@@ -6,6 +6,7 @@
 
 mod bytes;
 pub mod file;
+pub mod filter;
 mod input;
 mod pcap;
 mod pcapng;
