@@ -6,6 +6,7 @@
 
 mod bytes;
 pub mod file;
+pub mod filter;
 mod input;
 #[cfg(target_os = "linux")]
 pub mod live;
