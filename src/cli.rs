@@ -37,6 +37,12 @@ pub struct OpenArgs {
 
     #[command(flatten)]
     pub schemas: SchemaArgs,
+
+    /// Decode only packets matching this capture filter (the common pcap-filter subset:
+    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
+    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
+    #[arg(short = 'f', long, value_name = "FILTER")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +89,12 @@ pub struct SniffArgs {
 
     #[command(flatten)]
     pub schemas: SchemaArgs,
+
+    /// Decode only packets matching this capture filter (the common pcap-filter subset:
+    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
+    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
+    #[arg(short = 'f', long, value_name = "FILTER")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +138,12 @@ pub struct ExportArgs {
     /// Live TCP connections kept at once; beyond it the least recently active are evicted.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_connections: usize,
+
+    /// Decode only packets matching this capture filter (the common pcap-filter subset:
+    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
+    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
+    #[arg(short = 'f', long, value_name = "FILTER")]
+    pub filter: Option<String>,
 }
 
 /// Where gRPC message schemas come from.

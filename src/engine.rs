@@ -5,6 +5,7 @@
 //! in a [`CaptureSummary`], as data. Memory depends on live connections and buffered holes,
 //! never on the size of the capture. The same engine serves files and, later, live capture.
 
+use crate::capture::filter::Filter;
 use crate::capture::{CaptureError, CaptureReader, LinkType, Notice, Packet, Record, Timestamp};
 use crate::net::{self, NetError, NotTcp, Parsed};
 use crate::reassembly::{self, Reassembler, ReassemblyStats, Stamp, StreamSink};
@@ -79,6 +80,8 @@ pub struct CaptureSummary {
     /// Decryption Secrets Blocks found (kept for TLS decryption later).
     pub decryption_secrets: usize,
     pub reassembly: ReassemblyStats,
+    /// Packets left out by the capture filter (files; live filters run in the kernel).
+    pub filtered_out: u64,
 }
 
 impl CaptureSummary {
@@ -96,6 +99,8 @@ impl CaptureSummary {
 
 pub struct Engine {
     reassembler: Reassembler,
+    /// A capture filter (`-f`) applied to every packet before it is decoded.
+    filter: Option<Filter>,
     summary: CaptureSummary,
     /// Interfaces whose unsupported link type was already reported.
     unsupported: Vec<u32>,
@@ -105,9 +110,16 @@ impl Engine {
     pub fn new(config: reassembly::Config) -> Self {
         Engine {
             reassembler: Reassembler::new(config),
+            filter: None,
             summary: CaptureSummary::default(),
             unsupported: Vec::new(),
         }
+    }
+
+    /// Decodes only the packets `filter` matches (the others are counted).
+    pub fn with_filter(mut self, filter: Option<Filter>) -> Self {
+        self.filter = filter;
+        self
     }
 
     pub fn summary(&self) -> &CaptureSummary {
@@ -124,6 +136,12 @@ impl Engine {
 
     pub fn packet<S: StreamSink>(&mut self, p: &Packet<'_>, sink: &mut S) {
         let s = &mut self.summary;
+        if let Some(f) = &self.filter {
+            if !f.matches(p.link_type, p.data) {
+                s.filtered_out += 1;
+                return;
+            }
+        }
         s.packets += 1;
         s.bytes += u64::from(p.orig_len);
         s.first_ts = Some(s.first_ts.map_or(p.ts, |t| t.min(p.ts)));
@@ -224,9 +242,10 @@ impl Engine {
 pub fn run_reader<S: StreamSink>(
     reader: &mut CaptureReader,
     config: reassembly::Config,
+    filter: Option<Filter>,
     sink: &mut S,
 ) -> (CaptureSummary, Option<CaptureError>) {
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::new(config).with_filter(filter);
     let error = loop {
         match reader.next_record() {
             Ok(Some(record)) => engine.record(record, sink),

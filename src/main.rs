@@ -40,6 +40,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         CaptureReader::open(&args.file).with_context(|| format!("cannot read {source}"))?;
     let descriptors = load_descriptors(&args.schemas)?;
     let options = export::Options {
+        filter: parse_filter(args.filter.as_deref())?,
         frames: args.frames,
         no_messages: args.no_messages,
         descriptors,
@@ -104,10 +105,18 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         backend_header: args.backend_header.clone(),
         ..export::Options::default()
     };
+    let filter = parse_filter(args.filter.as_deref())?;
+    // The link type is known once the interface is: compile for it, then attach.
+    let link_type = LiveCapture::link_type_of_interface(&args.interface);
+    let bpf = match &filter {
+        Some(f) => Some(f.compile_bpf(link_type, args.snaplen)?),
+        None => None,
+    };
     let config = LiveConfig {
         interface: args.interface.clone(),
         snaplen: args.snaplen,
         promiscuous: args.promiscuous,
+        filter: bpf,
         ..LiveConfig::default()
     };
     let mut capture = LiveCapture::open(&config)?;
@@ -187,12 +196,19 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         source,
         backend_header: args.backend_header,
         feed: h2scope::tui::feed::FeedOptions {
+            filter: parse_filter(args.filter.as_deref())?,
             descriptors: load_descriptors(&args.schemas)?,
             reassembly: reassembly::Config::default(),
         },
     };
     h2scope::tui::open(reader, options).context("terminal")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `-f`; an expression outside the supported subset is a clear error.
+fn parse_filter(text: Option<&str>) -> anyhow::Result<Option<h2scope::capture::filter::Filter>> {
+    text.map(|t| h2scope::capture::filter::Filter::parse(t).map_err(anyhow::Error::from))
+        .transpose()
 }
 
 /// Loads every schema named on the command line; the first bad one stops the run.

@@ -55,6 +55,8 @@ pub struct CaptureInfo {
     pub timed_out_connections: u64,
     /// Live capture: packets the kernel dropped (the ring was full).
     pub kernel_drops: Option<u64>,
+    /// Packets the capture filter (`-f`) left out.
+    pub filtered_out: u64,
     pub error: Option<String>,
 }
 

@@ -26,6 +26,8 @@ pub struct Options {
     pub no_messages: bool,
     /// Schemas for decoding gRPC messages.
     pub descriptors: Descriptors,
+    /// Decode only the packets this capture filter matches.
+    pub filter: Option<crate::capture::filter::Filter>,
     /// A response header or trailer naming the backend that served the call.
     pub backend_header: Option<String>,
     pub reassembly: reassembly::Config,
@@ -262,8 +264,12 @@ pub fn export<W: Write>(
     out: W,
 ) -> (io::Result<()>, Option<CaptureError>) {
     let mut session = Session::new(options, ndjson, pretty, out);
-    let (summary, error) =
-        engine::run_reader(&mut reader, options.reassembly.clone(), session.sink());
+    let (summary, error) = engine::run_reader(
+        &mut reader,
+        options.reassembly.clone(),
+        options.filter.clone(),
+        session.sink(),
+    );
     let capture = CaptureInfo::new(
         source.to_string(),
         Some(reader.format()),
@@ -337,6 +343,7 @@ impl CaptureInfo {
             evicted_connections: s.reassembly.evicted,
             timed_out_connections: s.reassembly.timed_out,
             kernel_drops: None,
+            filtered_out: s.filtered_out,
             error,
         }
     }

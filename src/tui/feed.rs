@@ -125,6 +125,8 @@ pub enum Update {
 pub struct FeedOptions {
     pub descriptors: Descriptors,
     pub reassembly: reassembly::Config,
+    /// Decode only the packets this capture filter matches.
+    pub filter: Option<crate::capture::filter::Filter>,
 }
 
 /// Where records wait for the next flush; shared by the sink (inside the tracker) and the
@@ -223,7 +225,7 @@ pub fn feed(mut reader: CaptureReader, options: &FeedOptions, emit: impl FnMut(U
         ..connection::Config::default()
     };
     let mut tracker = Tracker::new(config, sink);
-    let mut engine = Engine::new(options.reassembly.clone());
+    let mut engine = Engine::new(options.reassembly.clone()).with_filter(options.filter.clone());
     let mut last_flush = Instant::now();
     let mut n = 0u64;
     let error = loop {

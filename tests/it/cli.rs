@@ -125,3 +125,37 @@ fn capture_cut_short_keeps_what_came_before() {
         connections(&full).as_array().unwrap().len()
     );
 }
+
+/// `-f` keeps only the packets the filter matches and counts the others.
+#[test]
+fn a_capture_filter_keeps_one_backend() {
+    let path = fixture("grpc-roundrobin.pcapng");
+    let doc = support::export_with(&path, &["-f", "tcp port 50052"]);
+    let servers: Vec<&str> = doc["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["server"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers, ["127.0.0.1:50052"]);
+    assert_eq!(doc["streams"].as_array().unwrap().len(), 8);
+    assert!(doc["capture"]["filtered_out"].as_u64().unwrap() > 0);
+    let none = support::export_with(&path, &["-f", "not tcp"]);
+    assert!(none["connections"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn unsupported_filter_syntax_is_one_clear_error() {
+    let path = fixture("grpc-roundrobin.pcapng");
+    let out = support::h2scope(&[
+        "export",
+        path.to_str().unwrap(),
+        "-f",
+        "ether host 00:11:22:33:44:55",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("ether") && err.contains("column"), "{err}");
+}

@@ -22,15 +22,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{Ordering, fence};
 use std::time::Duration;
 
-/// A classic BPF instruction, as `struct sock_filter` (linux/filter.h).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SockFilter {
-    pub code: u16,
-    pub jt: u8,
-    pub jf: u8,
-    pub k: u32,
-}
+pub use crate::capture::filter::SockFilter;
 
 /// How to open a live capture.
 #[derive(Clone, Debug)]
@@ -364,6 +356,11 @@ impl LiveCapture {
             holding: false,
             stats: LiveStats::default(),
         })
+    }
+
+    /// The link type a capture on `interface` will have (to compile a filter for it).
+    pub fn link_type_of_interface(interface: &str) -> LinkType {
+        link_type_of(interface)
     }
 
     pub fn link_type(&self) -> LinkType {
