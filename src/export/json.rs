@@ -13,6 +13,7 @@ use crate::reassembly::{ConnStats, Dir};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 fn secs(ts: Timestamp) -> f64 {
@@ -85,11 +86,20 @@ impl Bytes {
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match (self.1, std::str::from_utf8(&self.0)) {
+        BytesRef(&self.0, self.1).serialize(s)
+    }
+}
+
+/// [`Bytes`] without the copy, for values serialized straight from the decoded data.
+struct BytesRef<'a>(&'a [u8], bool);
+
+impl Serialize for BytesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.1, std::str::from_utf8(self.0)) {
             (false, Ok(text)) => s.serialize_str(text),
             _ => {
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("base64", &base64(&self.0))?;
+                m.serialize_entry("base64", &base64(self.0))?;
                 m.end()
             }
         }
@@ -110,20 +120,22 @@ impl Serialize for Headers {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for f in &self.0 {
+            // Borrowed where the bytes allow: this runs for every field of every stream.
             let name = match &f.name {
-                Text::Known(n) => String::from_utf8_lossy(n).into_owned(),
-                Text::Unknown => f.display_name(),
+                Text::Known(n) => String::from_utf8_lossy(n),
+                Text::Unknown => Cow::Owned(f.display_name()),
             };
+            let decoded;
             let value = match &f.value {
                 // gRPC binary metadata: the bytes it stands for, not its wire encoding.
-                Text::Known(v) if name.ends_with("-bin") => Some(Bytes::new(
-                    &crate::grpc::bin_header_value(v).unwrap_or_else(|| v.clone()),
-                    true,
-                )),
-                Text::Known(v) => Some(Bytes::new(v, false)),
+                Text::Known(v) if name.ends_with("-bin") => {
+                    decoded = crate::grpc::bin_header_value(v);
+                    Some(BytesRef(decoded.as_deref().unwrap_or(v), true))
+                }
+                Text::Known(v) => Some(BytesRef(v, false)),
                 Text::Unknown => None,
             };
-            seq.serialize_element(&(name, value))?;
+            seq.serialize_element(&(&*name, value))?;
         }
         seq.end()
     }
