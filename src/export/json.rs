@@ -274,35 +274,40 @@ pub struct RawJson {
 
 impl GrpcJson {
     pub fn new(c: &Call) -> Self {
-        let messages = |m: &[Message]| -> Vec<MessageJson> {
-            m.iter()
+        GrpcJson::from_call(c.clone())
+    }
+
+    /// From a call that is done with: its messages (JSON trees, base64 text) move, not copied.
+    pub fn from_call(c: Call) -> Self {
+        let messages = |m: Vec<Message>| -> Vec<MessageJson> {
+            m.into_iter()
                 .map(|m| MessageJson {
                     index: m.index,
                     ts: secs(m.ts),
                     size: m.size,
                     compressed: m.compressed,
-                    json: m.json.clone(),
-                    raw: m.raw.as_ref().map(|r| RawJson {
-                        base64: r.base64.clone(),
-                        fields: r.fields.clone(),
+                    json: m.json,
+                    raw: m.raw.map(|r| RawJson {
+                        base64: r.base64,
+                        fields: r.fields,
                     }),
-                    error: m.error.clone(),
+                    error: m.error,
                 })
                 .collect()
         };
         GrpcJson {
-            service: c.service.clone(),
-            method: c.method.clone(),
+            service: c.service,
+            method: c.method,
             inferred: c.inferred,
-            protocol: c.protocol.clone(),
-            encoding: c.encoding.clone(),
+            protocol: c.protocol,
+            encoding: c.encoding,
             status: c.status,
             status_name: c.status_name,
-            message: c.message.clone(),
-            status_details: c.status_details.clone(),
-            request_messages: messages(&c.request_messages),
-            response_messages: messages(&c.response_messages),
-            error: c.error.clone(),
+            message: c.message,
+            status_details: c.status_details,
+            request_messages: messages(c.request_messages),
+            response_messages: messages(c.response_messages),
+            error: c.error,
         }
     }
 }
@@ -310,6 +315,50 @@ impl GrpcJson {
 impl StreamJson {
     pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
         let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
+        StreamJson {
+            request_headers: headers(&s.request_headers),
+            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
+            response_headers: headers(&s.response_headers),
+            trailers: headers(&s.trailers),
+            request_trailers: headers(&s.request_trailers),
+            anomalies: s.anomalies.clone(),
+            grpc: call.map(GrpcJson::new),
+            ..StreamJson::scalars(conn, s, frames)
+        }
+    }
+
+    /// From a stream that is done with: its header lists, anomalies and call move into the
+    /// record instead of being copied (the export's path: every field of every stream).
+    pub fn from_stream(
+        conn: &ConnectionInfo,
+        mut s: Stream,
+        frames: bool,
+        call: Option<Call>,
+    ) -> Self {
+        let scalars = StreamJson::scalars(conn, &s, frames);
+        // Lists grew by pushes: trim them, as a copy would have been, since a document
+        // holds every record until the end.
+        let trim = |mut h: Vec<HeaderField>| {
+            h.shrink_to_fit();
+            Headers(h)
+        };
+        StreamJson {
+            request_headers: s.request_headers.take().map(trim),
+            informational: std::mem::take(&mut s.informational)
+                .into_iter()
+                .map(trim)
+                .collect(),
+            response_headers: s.response_headers.take().map(trim),
+            trailers: s.trailers.take().map(trim),
+            request_trailers: s.request_trailers.take().map(trim),
+            anomalies: std::mem::take(&mut s.anomalies),
+            grpc: call.map(GrpcJson::from_call),
+            ..scalars
+        }
+    }
+
+    /// Everything but the header lists, anomalies and call (left empty).
+    fn scalars(conn: &ConnectionInfo, s: &Stream, frames: bool) -> Self {
         StreamJson {
             connection: conn.id,
             stream_id: s.id,
@@ -320,11 +369,11 @@ impl StreamJson {
             authority: known(&s.request_headers, ":authority"),
             scheme: known(&s.request_headers, ":scheme"),
             status: s.status(),
-            request_headers: headers(&s.request_headers),
-            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
-            response_headers: headers(&s.response_headers),
-            trailers: headers(&s.trailers),
-            request_trailers: headers(&s.request_trailers),
+            request_headers: None,
+            informational: Vec::new(),
+            response_headers: None,
+            trailers: None,
+            request_trailers: None,
             request_bytes: s.bytes[0],
             response_bytes: s.bytes[1],
             request_data_frames: s.data_frames[0],
@@ -342,8 +391,8 @@ impl StreamJson {
                 client_window: w[0],
                 server_window: w[1],
             }),
-            anomalies: s.anomalies.clone(),
-            grpc: call.map(GrpcJson::new),
+            anomalies: Vec::new(),
+            grpc: None,
             frames: frames.then(|| s.frames.iter().map(FrameJson::new).collect()),
         }
     }

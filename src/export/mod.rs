@@ -113,11 +113,11 @@ impl<W: Write> Collector<W> {
 }
 
 impl<W: Write> Collector<W> {
-    fn emit(&mut self, conn: &ConnectionInfo, s: &Stream, key: Option<&PoolKey>) {
+    fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>) {
         let pooled = self.pool.evidence(key);
-        let call = crate::model::grpc_call(s, &self.descriptors, self.no_messages, pooled);
-        self.backends.stream(conn, s, call.as_ref());
-        let json = StreamJson::new(conn, s, self.frames, call.as_ref());
+        let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages, pooled);
+        self.backends.stream(conn, &s, call.as_ref());
+        let json = StreamJson::from_stream(conn, s, self.frames, call);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
             Output::Ndjson { .. } => self.line("stream", &json),
@@ -127,7 +127,7 @@ impl<W: Write> Collector<W> {
     /// Decodes the calls held for pooled inference, now that all evidence is in.
     fn flush_deferred(&mut self) {
         for (conn, s, key) in std::mem::take(&mut self.deferred) {
-            self.emit(&conn, &s, Some(&key));
+            self.emit(&conn, s, Some(&key));
         }
     }
 }
@@ -144,7 +144,7 @@ impl<W: Write> H2Sink for Collector<W> {
                 return;
             }
         }
-        self.emit(conn, &s, key.as_ref());
+        self.emit(conn, s, key.as_ref());
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
