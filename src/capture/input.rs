@@ -26,6 +26,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Read size for streams, and the buffer size we return to after a larger record.
 pub(crate) const CHUNK: usize = 256 * 1024;
 
+/// A memory-mapped input gives the pages it has read back to the OS every this many bytes.
+#[cfg(unix)]
+const RELEASE_EVERY: usize = 8 << 20;
+
 /// The bytes of a whole input: a read-only memory map, or a buffer (`from_bytes`).
 pub(crate) enum Backing {
     Map(Mmap),
@@ -54,7 +58,12 @@ pub(crate) struct Input {
 }
 
 enum Source {
-    Whole { data: Backing, pos: usize },
+    Whole {
+        data: Backing,
+        pos: usize,
+        /// Mapped bytes before this were given back to the OS (`live::release_mapped`).
+        released: usize,
+    },
     Stream(Stream),
 }
 
@@ -69,7 +78,14 @@ struct Stream {
 
 impl Input {
     pub(crate) fn whole(data: Backing, path: Option<PathBuf>) -> Self {
-        Self::new(Source::Whole { data, pos: 0 }, path)
+        Self::new(
+            Source::Whole {
+                data,
+                pos: 0,
+                released: 0,
+            },
+            path,
+        )
     }
 
     pub(crate) fn stream(reader: Box<dyn Read + Send>, path: Option<PathBuf>) -> Self {
@@ -97,7 +113,7 @@ impl Input {
     /// its decompressed bytes. Bytes already buffered from a stream are replayed to the decoder.
     pub(crate) fn into_gzip(self) -> Input {
         let compressed: Box<dyn Read + Send> = match self.src {
-            Source::Whole { data, pos } => {
+            Source::Whole { data, pos, .. } => {
                 let mut cursor = Cursor::new(data);
                 cursor.set_position(pos as u64);
                 Box::new(cursor)
@@ -127,7 +143,20 @@ impl Input {
             cut_short,
         } = self;
         match src {
-            Source::Whole { data, pos } => {
+            Source::Whole {
+                data,
+                pos,
+                released,
+            } => {
+                // Every slice `take` handed out is dead by now (see the module doc), so the
+                // mapped pages behind `pos` can go: reading a file keeps a flat RSS.
+                #[cfg(unix)]
+                if let Backing::Map(map) = data {
+                    if *pos - *released >= RELEASE_EVERY {
+                        let _ = super::live::release_mapped(map, *released, *pos);
+                        *released = *pos - *pos % super::live::RELEASE_ALIGN;
+                    }
+                }
                 let data = Backing::as_ref(data);
                 let end = pos.saturating_add(n).min(data.len());
                 Ok(data.get(*pos..end).unwrap_or_default())
@@ -171,7 +200,7 @@ impl Input {
     /// Consume up to `n` bytes made visible by the last `fill`, and return them.
     pub(crate) fn take(&mut self, n: usize) -> &[u8] {
         let (start, end, bytes): (usize, usize, &[u8]) = match &mut self.src {
-            Source::Whole { data, pos } => {
+            Source::Whole { data, pos, .. } => {
                 let data = Backing::as_ref(data);
                 let start = *pos;
                 let end = start.saturating_add(n).min(data.len());

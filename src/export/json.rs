@@ -13,6 +13,7 @@ use crate::reassembly::{ConnStats, Dir};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 fn secs(ts: Timestamp) -> f64 {
@@ -89,11 +90,20 @@ impl Bytes {
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match (self.1, std::str::from_utf8(&self.0)) {
+        BytesRef(&self.0, self.1).serialize(s)
+    }
+}
+
+/// [`Bytes`] without the copy, for values serialized straight from the decoded data.
+struct BytesRef<'a>(&'a [u8], bool);
+
+impl Serialize for BytesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.1, std::str::from_utf8(self.0)) {
             (false, Ok(text)) => s.serialize_str(text),
             _ => {
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("base64", &base64(&self.0))?;
+                m.serialize_entry("base64", &base64(self.0))?;
                 m.end()
             }
         }
@@ -102,24 +112,7 @@ impl Serialize for Bytes {
 
 /// Standard base64 with padding (RFC 4648 §4).
 pub fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    crate::grpc::base64_encode(data)
 }
 
 /// A header list: `[[name, value], ...]` in wire order. Names from an unknown dynamic-table
@@ -131,20 +124,22 @@ impl Serialize for Headers {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for f in &self.0 {
+            // Borrowed where the bytes allow: this runs for every field of every stream.
             let name = match &f.name {
-                Text::Known(n) => String::from_utf8_lossy(n).into_owned(),
-                Text::Unknown => f.display_name(),
+                Text::Known(n) => String::from_utf8_lossy(n),
+                Text::Unknown => Cow::Owned(f.display_name()),
             };
+            let decoded;
             let value = match &f.value {
                 // gRPC binary metadata: the bytes it stands for, not its wire encoding.
-                Text::Known(v) if name.ends_with("-bin") => Some(Bytes::new(
-                    &crate::grpc::bin_header_value(v).unwrap_or_else(|| v.clone()),
-                    true,
-                )),
-                Text::Known(v) => Some(Bytes::new(v, false)),
+                Text::Known(v) if name.ends_with("-bin") => {
+                    decoded = crate::grpc::bin_header_value(v);
+                    Some(BytesRef(decoded.as_deref().unwrap_or(v), true))
+                }
+                Text::Known(v) => Some(BytesRef(v, false)),
                 Text::Unknown => None,
             };
-            seq.serialize_element(&(name, value))?;
+            seq.serialize_element(&(&*name, value))?;
         }
         seq.end()
     }
@@ -283,35 +278,40 @@ pub struct RawJson {
 
 impl GrpcJson {
     pub fn new(c: &Call) -> Self {
-        let messages = |m: &[Message]| -> Vec<MessageJson> {
-            m.iter()
+        GrpcJson::from_call(c.clone())
+    }
+
+    /// From a call that is done with: its messages (JSON trees, base64 text) move, not copied.
+    pub fn from_call(c: Call) -> Self {
+        let messages = |m: Vec<Message>| -> Vec<MessageJson> {
+            m.into_iter()
                 .map(|m| MessageJson {
                     index: m.index,
                     ts: secs(m.ts),
                     size: m.size,
                     compressed: m.compressed,
-                    json: m.json.clone(),
-                    raw: m.raw.as_ref().map(|r| RawJson {
-                        base64: r.base64.clone(),
-                        fields: r.fields.clone(),
+                    json: m.json,
+                    raw: m.raw.map(|r| RawJson {
+                        base64: r.base64,
+                        fields: r.fields,
                     }),
-                    error: m.error.clone(),
+                    error: m.error,
                 })
                 .collect()
         };
         GrpcJson {
-            service: c.service.clone(),
-            method: c.method.clone(),
+            service: c.service,
+            method: c.method,
             inferred: c.inferred,
-            protocol: c.protocol.clone(),
-            encoding: c.encoding.clone(),
+            protocol: c.protocol,
+            encoding: c.encoding,
             status: c.status,
             status_name: c.status_name,
-            message: c.message.clone(),
-            status_details: c.status_details.clone(),
-            request_messages: messages(&c.request_messages),
-            response_messages: messages(&c.response_messages),
-            error: c.error.clone(),
+            message: c.message,
+            status_details: c.status_details,
+            request_messages: messages(c.request_messages),
+            response_messages: messages(c.response_messages),
+            error: c.error,
         }
     }
 }
@@ -319,6 +319,50 @@ impl GrpcJson {
 impl StreamJson {
     pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
         let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
+        StreamJson {
+            request_headers: headers(&s.request_headers),
+            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
+            response_headers: headers(&s.response_headers),
+            trailers: headers(&s.trailers),
+            request_trailers: headers(&s.request_trailers),
+            anomalies: s.anomalies.clone(),
+            grpc: call.map(GrpcJson::new),
+            ..StreamJson::scalars(conn, s, frames)
+        }
+    }
+
+    /// From a stream that is done with: its header lists, anomalies and call move into the
+    /// record instead of being copied (the export's path: every field of every stream).
+    pub fn from_stream(
+        conn: &ConnectionInfo,
+        mut s: Stream,
+        frames: bool,
+        call: Option<Call>,
+    ) -> Self {
+        let scalars = StreamJson::scalars(conn, &s, frames);
+        // Lists grew by pushes: trim them, as a copy would have been, since a document
+        // holds every record until the end.
+        let trim = |mut h: Vec<HeaderField>| {
+            h.shrink_to_fit();
+            Headers(h)
+        };
+        StreamJson {
+            request_headers: s.request_headers.take().map(trim),
+            informational: std::mem::take(&mut s.informational)
+                .into_iter()
+                .map(trim)
+                .collect(),
+            response_headers: s.response_headers.take().map(trim),
+            trailers: s.trailers.take().map(trim),
+            request_trailers: s.request_trailers.take().map(trim),
+            anomalies: std::mem::take(&mut s.anomalies),
+            grpc: call.map(GrpcJson::from_call),
+            ..scalars
+        }
+    }
+
+    /// Everything but the header lists, anomalies and call (left empty).
+    fn scalars(conn: &ConnectionInfo, s: &Stream, frames: bool) -> Self {
         StreamJson {
             connection: conn.id,
             stream_id: s.id,
@@ -329,11 +373,11 @@ impl StreamJson {
             authority: known(&s.request_headers, ":authority"),
             scheme: known(&s.request_headers, ":scheme"),
             status: s.status(),
-            request_headers: headers(&s.request_headers),
-            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
-            response_headers: headers(&s.response_headers),
-            trailers: headers(&s.trailers),
-            request_trailers: headers(&s.request_trailers),
+            request_headers: None,
+            informational: Vec::new(),
+            response_headers: None,
+            trailers: None,
+            request_trailers: None,
             request_bytes: s.bytes[0],
             response_bytes: s.bytes[1],
             request_data_frames: s.data_frames[0],
@@ -351,8 +395,8 @@ impl StreamJson {
                 client_window: w[0],
                 server_window: w[1],
             }),
-            anomalies: s.anomalies.clone(),
-            grpc: call.map(GrpcJson::new),
+            anomalies: Vec::new(),
+            grpc: None,
             frames: frames.then(|| s.frames.iter().map(FrameJson::new).collect()),
         }
     }

@@ -115,11 +115,11 @@ impl<W: Write> Collector<W> {
 }
 
 impl<W: Write> Collector<W> {
-    fn emit(&mut self, conn: &ConnectionInfo, s: &Stream, key: Option<&PoolKey>) {
+    fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>) {
         let pooled = self.pool.evidence(key);
-        let call = crate::model::grpc_call(s, &self.descriptors, self.no_messages, pooled);
-        self.backends.stream(conn, s, call.as_ref());
-        let json = StreamJson::new(conn, s, self.frames, call.as_ref());
+        let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages, pooled);
+        self.backends.stream(conn, &s, call.as_ref());
+        let json = StreamJson::from_stream(conn, s, self.frames, call);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
             Output::Ndjson { .. } => self.line("stream", &json),
@@ -129,7 +129,7 @@ impl<W: Write> Collector<W> {
     /// Decodes the calls held for pooled inference, now that all evidence is in.
     fn flush_deferred(&mut self) {
         for (conn, s, key) in std::mem::take(&mut self.deferred) {
-            self.emit(&conn, &s, Some(&key));
+            self.emit(&conn, s, Some(&key));
         }
     }
 }
@@ -146,7 +146,7 @@ impl<W: Write> H2Sink for Collector<W> {
                 return;
             }
         }
-        self.emit(conn, &s, key.as_ref());
+        self.emit(conn, s, key.as_ref());
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
@@ -217,12 +217,10 @@ impl<W: Write> Session<W> {
                 mut connections,
             } => {
                 connections.sort_by_key(|c| c.id);
-                streams.sort_by(|a, b| {
-                    a.start
-                        .total_cmp(&b.start)
-                        .then(a.connection.cmp(&b.connection))
-                        .then(a.stream_id.cmp(&b.stream_id))
-                });
+                // Records are large: sort their keys, then move each record once (ties keep
+                // their order, as in a stable sort).
+                streams
+                    .sort_by_cached_key(|s| (total_order_key(s.start), s.connection, s.stream_id));
                 let doc = Document {
                     capture,
                     connections,
@@ -278,6 +276,12 @@ pub fn export<W: Write>(
         error.as_ref().map(ToString::to_string),
     );
     (session.finish(capture), error)
+}
+
+/// An integer that orders like `f64::total_cmp` (the same bit trick it uses).
+fn total_order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
 /// Writes the document as JSON followed by a newline.
@@ -345,6 +349,37 @@ impl CaptureInfo {
             kernel_drops: None,
             filtered_out: s.filtered_out,
             error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_order_key;
+
+    #[test]
+    fn total_order_key_orders_like_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            1.0,
+            1_700_000_000.123_456,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order_key(a).cmp(&total_order_key(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 //! `// SAFETY:` comment.
 //!
 //! - `ring`: Linux AF_PACKET with a TPACKET_V3 ring (live capture);
-//! - [`map_file`]: capture files mapped read-only, so packets are sliced, not copied.
+//! - [`map_file`]: capture files mapped read-only, so packets are sliced, not copied;
+//!   [`release_mapped`] lets go of the pages already read.
 #![allow(unsafe_code)]
 
 #[cfg(target_os = "linux")]
@@ -51,3 +52,29 @@ pub fn stop_on_signals() -> &'static AtomicBool {
     }
     &STOP
 }
+
+/// Drops `map[from..to]` from the process's resident set, `from` and `to` rounded down to
+/// [`RELEASE_ALIGN`]. The pages stay in the page cache; touching them again maps them back.
+/// A capture is read once, front to back: releasing what is behind keeps the RSS of a
+/// multi-gigabyte file flat instead of growing to the file's size.
+#[cfg(unix)]
+pub fn release_mapped(map: &Mmap, from: usize, to: usize) -> io::Result<()> {
+    let from = from - from % RELEASE_ALIGN;
+    let to = to.min(map.len());
+    let to = to - to % RELEASE_ALIGN;
+    if to <= from {
+        return Ok(());
+    }
+    // SAFETY: memmap2 marks MADV_DONTNEED unchecked because on a private or writable mapping
+    // it discards data: later reads see the file again, or zeros. `map_file` maps the file
+    // shared and read-only (`Mmap::map`: PROT_READ, MAP_SHARED), whose pages *are* the page
+    // cache's: after DONTNEED a read maps the same page-cache page back, so every byte reads
+    // as before (and a file changed by another writer reads the same with or without it,
+    // the trade-off `map_file` already describes). Both ends are multiples of
+    // RELEASE_ALIGN, hence of the page size, and within the map.
+    unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from) }
+}
+
+/// [`release_mapped`] works in whole units of this size: a multiple of every page size
+/// Linux uses (4 KiB to 64 KiB).
+pub const RELEASE_ALIGN: usize = 1 << 20;

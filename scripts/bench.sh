@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# h2scope against tshark on large generated captures.
+#
+#   bash scripts/bench.sh [SIZES...]        default sizes: 100M 1G  (decimal: 1M = 10^6 bytes)
+#
+# For each kind of traffic (KINDS) and size, it generates a capture with
+# scripts/bench/gen-capture (replicas of a fixture's connections, cached in
+# $BENCH_DIR), then times, in the same run:
+#   h2scope export --no-messages | full (--proto-path fixtures/protos) | --frames | --ndjson
+#   h2scope --no-messages and full again under `taskset -c 0` (one core)
+#   tshark -T fields (TSHARK.md frames command), -T json -J http2, and (gRPC) protobuf -T json,
+#   only on the sizes in TSHARK_SIZES (default 100M: tshark needs minutes per 100 MB).
+# Every output goes to /dev/null. The captures are read from the page cache (each is read
+# once before it is timed). Wall time is measured around the command; peak RSS comes
+# from /usr/bin/time. The ratio column compares MB/s with tshark's on the same kind of
+# traffic (its largest size measured): no-messages and ndjson against -T fields, frames
+# against -J http2, full against protobuf JSON (gRPC) or -J http2 (h2c).
+#
+# Environment:
+#   KINDS="grpc h2c"         grpc = fixtures/grpc-roundrobin.pcapng, h2c = fixtures/h2c-nghttp-lo.pcap
+#   TSHARK_SIZES="100M"      sizes tshark runs on ("" = none)
+#   TSHARK_TIMEOUT=1800      seconds before a tshark run is abandoned (reported as a timeout)
+#   RUNS=1                   runs per h2scope measurement; the median wall time is reported
+#   ONE_CORE=1               also run h2scope under taskset -c 0
+#   BENCH_DIR=/tmp/h2scope-bench   where captures and results go (rm -r it when done)
+# Results: a table on stdout, and $BENCH_DIR/results.tsv.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BENCH_DIR=${BENCH_DIR:-/tmp/h2scope-bench}
+KINDS=${KINDS:-grpc h2c}
+TSHARK_SIZES=${TSHARK_SIZES-100M}
+TSHARK_TIMEOUT=${TSHARK_TIMEOUT:-1800}
+RUNS=${RUNS:-1}
+ONE_CORE=${ONE_CORE:-1}
+SIZES=("$@")
+[[ ${#SIZES[@]} -gt 0 ]] || SIZES=(100M 1G)
+mkdir -p "$BENCH_DIR"
+RESULTS=$BENCH_DIR/results.tsv
+TIMEF=$BENCH_DIR/time.out
+
+for tool in tshark /usr/bin/time taskset; do
+    command -v "$tool" >/dev/null || {
+        echo "bench: $tool missing (apt-get install -y tshark time util-linux)" >&2
+        exit 1
+    }
+done
+
+echo "bench: building h2scope and gen-capture (release)" >&2
+cargo build --release --quiet
+cargo build --release --quiet --manifest-path scripts/bench/gen-capture/Cargo.toml \
+    --target-dir target/bench-gen
+H2SCOPE=$ROOT/target/release/h2scope
+GEN=$ROOT/target/bench-gen/release/gen-capture
+
+template_of() {
+    case $1 in
+        grpc) echo fixtures/grpc-roundrobin.pcapng ;;
+        h2c) echo fixtures/h2c-nghttp-lo.pcap ;;
+        *) echo "bench: unknown kind $1" >&2; exit 1 ;;
+    esac
+}
+
+meta() { sed -n "s/^$2=//p" "$1.meta"; }
+
+# Generates (or reuses) $BENCH_DIR/KIND-SIZE.pcap; prints its path.
+capture() {
+    local kind=$1 size=$2 f=$BENCH_DIR/$1-$2.pcap
+    if [[ ! -f $f.meta || $GEN -nt $f.meta ]]; then
+        rm -f "$f" "$f.meta"
+        "$GEN" "$(template_of "$kind")" "$size" "$f" >&2
+    fi
+    echo "$f"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# measure KIND SIZE FILE TOOL MODE CORES TIMEOUT CMD... : times CMD > /dev/null, appends a row.
+measure() {
+    local kind=$1 size=$2 file=$3 tool=$4 mode=$5 cores=$6 limit=$7
+    shift 7
+    local runs=$RUNS walls=() rss=0 status=ok t0 t1 rc
+    [[ $tool == tshark ]] && runs=1
+    cat "$file" >/dev/null # into the page cache
+    for ((i = 0; i < runs; i++)); do
+        t0=$EPOCHREALTIME
+        rc=0
+        timeout "$limit" /usr/bin/time -f '%M' -o "$TIMEF" "$@" >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
+        t1=$EPOCHREALTIME
+        walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+        local r
+        r=$(tail -n 1 "$TIMEF" 2>/dev/null || echo 0)
+        [[ $r =~ ^[0-9]+$ ]] || r=0
+        ((r > rss)) && rss=$r
+        if ((rc == 124)); then status=timeout; break; fi
+        if ((rc != 0)); then status="exit $rc"; sed 's/^/    /' "$BENCH_DIR/stderr" | tail -n 3 >&2; break; fi
+    done
+    local wall bytes packets
+    wall=$(printf '%s\n' "${walls[@]}" | median)
+    bytes=$(meta "$file" bytes)
+    packets=$(meta "$file" packets)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" "$bytes" "$packets" \
+        "$tool" "$mode" "$cores" "$wall" "$rss" "$status" >>"$RESULTS"
+    printf 'bench: %-5s %-5s %-7s %-12s %-4s %8.2f s  %6d MB RSS  %s\n' "$kind" "$size" "$tool" \
+        "$mode" "$cores" "$wall" $((rss / 1024)) "$status" >&2
+}
+
+PROTOS=$ROOT/fixtures/protos
+printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tpeak_rss_kb\tstatus\n' >"$RESULTS"
+for kind in $KINDS; do
+    for size in "${SIZES[@]}"; do
+        f=$(capture "$kind" "$size")
+        H=("$H2SCOPE" export)
+        measure "$kind" "$size" "$f" h2scope no-messages 2 0 "${H[@]}" --no-messages "$f"
+        measure "$kind" "$size" "$f" h2scope full 2 0 "${H[@]}" --proto-path "$PROTOS" "$f"
+        measure "$kind" "$size" "$f" h2scope frames 2 0 "${H[@]}" --frames "$f"
+        measure "$kind" "$size" "$f" h2scope ndjson 2 0 "${H[@]}" --ndjson "$f"
+        if [[ $ONE_CORE == 1 ]]; then
+            measure "$kind" "$size" "$f" h2scope no-messages 1 0 taskset -c 0 "${H[@]}" --no-messages "$f"
+            measure "$kind" "$size" "$f" h2scope full 1 0 taskset -c 0 "${H[@]}" --proto-path "$PROTOS" "$f"
+        fi
+        [[ " $TSHARK_SIZES " == *" $size "* ]] || continue
+        # TSHARK.md's options: two passes, no name resolution, HTTP/2 on the servers' ports.
+        # No protobuf options for -T fields and -J http2: without schemas tshark does less.
+        T=(tshark -n -2 -r "$f" -d "tcp.port==$(meta "$f" server_ports),http2")
+        measure "$kind" "$size" "$f" tshark fields 2 "$TSHARK_TIMEOUT" "${T[@]}" -Y http2 -T fields \
+            -E header=y -E occurrence=a -E aggregator=, -e frame.number -e tcp.stream \
+            -e http2.streamid -e http2.type -e http2.flags -e http2.length -e http2.headers.method \
+            -e http2.headers.path -e http2.headers.status -e grpc.message_length -e _ws.col.Info
+        measure "$kind" "$size" "$f" tshark json-http2 2 "$TSHARK_TIMEOUT" "${T[@]}" \
+            -o grpc.embedded_under_http2:TRUE -Y http2 -T json --no-duplicate-keys -J http2
+        if [[ $kind == grpc ]]; then
+            measure "$kind" "$size" "$f" tshark protobuf 2 "$TSHARK_TIMEOUT" "${T[@]}" \
+                -o "uat:protobuf_search_paths:\"$PROTOS\",\"TRUE\"" -Y grpc -T json
+        fi
+    done
+done
+
+# The table: MB = 10^6 bytes; ratio = h2scope MB/s over tshark's for the paired mode.
+echo
+echo "$(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1); $(tshark --version 2>/dev/null | head -n 1)"
+awk -F'\t' '
+NR == 1 { next }
+{ n++; for (i = 1; i <= NF; i++) r[n, i] = $i
+  mbs = $3 / 1e6 / $8
+  if ($5 == "tshark" && $10 == "ok") best[$1, $6] = mbs }
+END {
+  printf "| traffic | file | tool / mode | cores | wall s | MB/s | packets/s | peak RSS MB | vs tshark |\n"
+  printf "|---|---|---|---|---|---|---|---|---|\n"
+  for (k = 1; k <= n; k++) {
+    kind = r[k, 1]; mode = r[k, 6]; tool = r[k, 5]; wall = r[k, 8]
+    mbs = r[k, 3] / 1e6 / wall; pps = r[k, 4] / wall
+    pair = ""
+    if (tool == "h2scope") {
+      if (mode == "no-messages" || mode == "ndjson") pair = "fields"
+      else if (mode == "frames") pair = "json-http2"
+      else if (mode == "full") pair = (kind == "grpc") ? "protobuf" : "json-http2"
+    }
+    ratio = ((kind, pair) in best) ? sprintf("%.0fx %s", mbs / best[kind, pair], pair) : ""
+    st = (r[k, 10] == "ok") ? "" : " (" r[k, 10] ")"
+    printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.2f | %.0f | %.0f | %.0f | %s |\n", kind, r[k, 2], \
+      r[k, 3] / 1e6, tool, mode, st, r[k, 7], wall, mbs, pps, r[k, 9] / 1024, ratio
+  }
+}' "$RESULTS"
