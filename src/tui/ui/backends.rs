@@ -147,12 +147,8 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
                         Style::new()
                     },
                 )),
-                Cell::from(
-                    Line::from(b.quantile(0.5).map_or("-".into(), fmt::duration)).right_aligned(),
-                ),
-                Cell::from(
-                    Line::from(b.quantile(0.99).map_or("-".into(), fmt::duration)).right_aligned(),
-                ),
+                Cell::from(Line::from(b.p50.map_or("-".into(), fmt::duration)).right_aligned()),
+                Cell::from(Line::from(b.p99.map_or("-".into(), fmt::duration)).right_aligned()),
                 Cell::from(Line::from(b.conns.len().to_string()).right_aligned()),
             ]);
             let mut row = Row::new(cells);
