@@ -162,10 +162,16 @@ fn call_title(f: &mut Frame, model: &Model, c: &super::model::CallEntry, area: R
         ]),
         Line::from(Span::styled(
             format!(
-                " {} → {} ({})  connection {} stream {}  at {}s",
+                " {} → {}{}  connection {} stream {}  at {}s",
                 c.rec.client,
                 c.rec.server,
-                sanitize(&model.backend_name(c.rec.server)),
+                model
+                    .backends
+                    .iter()
+                    .find(|b| b.server == c.rec.server)
+                    .and_then(|b| b.label.as_deref())
+                    .map(|l| format!(" ({})", sanitize(l)))
+                    .unwrap_or_default(),
                 c.rec.conn,
                 c.rec.stream_id,
                 fmt::offset(c.rec.start, calls::t0(model))
