@@ -99,22 +99,32 @@ impl SortKey {
         SortKey::ALL[(i + 1) % SortKey::ALL.len()]
     }
 
-    fn compare(self, model: &Model, a: &CallEntry, b: &CallEntry) -> Ordering {
+    /// What a call is sorted by. Computed once per call per sort (random access into
+    /// the calls is what makes sorting a long capture slow, not the comparisons).
+    fn value<'a>(self, model: &'a Model, ranks: &[u32], c: &'a CallEntry) -> SortValue<'a> {
         match self {
-            SortKey::Time => a.rec.start.cmp(&b.rec.start),
-            SortKey::Backend => model
-                .backend_name(a.rec.server)
-                .cmp(&model.backend_name(b.rec.server))
-                .then(a.rec.server.cmp(&b.rec.server)),
-            SortKey::Method => a.name(true).cmp(&b.name(true)),
-            SortKey::Status => {
-                (a.is_error(), a.status_text()).cmp(&(b.is_error(), b.status_text()))
+            SortKey::Time => SortValue::Int(c.rec.start.0),
+            SortKey::Backend => {
+                let (label, addr) = model.backend_sort_key(c.rec.server);
+                SortValue::Backend(label, addr)
             }
-            SortKey::Duration => a.duration_ns().cmp(&b.duration_ns()),
-            SortKey::Request => a.rec.bytes[0].cmp(&b.rec.bytes[0]),
-            SortKey::Response => a.rec.bytes[1].cmp(&b.rec.bytes[1]),
+            SortKey::Method => {
+                SortValue::Int(ranks.get(c.name_id as usize).map_or(0, |&r| i64::from(r)))
+            }
+            SortKey::Status => SortValue::Status(c.status_key()),
+            SortKey::Duration => SortValue::Int(c.duration_ns()),
+            SortKey::Request => SortValue::Int(c.rec.bytes[0] as i64),
+            SortKey::Response => SortValue::Int(c.rec.bytes[1] as i64),
         }
     }
+}
+
+/// A sort key's value for one call (one variant per sort key, never compared across).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortValue<'a> {
+    Int(i64),
+    Backend(Option<&'a str>, SocketAddr),
+    Status((bool, Option<u32>, Option<u16>, Option<u32>)),
 }
 
 /// A parsed filter: every term must match.
@@ -729,28 +739,38 @@ impl ViewState {
             .collect();
         self.seen_calls = model.calls.len();
         if !new.is_empty() {
-            let cmp = |a: &usize, b: &usize| {
-                let o = self
-                    .sort
-                    .compare(model, &model.calls[*a], &model.calls[*b])
-                    .then(a.cmp(b));
-                if self.descending { o.reverse() } else { o }
-            };
-            new.sort_by(cmp);
-            let old = std::mem::take(&mut self.visible);
-            let mut merged = Vec::with_capacity(old.len() + new.len());
-            let (mut i, mut j) = (0, 0);
-            while i < old.len() && j < new.len() {
-                if cmp(&old[i], &new[j]) != Ordering::Greater {
-                    merged.push(old[i]);
-                    i += 1;
-                } else {
-                    merged.push(new[j]);
-                    j += 1;
+            let (sort, descending) = (self.sort, self.descending);
+            // Sorting by name compares each name's rank among the distinct names.
+            let ranks = if sort == SortKey::Method {
+                let mut by_name: Vec<u32> = (0..model.names.len() as u32).collect();
+                by_name.sort_by(|a, b| model.names[*a as usize].cmp(&model.names[*b as usize]));
+                let mut ranks = vec![0u32; by_name.len()];
+                for (rank, id) in by_name.into_iter().enumerate() {
+                    ranks[id as usize] = rank as u32;
                 }
+                ranks
+            } else {
+                Vec::new()
+            };
+            let key = |i: usize| (sort.value(model, &ranks, &model.calls[i]), i);
+            let ordered = |a: &(SortValue, usize), b: &(SortValue, usize)| {
+                if descending { b.cmp(a) } else { a.cmp(b) }
+            };
+            let mut keyed: Vec<(SortValue, usize)> = new.drain(..).map(key).collect();
+            keyed.sort_unstable_by(ordered);
+            // Where each new call goes among the old ones: a binary search each, then one
+            // pass of copies. New calls mostly land at the end when sorted by time.
+            let old = std::mem::take(&mut self.visible);
+            let mut merged = Vec::with_capacity(old.len() + keyed.len());
+            let mut from = 0;
+            for k in &keyed {
+                let at = from
+                    + old[from..].partition_point(|&o| ordered(&key(o), k) != Ordering::Greater);
+                merged.extend_from_slice(&old[from..at]);
+                merged.push(k.1);
+                from = at;
             }
-            merged.extend_from_slice(&old[i..]);
-            merged.extend_from_slice(&new[j..]);
+            merged.extend_from_slice(&old[from..]);
             self.visible = merged;
             if let Some(pos) = keep.and_then(|k| self.visible.iter().position(|&i| i == k)) {
                 self.calls_sel = pos;

@@ -19,15 +19,44 @@ pub struct CallEntry {
     pub rec: CallRecord,
     /// The value of the backend header on this call, when configured and present.
     pub label: Option<String>,
+    // Read once from the header lists: sorting and filtering compare them millions of times.
+    http_status: Option<u16>,
+    error: bool,
+    path: Option<Box<[u8]>>,
+    /// Index of `name(true)` in `Model::names`.
+    pub name_id: u32,
 }
 
 impl CallEntry {
+    pub fn new(rec: CallRecord, label: Option<String>) -> Self {
+        let http_status = rec
+            .response_headers
+            .as_deref()
+            .and_then(crate::connection::stream::status_of);
+        let error = rec
+            .grpc
+            .as_ref()
+            .and_then(|g| g.status)
+            .is_some_and(|s| s != 0)
+            || http_status.is_some_and(|s| s >= 500)
+            || rec.reset.is_some_and(|(_, code)| code != ErrorCode(0));
+        let path = Stream::field(&rec.request_headers, ":path").map(Box::from);
+        CallEntry {
+            rec,
+            label,
+            http_status,
+            error,
+            path,
+            name_id: 0,
+        }
+    }
+
     pub fn duration_ns(&self) -> i64 {
         self.rec.end.saturating_sub(self.rec.start).max(0)
     }
 
     pub fn http_status(&self) -> Option<u16> {
-        crate::connection::stream::status_of(self.rec.response_headers.as_deref()?)
+        self.http_status
     }
 
     /// The gRPC status code, when the call is gRPC and one is known (or mapped from a reset).
@@ -56,13 +85,11 @@ impl CallEntry {
 
     /// A non-OK gRPC status, an HTTP status of 500 or more, or a reset with an error code.
     pub fn is_error(&self) -> bool {
-        self.grpc_status().is_some_and(|s| s != 0)
-            || self.http_status().is_some_and(|s| s >= 500)
-            || self.rec.reset.is_some_and(|(_, code)| code != ErrorCode(0))
+        self.error
     }
 
     pub fn path(&self) -> Option<&[u8]> {
-        Stream::field(&self.rec.request_headers, ":path")
+        self.path.as_deref()
     }
 
     pub fn method(&self) -> Option<&[u8]> {
@@ -109,6 +136,16 @@ impl CallEntry {
         v
     }
 
+    /// Orders calls by outcome: fine ones first, then by status (no allocation).
+    pub fn status_key(&self) -> (bool, Option<u32>, Option<u16>, Option<u32>) {
+        (
+            self.is_error(),
+            self.grpc_status(),
+            self.http_status(),
+            self.rec.reset.map(|(_, c)| c.0),
+        )
+    }
+
     pub fn message_counts(&self) -> Option<(usize, usize)> {
         let g = self.rec.grpc.as_ref()?;
         Some((g.request_messages.len(), g.response_messages.len()))
@@ -127,8 +164,13 @@ pub struct BackendStats {
     pub label: Option<String>,
     pub calls: u64,
     pub errors: u64,
-    /// Call durations in ns, sorted (for percentiles).
-    pub latencies: Vec<i64>,
+    /// Call durations in ns, in no particular order (percentiles are selected from it).
+    latencies: Vec<i64>,
+    /// Nearest-rank p50 and p99 of `latencies`, refreshed after each batch.
+    pub p50: Option<i64>,
+    pub p99: Option<i64>,
+    /// Calls were added since the percentiles were computed.
+    stale: bool,
     /// HTTP/2 connections to it.
     pub conns: BTreeSet<ConnId>,
 }
@@ -141,18 +183,31 @@ impl BackendStats {
             calls: 0,
             errors: 0,
             latencies: Vec::new(),
+            p50: None,
+            p99: None,
+            stale: false,
             conns: BTreeSet::new(),
         }
     }
 
-    /// The `q`-quantile (0..=1) of call duration in ns, nearest rank.
-    pub fn quantile(&self, q: f64) -> Option<i64> {
+    /// The `q`-quantile (0..=1) of call duration in ns, nearest rank: a selection, O(n),
+    /// which reorders `latencies` (kept unsorted: sorted insertion is quadratic over a long
+    /// capture, and this runs once per batch, not once per call).
+    fn select(&mut self, q: f64) -> Option<i64> {
         let n = self.latencies.len();
         if n == 0 {
             return None;
         }
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        self.latencies.get(rank - 1).copied()
+        Some(*self.latencies.select_nth_unstable(rank - 1).1)
+    }
+
+    fn refresh(&mut self) {
+        if self.stale {
+            self.p50 = self.select(0.5);
+            self.p99 = self.select(0.99);
+            self.stale = false;
+        }
     }
 }
 
@@ -204,6 +259,10 @@ pub struct Model {
     pub protocol_anomalies: u64,
     /// Bumped by every change, so views know when to recompute what they derive.
     pub generation: u64,
+    /// Distinct call names (`CallEntry::name(true)`), interned so that sorting by name
+    /// compares small numbers.
+    pub names: Vec<Vec<u8>>,
+    name_ids: HashMap<Vec<u8>, u32>,
 }
 
 impl Model {
@@ -221,6 +280,8 @@ impl Model {
             grpc_calls: 0,
             protocol_anomalies: 0,
             generation: 0,
+            names: Vec::new(),
+            name_ids: HashMap::new(),
         }
     }
 
@@ -233,6 +294,9 @@ impl Model {
                         Record::Call(c) => self.call(*c),
                         Record::Connection(c) => self.connection(*c),
                     }
+                }
+                for b in &mut self.backends {
+                    b.refresh();
                 }
                 self.backends.sort_by(|a, b| {
                     b.calls
@@ -268,7 +332,17 @@ impl Model {
                 .or_else(|| Stream::field(&rec.trailers, name))
                 .map(|v| String::from_utf8_lossy(v).into_owned())
         });
-        let entry = CallEntry { rec, label };
+        let mut entry = CallEntry::new(rec, label);
+        let name = entry.name(true);
+        entry.name_id = match self.name_ids.get(&name) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(name.clone());
+                self.name_ids.insert(name, id);
+                id
+            }
+        };
         let index = self.calls.len();
         let (conn, server, dur, err) = (
             entry.rec.conn,
@@ -283,8 +357,8 @@ impl Model {
         let b = self.backend(server);
         b.calls += 1;
         b.errors += u64::from(err);
-        let at = b.latencies.partition_point(|&l| l <= dur);
-        b.latencies.insert(at, dur);
+        b.latencies.push(dur);
+        b.stale = true;
         b.conns.insert(conn);
         if entry.label.is_some() {
             b.label.clone_from(&entry.label);
@@ -345,6 +419,16 @@ impl Model {
                 backends: self.backends.len(),
             }
         }
+    }
+
+    /// Orders backends the way their names read: labelled ones by label, then addresses.
+    pub fn backend_sort_key(&self, server: SocketAddr) -> (Option<&str>, SocketAddr) {
+        let label = self
+            .backends
+            .iter()
+            .find(|b| b.server == server)
+            .and_then(|b| b.label.as_deref());
+        (label, server)
     }
 
     /// The display name of a backend: its label, or its address.

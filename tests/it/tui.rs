@@ -514,3 +514,48 @@ fn open_without_a_terminal_says_so_and_draws_nothing() {
         "{err}"
     );
 }
+
+#[test]
+fn calls_merged_batch_by_batch_match_a_full_sort() {
+    use h2scope::tui::app::Action;
+    use h2scope::tui::feed::Update;
+    let reader = CaptureReader::open(&fixture("grpc-roundrobin.pcapng")).unwrap();
+    let mut updates = Vec::new();
+    feed::feed(reader, &FeedOptions::default(), |u| {
+        updates.push(u);
+        true
+    });
+    for sort_presses in 0..7 {
+        // One call per update, sorted (and reversed) before any arrives...
+        let mut live = App::new(Model::new("x", Some("x-backend")), 100, 30);
+        for _ in 0..sort_presses {
+            live.action(Action::CycleSort);
+        }
+        live.action(Action::ReverseSort);
+        for u in updates.clone() {
+            match u {
+                Update::Records(rs) => {
+                    for r in rs {
+                        live.update(Update::Records(vec![r]));
+                    }
+                }
+                other => live.update(other),
+            }
+        }
+        // ...is the order of sorting once at the end.
+        let mut whole = App::new(Model::new("x", Some("x-backend")), 100, 30);
+        for u in updates.clone() {
+            whole.update(u);
+        }
+        for _ in 0..sort_presses {
+            whole.action(Action::CycleSort);
+        }
+        whole.action(Action::ReverseSort);
+        assert_eq!(
+            live.view.visible, whole.view.visible,
+            "sort {:?}",
+            live.view.sort
+        );
+        assert_eq!(live.view.visible.len(), 24);
+    }
+}

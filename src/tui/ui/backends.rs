@@ -22,8 +22,9 @@ fn verdict(model: &Model) -> Span<'static> {
         Spread::Empty => Span::styled(" no calls yet", Style::new().fg(Color::Gray)),
         Spread::Single { calls, conns } => Span::styled(
             format!(
-                " ⚠ all {calls} calls on one backend, over {conns} connection{} ",
-                if conns == 1 { "" } else { "s" }
+                " ⚠ all {calls} {} on one backend, over {conns} {} ",
+                fmt::plural(calls, "call", "calls"),
+                fmt::plural(conns as u64, "connection", "connections")
             ),
             warn,
         ),
@@ -74,9 +75,11 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         ]))
         .title_bottom(Line::from(Span::styled(
             format!(
-                " {} backends · {} HTTP/2 connections · Enter: only its calls ",
+                " {} {} · {} HTTP/2 {} · Enter: only its calls ",
                 model.backends.len(),
-                conns
+                fmt::plural(model.backends.len() as u64, "backend", "backends"),
+                conns,
+                fmt::plural(conns as u64, "connection", "connections")
             ),
             Style::new().fg(Color::DarkGray),
         )));
@@ -147,12 +150,8 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
                         Style::new()
                     },
                 )),
-                Cell::from(
-                    Line::from(b.quantile(0.5).map_or("-".into(), fmt::duration)).right_aligned(),
-                ),
-                Cell::from(
-                    Line::from(b.quantile(0.99).map_or("-".into(), fmt::duration)).right_aligned(),
-                ),
+                Cell::from(Line::from(b.p50.map_or("-".into(), fmt::duration)).right_aligned()),
+                Cell::from(Line::from(b.p99.map_or("-".into(), fmt::duration)).right_aligned()),
                 Cell::from(Line::from(b.conns.len().to_string()).right_aligned()),
             ]);
             let mut row = Row::new(cells);

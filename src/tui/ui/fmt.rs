@@ -47,6 +47,11 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// `one` for 1, else `many`.
+pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// Seconds since `t0`: `+1.329`.
 pub fn offset(ts: Timestamp, t0: Timestamp) -> String {
     format!("+{:.3}", ts.saturating_sub(t0) as f64 / 1e9)

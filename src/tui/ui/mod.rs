@@ -122,16 +122,21 @@ fn header(f: &mut Frame, model: &Model, area: Rect) {
         ]
     };
     let mut second = vec![Span::raw(" ")];
-    second.extend(n(p.packets, "packets"));
+    second.extend(n(p.packets, fmt::plural(p.packets, "packet", "packets")));
     second.push(Span::styled(
         format!("{}  ", fmt::bytes(p.bytes)),
         Style::new().add_modifier(Modifier::BOLD),
     ));
-    second.extend(n(model.conn_ids.len() as u64, "connections"));
-    second.extend(n(model.calls.len() as u64, "streams"));
-    second.extend(n(model.grpc_calls, "gRPC calls"));
+    let conns = model.conn_ids.len() as u64;
+    second.extend(n(conns, fmt::plural(conns, "connection", "connections")));
+    let streams = model.calls.len() as u64;
+    second.extend(n(streams, fmt::plural(streams, "stream", "streams")));
+    second.extend(n(
+        model.grpc_calls,
+        fmt::plural(model.grpc_calls, "gRPC call", "gRPC calls"),
+    ));
     let anomalies = model.anomalies();
-    let mut a = n(anomalies, "anomalies");
+    let mut a = n(anomalies, fmt::plural(anomalies, "anomaly", "anomalies"));
     if anomalies > 0 {
         a[0].style = a[0].style.fg(Color::Yellow);
     }
@@ -162,10 +167,16 @@ fn call_title(f: &mut Frame, model: &Model, c: &super::model::CallEntry, area: R
         ]),
         Line::from(Span::styled(
             format!(
-                " {} → {} ({})  connection {} stream {}  at {}s",
+                " {} → {}{}  connection {} stream {}  at {}s",
                 c.rec.client,
                 c.rec.server,
-                sanitize(&model.backend_name(c.rec.server)),
+                model
+                    .backends
+                    .iter()
+                    .find(|b| b.server == c.rec.server)
+                    .and_then(|b| b.label.as_deref())
+                    .map(|l| format!(" ({})", sanitize(l)))
+                    .unwrap_or_default(),
                 c.rec.conn,
                 c.rec.stream_id,
                 fmt::offset(c.rec.start, calls::t0(model))
