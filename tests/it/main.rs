@@ -9,4 +9,5 @@ mod connections;
 mod frames;
 mod grpc;
 mod h2_peer;
+mod hostile;
 mod schema;
