@@ -50,6 +50,10 @@ pub struct HalfStream {
     /// `None` until the direction shows its first SYN, payload or FIN.
     anchor: Option<SeqAnchor>,
     pending: BTreeMap<u64, (Stamp, Vec<u8>)>,
+    /// Until the anchor is set: the lowest ACK the peer sent for this direction. The stream
+    /// reached at least that far, so data first seen beyond it proves the bytes in between
+    /// were sent and not captured.
+    acked_before_start: Option<u32>,
     /// Bytes waiting in `pending`, plus `PIECE_OVERHEAD` per piece.
     cost: usize,
     fin_offset: Option<u64>,
@@ -93,9 +97,23 @@ impl HalfStream {
             Some(a) => a,
             None if syn || !payload.is_empty() || payload_len > 0 || fin => {
                 // Without a SYN the stream starts at the first byte we see (a capture
-                // joined mid-connection); offsets count from there.
+                // joined mid-connection); offsets count from there. Unless the peer already
+                // acknowledged less than that: then it starts at that ACK, and the bytes
+                // before this segment are a hole (a lost SYN-ACK and first segment must not
+                // make the second one look like the start of the stream).
+                let start = match self.acked_before_start {
+                    Some(ack) if !syn => {
+                        let ahead = i64::from(data_seq.wrapping_sub(ack) as i32);
+                        if ahead > 0 && ahead <= MAX_ACK_AHEAD {
+                            ack
+                        } else {
+                            data_seq
+                        }
+                    }
+                    _ => data_seq,
+                };
                 let a = SeqAnchor {
-                    seq: data_seq,
+                    seq: start,
                     offset: 0,
                 };
                 self.anchor = Some(a);
@@ -147,6 +165,11 @@ impl HalfStream {
     /// below it is a gap now, and what waited behind it is delivered.
     pub fn acked<F: FnMut(Out<'_>)>(&mut self, ack: u32, out: &mut F) {
         let Some(a) = self.anchor else {
+            let lowest = match self.acked_before_start {
+                Some(l) if ack.wrapping_sub(l) as i32 >= 0 => l,
+                _ => ack,
+            };
+            self.acked_before_start = Some(lowest);
             return;
         };
         let delta = a.delta(ack);
@@ -502,6 +525,39 @@ mod tests {
         h.acked(4, &mut |o| record(&mut log, o));
         assert!(log.gaps.is_empty());
         assert!(h.finished());
+    }
+
+    /// Found by the damaged-capture test: the SYN-ACK and the server's first segment lost,
+    /// the client's handshake ACK (ack = ISN + 1) captured. The second segment is not the
+    /// start of the stream: the 15 bytes before it are a gap.
+    #[test]
+    fn lost_first_segment_after_a_lost_syn_ack_is_a_gap() {
+        let mut h = HalfStream::default();
+        let mut log = Log::default();
+        h.acked(1, &mut |o| record(&mut log, o));
+        h.acked(3, &mut |o| record(&mut log, o));
+        let t = feed(&mut h, &mut log, 16, b"second", BIG);
+        assert!(t.out_of_order);
+        assert!(log.bytes.is_empty());
+        h.acked(22, &mut |o| record(&mut log, o));
+        assert_eq!(log.gaps, vec![15]);
+        assert_eq!(log.bytes, b"second");
+    }
+
+    /// An ACK captured before the data it acknowledges (reordering), or an absurd one, does
+    /// not move the start of the stream.
+    #[test]
+    fn ack_ahead_of_the_first_data_is_no_gap() {
+        let mut h = HalfStream::default();
+        let mut log = Log::default();
+        h.acked(50, &mut |o| record(&mut log, o));
+        feed(&mut h, &mut log, 10, b"abc", BIG);
+        assert_eq!(log.bytes, b"abc");
+        let mut h = HalfStream::default();
+        h.acked(10, &mut |o| record(&mut log, o));
+        feed(&mut h, &mut log, 10 + (1 << 31), b"d", BIG);
+        assert_eq!(log.bytes, b"abcd");
+        assert!(log.gaps.is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod connections;
 mod frames;
 mod grpc;
 mod h2_peer;
+mod hostile;
 mod schema;
 mod sniff;
 mod tui;

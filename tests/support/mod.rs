@@ -2,6 +2,7 @@
 //! binary, and how to read tshark's reference outputs.
 #![allow(dead_code)]
 
+pub mod damage;
 pub mod pcap;
 pub mod tshark;
 

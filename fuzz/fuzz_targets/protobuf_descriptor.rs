@@ -1,0 +1,41 @@
+//! `decode_json` with a schema: the message types of `fixtures/protos/demo.proto` first, then
+//! every other type in the pool (well-known types, `google.rpc`, descriptor.proto), chosen by
+//! the input's first byte; the rest is the body. The output must serialize as JSON.
+
+#![no_main]
+
+use h2scope::grpc::{Descriptors, decode_json};
+use libfuzzer_sys::fuzz_target;
+use prost_reflect::MessageDescriptor;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The message types, demo.proto's first (the order `seedgen` uses to label its seeds).
+fn types() -> &'static [MessageDescriptor] {
+    static TYPES: OnceLock<Vec<MessageDescriptor>> = OnceLock::new();
+    TYPES.get_or_init(|| {
+        let protos = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/protos");
+        let mut d = Descriptors::empty();
+        d.add_protos(&[protos], &[PathBuf::from("demo.proto")])
+            .expect("fixtures/protos/demo.proto compiles");
+        let mut all: Vec<MessageDescriptor> = d.pool().all_messages().collect();
+        all.sort_by_key(|m| {
+            (
+                !m.full_name().starts_with("h2scope.demo."),
+                m.full_name().to_string(),
+            )
+        });
+        all
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let types = types();
+    let desc = &types[usize::from(selector) % types.len()];
+    if let Ok(json) = decode_json(desc, body) {
+        serde_json::to_string(&json).expect("serializable");
+    }
+});

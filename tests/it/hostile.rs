@@ -1,0 +1,1019 @@
+//! Hostile input end to end, through the real binary:
+//! - every fixture damaged (packets dropped, duplicated, reordered, cut short) at 0.1%, 1%
+//!   and 5%: the run succeeds, gaps are reported where bytes were lost, and every stream of
+//!   a connection the damage did not touch decodes exactly as before;
+//! - resource bounds under attack: 100,000 connections, 200,000 streams on one connection,
+//!   a 20 MB header block, an HPACK table size update to 4 GB, a gzip bomb in a gRPC
+//!   message, a 2 GB TCP sequence jump;
+//! - bad files and arguments: one clear line on stderr, a non-zero exit, nothing on stdout
+//!   (or, for damage the reader tolerates, a normal run that reports it).
+//!
+//! Memory is measured as the child's peak RSS (`/usr/bin/time -f %M` when present, else
+//! polling `/proc/<pid>/status`). The bounds are absolute figures about 1.5 times what a debug
+//! build uses, below what the attack would cost without the limit it checks (the capture's
+//! own pages count: files are memory-mapped). For scale: 100,000 connections take 31 MB with
+//! `--max-connections 1000` and 290 MB without it.
+
+use crate::support::damage::{Capture, Damage, Damaged, conn_key};
+use crate::support::{self, pcap};
+use h2scope::capture::LinkType;
+use h2scope::net::{Parsed, parse_packet};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
+use std::net::{SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------
+// Running the binary
+
+/// A finished run: its output, peak RSS in KiB (when it could be measured) and wall time.
+struct Run {
+    out: Output,
+    max_rss_kb: Option<u64>,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    fn json(&self) -> Value {
+        assert_eq!(self.code(), 0, "exit status; stderr: {}", self.stderr());
+        serde_json::from_slice(&self.out.stdout).expect("valid JSON on stdout")
+    }
+
+    fn rss_below(&self, mb: u64, what: &str) {
+        eprintln!(
+            "{what}: {:?} KiB peak RSS, {:?}",
+            self.max_rss_kb, self.elapsed
+        );
+        match self.max_rss_kb {
+            Some(kb) => assert!(
+                kb < mb * 1024,
+                "{what}: peak RSS {} MiB over {mb} MiB",
+                kb / 1024
+            ),
+            None => eprintln!("SKIPPED: {what}: peak RSS not measurable here"),
+        }
+    }
+}
+
+/// Runs `h2scope ARGS`, measuring its peak RSS.
+fn run(args: &[&str]) -> Run {
+    let exe = env!("CARGO_BIN_EXE_h2scope");
+    let time = Path::new("/usr/bin/time");
+    let start = Instant::now();
+    if time.exists() {
+        let report = tempfile::NamedTempFile::new().unwrap();
+        let out = Command::new(time)
+            .args(["-f", "%M", "-o"])
+            .arg(report.path())
+            .arg(exe)
+            .args(args)
+            .output()
+            .expect("run h2scope under /usr/bin/time");
+        let elapsed = start.elapsed();
+        let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+        // GNU time writes "Command exited with non-zero status N" before the figure.
+        let max_rss_kb = text.lines().last().and_then(|l| l.trim().parse().ok());
+        return Run {
+            out,
+            max_rss_kb,
+            elapsed,
+        };
+    }
+    let child = Command::new(exe)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run h2scope");
+    let status = format!("/proc/{}/status", child.id());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let poll = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            while let Ok(s) = std::fs::read_to_string(&status) {
+                if let Some(kb) = s
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let out = child.wait_with_output().expect("wait for h2scope");
+    let elapsed = start.elapsed();
+    let _ = poll.join();
+    let kb = peak.load(std::sync::atomic::Ordering::Relaxed);
+    Run {
+        out,
+        max_rss_kb: (kb > 0).then_some(kb),
+        elapsed,
+    }
+}
+
+/// `h2scope export FILE ARGS...` on bytes written to a temporary file.
+fn export_bytes(bytes: &[u8], name: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(name);
+    std::fs::write(&file, bytes).unwrap();
+    let mut all = vec!["export", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+/// `h2scope export --ndjson` of `bytes` into a file; returns the run and the parsed lines
+/// by type (streams and connections are only counted, the rest kept).
+struct Lines {
+    counts: BTreeMap<String, usize>,
+    capture: Value,
+    connections: Vec<Value>,
+}
+
+fn export_ndjson(bytes: &[u8], args: &[&str], keep_connections: bool) -> (Run, Lines) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("attack.pcap");
+    let out = dir.path().join("out.ndjson");
+    std::fs::write(&file, bytes).unwrap();
+    let mut all = vec![
+        "export",
+        file.to_str().unwrap(),
+        "--ndjson",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let r = run(&all);
+    assert_eq!(r.code(), 0, "exit status; stderr: {}", r.stderr());
+    assert!(r.out.stdout.is_empty(), "nothing on stdout with -o");
+    let mut lines = Lines {
+        counts: BTreeMap::new(),
+        capture: Value::Null,
+        connections: Vec::new(),
+    };
+    for line in std::io::BufReader::new(std::fs::File::open(&out).unwrap()).lines() {
+        let line = line.unwrap();
+        // Counting the bulk lines by their prefix keeps this fast; the rest is parsed.
+        let kind = if line.starts_with(r#"{"type":"stream""#) {
+            "stream"
+        } else if line.starts_with(r#"{"type":"connection""#) && !keep_connections {
+            "connection"
+        } else {
+            let v: Value = serde_json::from_str(&line).expect("each line is JSON");
+            let kind = v["type"].as_str().unwrap().to_string();
+            match kind.as_str() {
+                "capture" => lines.capture = v,
+                "connection" => lines.connections.push(v),
+                _ => {}
+            }
+            *lines.counts.entry(kind).or_default() += 1;
+            continue;
+        };
+        *lines.counts.entry(kind.to_string()).or_default() += 1;
+    }
+    (r, lines)
+}
+
+fn count(lines: &Lines, kind: &str) -> usize {
+    lines.counts.get(kind).copied().unwrap_or(0)
+}
+
+/// Every anomaly string of a document's connections and streams.
+fn anomalies(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for list in ["connections", "streams"] {
+        for item in doc[list].as_array().into_iter().flatten() {
+            for a in item["anomalies"].as_array().into_iter().flatten() {
+                out.push(a.as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Building captures
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+fn addr(s: &str) -> SocketAddrV4 {
+    s.parse().unwrap()
+}
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    assert!(len < 1 << 24);
+    let mut f = len.to_be_bytes()[1..].to_vec();
+    f.extend_from_slice(&[kind, flags]);
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+const DATA: u8 = 0;
+const HEADERS: u8 = 1;
+const SETTINGS: u8 = 4;
+const CONTINUATION: u8 = 9;
+const END_STREAM: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+const ACK: u8 = 0x1;
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// An HPACK integer with an `n`-bit prefix, `flags` in the bits above it (RFC 7541 §5.1).
+fn hpack_int(flags: u8, n: u32, mut v: u64) -> Vec<u8> {
+    let max = (1u64 << n) - 1;
+    if v < max {
+        return vec![flags | v as u8];
+    }
+    let mut out = vec![flags | max as u8];
+    v -= max;
+    while v >= 128 {
+        out.push((v % 128) as u8 | 0x80);
+        v /= 128;
+    }
+    out.push(v as u8);
+    out
+}
+
+/// A literal field with a literal name: `first` is 0x00 (without indexing) or 0x40
+/// (incremental indexing).
+fn literal(first: u8, name: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    out.extend(hpack_int(0, 7, name.len() as u64));
+    out.extend_from_slice(name);
+    out.extend(hpack_int(0, 7, value.len() as u64));
+    out.extend_from_slice(value);
+    out
+}
+
+/// A GET request for `path` using only the static table and literals.
+fn request_block(path: &str) -> Vec<u8> {
+    // :method GET, :scheme http
+    let mut b = vec![0x82, 0x86];
+    b.extend(literal(0x00, b":path", path.as_bytes()));
+    b.extend(literal(0x00, b":authority", b"attack.test"));
+    b
+}
+
+/// DATA frames of at most 16,384 bytes carrying `body`; END_STREAM on the last if asked.
+fn data_frames(stream: u32, body: &[u8], end_stream: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pieces: Vec<&[u8]> = body.chunks(16_384).collect();
+    for (i, p) in pieces.iter().enumerate() {
+        let last = i + 1 == pieces.len();
+        out.extend(frame(
+            DATA,
+            if last && end_stream { END_STREAM } else { 0 },
+            stream,
+            p,
+        ));
+    }
+    out
+}
+
+fn chunk(from_client: bool, n: i64, data: Vec<u8>) -> pcap::Chunk {
+    pcap::Chunk {
+        from_client,
+        ts_nanos: T0 + n * 1_000_000,
+        data,
+    }
+}
+
+/// A whole HTTP/2 connection in a pcap: client preface + SETTINGS (+ `client_settings`),
+/// server SETTINGS + ACK, then `rest`.
+fn h2_capture(client_settings: &[u8], rest: Vec<pcap::Chunk>, mss: usize) -> Vec<u8> {
+    let mut c = PREFACE.to_vec();
+    c.extend(frame(SETTINGS, 0, 0, client_settings));
+    let mut chunks = vec![
+        chunk(true, 0, c),
+        chunk(false, 1, {
+            let mut s = frame(SETTINGS, 0, 0, &[]);
+            s.extend(frame(SETTINGS, ACK, 0, &[]));
+            s
+        }),
+        chunk(true, 2, frame(SETTINGS, ACK, 0, &[])),
+    ];
+    chunks.extend(rest);
+    pcap::connection(addr("10.0.0.1:40000"), addr("10.0.0.2:80"), &chunks, mss)
+}
+
+// ---------------------------------------------------------------------------------------
+// Damaged fixtures
+
+/// Lost payload bytes that the capture itself shows were lost: a byte range sent (by the
+/// original capture) but carried by no kept packet, followed by kept bytes of the same
+/// direction. Returns the connections that must report a gap.
+fn must_show_gaps(original: &Capture, damaged: &Damaged) -> BTreeSet<(SocketAddr, SocketAddr)> {
+    type Ranges = BTreeMap<(SocketAddr, SocketAddr), Vec<(i64, i64)>>;
+    // Sequence numbers relative to the first one seen per direction in the original.
+    let mut base: BTreeMap<(SocketAddr, SocketAddr), u32> = BTreeMap::new();
+    let ranges = |cap: &Capture, base: &mut BTreeMap<_, u32>, learn: bool| -> Ranges {
+        let mut out: Ranges = BTreeMap::new();
+        for p in &cap.packets {
+            let link = LinkType(cap.interfaces[p.interface as usize].0);
+            let Ok(Parsed::Tcp(seg)) = parse_packet(link, &p.data) else {
+                continue;
+            };
+            if seg.payload.is_empty() {
+                continue;
+            }
+            let dir = (seg.src, seg.dst);
+            if learn {
+                base.entry(dir).or_insert(seg.seq);
+            }
+            let Some(&b) = base.get(&dir) else { continue };
+            let start = i64::from(seg.seq.wrapping_sub(b) as i32);
+            out.entry(dir)
+                .or_default()
+                .push((start, start + seg.payload.len() as i64));
+        }
+        out
+    };
+    let sent = ranges(original, &mut base, true);
+    let kept = ranges(&damaged.capture, &mut base, false);
+    let merge = |mut v: Vec<(i64, i64)>| {
+        v.sort_unstable();
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for (s, e) in v {
+            match out.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        out
+    };
+    let mut out = BTreeSet::new();
+    for (dir, s) in sent {
+        let k = merge(kept.get(&dir).cloned().unwrap_or_default());
+        let Some(&(last_kept_start, _)) = k.last() else {
+            continue;
+        };
+        // A hole: a sent byte no kept range covers, before the last kept range.
+        let hole = merge(s).iter().any(|&(a, b)| {
+            let mut at = a;
+            for &(ks, ke) in &k {
+                if ke <= at {
+                    continue;
+                }
+                if ks > at {
+                    break;
+                }
+                at = ke;
+            }
+            at < b && at < last_kept_start
+        });
+        if hole {
+            out.insert(conn_key(dir.0, dir.1));
+        }
+    }
+    out
+}
+
+/// A document's connections and streams keyed by endpoints, ids dropped (they renumber when
+/// a whole connection is lost), with the packet counters that duplicates change left out.
+fn by_endpoints(doc: &Value) -> BTreeMap<(String, String), (Vec<Value>, Vec<Value>)> {
+    let key = |v: &Value| {
+        let (a, b) = (
+            v["client"].as_str().unwrap().to_string(),
+            v["server"].as_str().unwrap().to_string(),
+        );
+        if a <= b { (a, b) } else { (b, a) }
+    };
+    let mut out: BTreeMap<(String, String), (Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    for c in doc["connections"].as_array().unwrap() {
+        let mut c = c.clone();
+        let m = c.as_object_mut().unwrap();
+        for f in ["id", "packets", "tcp"] {
+            m.remove(f);
+        }
+        out.entry(key(&c)).or_default().0.push(c);
+    }
+    for s in doc["streams"].as_array().unwrap() {
+        let mut s = s.clone();
+        s.as_object_mut().unwrap().remove("connection");
+        out.entry(key(&s)).or_default().1.push(s);
+    }
+    for (conns, streams) in out.values_mut() {
+        conns.sort_by_key(|c| c["start"].as_f64().map(f64::to_bits));
+        streams.sort_by_key(|s| {
+            (
+                s["stream_id"].as_u64(),
+                s["start"].as_f64().map(f64::to_bits),
+            )
+        });
+    }
+    out
+}
+
+/// The key `by_endpoints` uses (endpoints as text, in text order) for a connection.
+fn endpoint_key(k: (SocketAddr, SocketAddr)) -> (String, String) {
+    let (a, b) = (k.0.to_string(), k.1.to_string());
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+const SEEDS_PER_RATE: u64 = 4;
+
+fn damaged_fixtures(rate: f64) {
+    let fixtures = support::capture_files(&support::root().join("fixtures"));
+    assert!(!fixtures.is_empty());
+    let protos = support::root().join("fixtures/protos");
+    let (mut damaged_runs, mut gap_checks, mut intact_streams) = (0, 0, 0);
+    for path in &fixtures {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let args: Vec<&str> = if name.starts_with("grpc") {
+            vec!["--proto-path", protos.to_str().unwrap()]
+        } else {
+            vec![]
+        };
+        let original = Capture::read(path);
+        let baseline = export_bytes(&original.write(), "baseline.pcapng", &args).json();
+        let before = by_endpoints(&baseline);
+        for seed in 0..SEEDS_PER_RATE {
+            let seed = seed ^ (rate.to_bits() >> 3) ^ (name.len() as u64 * 7919);
+            let d = original.damage(Damage::all(rate, seed));
+            if !d.any() {
+                continue;
+            }
+            damaged_runs += 1;
+            let what = format!("{name} at {}% (seed {seed})", rate * 100.0);
+            let doc = export_bytes(&d.capture.write(), "damaged.pcapng", &args).json();
+            let after = by_endpoints(&doc);
+
+            for key in must_show_gaps(&original, &d) {
+                let gaps: u64 = after
+                    .get(&endpoint_key(key))
+                    .map(|(conns, _)| conns.iter().map(|c| c["gaps"].as_u64().unwrap()).sum())
+                    .unwrap_or(0);
+                if gaps == 0 {
+                    std::fs::write("/tmp/h2scope-damaged.pcapng", d.capture.write()).unwrap();
+                }
+                assert!(
+                    gaps > 0,
+                    "{what}: {key:?} lost bytes but reports no gap (dropped {:?}, truncated {:?}, \
+                     duplicated {:?}, moved {:?})",
+                    d.dropped,
+                    d.truncated,
+                    d.duplicated,
+                    d.moved
+                );
+                gap_checks += 1;
+            }
+
+            let touched: BTreeSet<(String, String)> =
+                d.touched(&original).into_iter().map(endpoint_key).collect();
+            for (key, (conns, streams)) in &before {
+                if touched.contains(key) {
+                    continue;
+                }
+                let Some((conns2, streams2)) = after.get(key) else {
+                    panic!("{what}: untouched connection {key:?} is missing");
+                };
+                assert_eq!(
+                    conns, conns2,
+                    "{what}: untouched connection {key:?} changed"
+                );
+                assert_eq!(
+                    streams.len(),
+                    streams2.len(),
+                    "{what}: untouched connection {key:?} has a different number of streams"
+                );
+                for (a, b) in streams.iter().zip(streams2) {
+                    assert_eq!(
+                        a, b,
+                        "{what}: stream {} of untouched connection {key:?} decodes differently",
+                        a["stream_id"]
+                    );
+                    intact_streams += 1;
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{}%: {damaged_runs} damaged runs, {gap_checks} connections checked for gaps, \
+         {intact_streams} intact streams compared",
+        rate * 100.0
+    );
+    if rate >= 0.01 {
+        assert!(damaged_runs > 0 && gap_checks > 0 && intact_streams > 0);
+    }
+}
+
+#[test]
+fn damaged_fixtures_at_0_1_percent() {
+    damaged_fixtures(0.001);
+}
+
+#[test]
+fn damaged_fixtures_at_1_percent() {
+    damaged_fixtures(0.01);
+}
+
+#[test]
+fn damaged_fixtures_at_5_percent() {
+    damaged_fixtures(0.05);
+}
+
+// ---------------------------------------------------------------------------------------
+// Resource bounds under attack
+
+/// 100,000 connections, each a SYN and one segment with the HTTP/2 preface and SETTINGS: the
+/// flow table stays within `--max-connections`, every connection is reported once, and
+/// memory stays flat.
+#[test]
+fn a_hundred_thousand_connections_stay_bounded() {
+    const N: u32 = 100_000;
+    let server = addr("10.255.255.1:80");
+    let mut payload = PREFACE.to_vec();
+    payload.extend(frame(SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100]));
+    let mut w = pcap::PcapWriter::new();
+    for i in 0..N {
+        let [_, a, b, c] = i.to_be_bytes();
+        let client = SocketAddrV4::new([10, a, b, c].into(), 1024 + (i % 60_000) as u16);
+        let ts = T0 + i64::from(i) * 1000;
+        w.packet(ts, &pcap::tcp_frame(client, server, 7, 0, pcap::SYN, &[]));
+        w.packet(
+            ts + 500,
+            &pcap::tcp_frame(client, server, 8, 1, pcap::ACK | pcap::PSH, &payload),
+        );
+    }
+    let (r, lines) = export_ndjson(&w.finish(), &["--max-connections", "1000"], false);
+    assert_eq!(count(&lines, "connection"), N as usize);
+    let evicted = lines.capture["evicted_connections"].as_u64().unwrap();
+    assert!(evicted >= u64::from(N) - 1000, "evicted {evicted}");
+    r.rss_below(100, "100,000 connections");
+}
+
+/// 200,000 HEADERS frames on increasing stream ids, each inserting into the HPACK table,
+/// none answered: at most `max_open_streams` are held, every stream is reported, in time
+/// linear in the input.
+#[test]
+fn two_hundred_thousand_streams_finish_in_bounded_time() {
+    const N: u32 = 200_000;
+    let mut c = Vec::with_capacity(N as usize * 40);
+    for i in 0..N {
+        let mut block = request_block("/");
+        block.extend(literal(0x40, b"x-n", i.to_string().as_bytes()));
+        c.extend(frame(HEADERS, END_HEADERS | END_STREAM, 2 * i + 1, &block));
+    }
+    let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
+    let (r, lines) = export_ndjson(&capture, &[], true);
+    assert_eq!(count(&lines, "stream"), N as usize);
+    assert_eq!(lines.connections.len(), 1);
+    assert_eq!(lines.connections[0]["streams"], N);
+    assert!(
+        r.elapsed < Duration::from_secs(30),
+        "200,000 streams took {:?}",
+        r.elapsed
+    );
+    r.rss_below(100, "200,000 streams");
+}
+
+/// A 20 MB header block (HEADERS + 1,280 CONTINUATIONs): dropped past the 1 MiB limit and
+/// reported, without being held; the request after it still decodes.
+#[test]
+fn a_twenty_megabyte_header_block_is_capped() {
+    let fragment = vec![b'a'; 16_384];
+    let mut c = frame(HEADERS, 0, 1, &fragment);
+    for i in 0..1_280 {
+        let flags = if i == 1_279 { END_HEADERS } else { 0 };
+        c.extend(frame(CONTINUATION, flags, 1, &fragment));
+    }
+    c.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        3,
+        &request_block("/after"),
+    ));
+    let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
+    let r = export_bytes(&capture, "continuation.pcap", &[]);
+    let doc = r.json();
+    let all = anomalies(&doc);
+    assert!(
+        all.iter()
+            .any(|a| a.contains("header block on stream 1 larger than")),
+        "{all:?}"
+    );
+    let after = doc["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream_id"] == 3)
+        .expect("stream 3");
+    assert_eq!(after["path"], "/after");
+    r.rss_below(40, "20 MB header block");
+}
+
+/// Dynamic table size updates to 4 GB, from both sides (the client also advertising a 4 GB
+/// SETTINGS_HEADER_TABLE_SIZE): capped at 1 MiB, reported as HPACK errors; later blocks
+/// still decode, and inserting 2.4 MB of entries keeps the table within the cap.
+#[test]
+fn an_hpack_table_size_update_to_4_gb_is_capped() {
+    let update = hpack_int(0x20, 5, u64::from(u32::MAX));
+    let mut req = update.clone();
+    req.extend(request_block("/first"));
+    let mut resp = update;
+    resp.push(0x88); // :status 200
+    let mut rest = vec![
+        chunk(true, 3, frame(HEADERS, END_HEADERS | END_STREAM, 1, &req)),
+        chunk(false, 4, frame(HEADERS, END_HEADERS | END_STREAM, 1, &resp)),
+    ];
+    // Entries that would fill a 4 GB table: 3 blocks of 200 entries of 4 KB.
+    let big_value = vec![b'v'; 4000];
+    for (n, id) in [3u32, 5, 7].into_iter().enumerate() {
+        rest.push(chunk(
+            true,
+            5 + 2 * n as i64,
+            frame(
+                HEADERS,
+                END_HEADERS | END_STREAM,
+                id,
+                &request_block("/later"),
+            ),
+        ));
+        let mut resp = vec![0x88];
+        for i in 0..200 {
+            resp.extend(literal(0x40, format!("x-{id}-{i}").as_bytes(), &big_value));
+        }
+        rest.push(chunk(
+            false,
+            6 + 2 * n as i64,
+            frame(HEADERS, END_HEADERS | END_STREAM, id, &resp),
+        ));
+    }
+    // SETTINGS_HEADER_TABLE_SIZE = 2^32 - 1
+    let capture = h2_capture(&[0, 1, 0xff, 0xff, 0xff, 0xff], rest, 60_000);
+    let r = export_bytes(&capture, "table-size.pcap", &[]);
+    let doc = r.json();
+    let all = anomalies(&doc);
+    let size_errors = all
+        .iter()
+        .filter(|a| a.contains("table size update to 4294967295 exceeds"))
+        .count();
+    assert_eq!(size_errors, 2, "{all:?}");
+    assert_eq!(all.len(), 2, "{all:?}");
+    for s in doc["streams"].as_array().unwrap() {
+        if s["stream_id"] != 1 {
+            assert_eq!(s["path"], "/later");
+            assert_eq!(s["status"], 200);
+            assert_eq!(s["response_headers"].as_array().unwrap().len(), 201);
+        }
+    }
+    r.rss_below(40, "4 GB table size update");
+}
+
+/// A gRPC request whose gzip-compressed message inflates to 64 MiB: decompression stops at
+/// the 16 MiB cap, the message carries the error, and the call is otherwise intact.
+#[test]
+fn a_gzip_bomb_in_a_grpc_message_is_capped() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 256 << 10, "{} compressed bytes", bomb.len());
+    let mut message = vec![1];
+    message.extend((bomb.len() as u32).to_be_bytes());
+    message.extend(&bomb);
+
+    let mut req = vec![0x83, 0x86]; // :method POST, :scheme http
+    req.extend(literal(
+        0x00,
+        b":path",
+        b"/h2scope.demo.v1.Inventory/GetItem",
+    ));
+    req.extend(literal(0x00, b":authority", b"attack.test"));
+    req.extend(literal(0x00, b"content-type", b"application/grpc"));
+    req.extend(literal(0x00, b"grpc-encoding", b"gzip"));
+    req.extend(literal(0x00, b"te", b"trailers"));
+    let mut c = frame(HEADERS, END_HEADERS, 1, &req);
+    c.extend(data_frames(1, &message, true));
+
+    let mut resp = vec![0x88];
+    resp.extend(literal(0x00, b"content-type", b"application/grpc"));
+    let mut s = frame(HEADERS, END_HEADERS, 1, &resp);
+    s.extend(data_frames(1, &[0, 0, 0, 0, 0], false));
+    s.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        1,
+        &literal(0x00, b"grpc-status", b"0"),
+    ));
+    let capture = h2_capture(&[], vec![chunk(true, 3, c), chunk(false, 4, s)], 60_000);
+    let protos = support::root().join("fixtures/protos");
+    let r = export_bytes(
+        &capture,
+        "bomb.pcap",
+        &["--proto-path", protos.to_str().unwrap()],
+    );
+    let doc = r.json();
+    let g = &doc["streams"][0]["grpc"];
+    assert_eq!(g["method"], "GetItem", "{g}");
+    assert_eq!(g["status_name"], "OK");
+    let m = &g["request_messages"][0];
+    assert_eq!(m["compressed"], true);
+    let err = m["error"].as_str().expect("an error on the bomb");
+    assert!(err.contains("limit"), "{err}");
+    assert!(m["json"].is_null());
+    // What is shown is the message as captured (compressed), never the 64 MiB.
+    let raw = m["raw"]["base64"].as_str().map_or(0, str::len);
+    assert!(raw <= bomb.len().div_ceil(3) * 4, "{raw} bytes of base64");
+    r.rss_below(48, "gzip bomb");
+}
+
+/// A client that jumps 2,000,000,000 bytes ahead in its sequence space mid-connection: a gap
+/// of that size, counted, never allocated; the frames after it are found again.
+#[test]
+fn a_two_gigabyte_sequence_jump_is_a_gap_not_an_allocation() {
+    const JUMP: u32 = 2_000_000_000;
+    let (client, server) = (addr("10.0.0.1:40000"), addr("10.0.0.2:80"));
+    let mut w = pcap::PcapWriter::new();
+    let (cisn, sisn) = (1000u32, 5000u32);
+    let t = |n: i64| T0 + n * 1_000_000;
+    w.packet(
+        t(0),
+        &pcap::tcp_frame(client, server, cisn, 0, pcap::SYN, &[]),
+    );
+    w.packet(
+        t(1),
+        &pcap::tcp_frame(server, client, sisn, cisn + 1, pcap::SYN | pcap::ACK, &[]),
+    );
+    let mut first = PREFACE.to_vec();
+    first.extend(frame(SETTINGS, 0, 0, &[]));
+    first.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        1,
+        &request_block("/before"),
+    ));
+    let mut seq = cisn + 1;
+    w.packet(
+        t(2),
+        &pcap::tcp_frame(client, server, seq, sisn + 1, pcap::ACK | pcap::PSH, &first),
+    );
+    seq = seq.wrapping_add(first.len() as u32).wrapping_add(JUMP);
+    let later = frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        3,
+        &request_block("/after"),
+    );
+    w.packet(
+        t(3),
+        &pcap::tcp_frame(client, server, seq, sisn + 1, pcap::ACK | pcap::PSH, &later),
+    );
+    seq = seq.wrapping_add(later.len() as u32);
+    w.packet(
+        t(4),
+        &pcap::tcp_frame(client, server, seq, sisn + 1, pcap::FIN | pcap::ACK, &[]),
+    );
+    let r = export_bytes(&w.finish(), "jump.pcap", &[]);
+    let doc = r.json();
+    let c = &doc["connections"][0];
+    assert_eq!(c["gaps"], 1, "{c}");
+    assert_eq!(c["tcp"]["gap_bytes_client"], u64::from(JUMP), "{c}");
+    let paths: Vec<&str> = doc["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["path"].as_str())
+        .collect();
+    assert!(paths.contains(&"/before"), "{paths:?}");
+    r.rss_below(40, "2 GB sequence jump");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad files and arguments
+
+fn fixture(name: &str) -> PathBuf {
+    support::root().join("fixtures").join(name)
+}
+
+/// Exit status 2, nothing on stdout, one line on stderr containing `expect`.
+fn assert_one_line_error(r: &Run, expect: &str) {
+    let err = r.stderr();
+    assert_eq!(r.code(), 2, "exit status; stderr: {err}");
+    assert!(r.out.stdout.is_empty(), "nothing on stdout");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(expect), "expected {expect:?} in {err:?}");
+}
+
+/// A classic pcap header with this snaplen and link type, then `records`.
+fn pcap_with(snaplen: u32, records: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&snaplen.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (claimed, data) in records {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&claimed.to_le_bytes());
+        out.extend_from_slice(&claimed.to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+#[test]
+fn an_absurd_snaplen_is_reported_not_enforced() {
+    let original = std::fs::read(fixture("h2c-nghttp-lo.pcap")).unwrap();
+    let plain = support::export(&fixture("h2c-nghttp-lo.pcap"));
+    for snaplen in [0u32, 1, u32::MAX] {
+        let mut bytes = original.clone();
+        let le = bytes[..4] == [0xd4, 0xc3, 0xb2, 0xa1];
+        let v = if le {
+            snaplen.to_le_bytes()
+        } else {
+            snaplen.to_be_bytes()
+        };
+        bytes[16..20].copy_from_slice(&v);
+        let doc = export_bytes(&bytes, "snaplen.pcap", &[]).json();
+        assert_eq!(doc["capture"]["interfaces"][0]["snaplen"], snaplen);
+        assert_eq!(doc["capture"]["packets"], plain["capture"]["packets"]);
+        assert_eq!(doc["connections"], plain["connections"]);
+    }
+}
+
+#[test]
+fn a_record_longer_than_the_file_is_a_truncated_record() {
+    let frame = pcap::tcp_frame(
+        addr("10.0.0.1:40000"),
+        addr("10.0.0.2:80"),
+        1,
+        0,
+        pcap::SYN,
+        &[],
+    );
+    let mut bytes = pcap_with(65_535, &[(frame.len() as u32, &frame)]);
+    // A second record that claims 1 MB, of which 100 bytes are there.
+    bytes.extend(&pcap_with(65_535, &[(1_000_000, &[0u8; 100])])[24..]);
+    let doc = export_bytes(&bytes, "cut.pcap", &[]).json();
+    assert_eq!(doc["capture"]["packets"], 1);
+    let kinds: Vec<&str> = doc["capture"]["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["truncated_record"]);
+}
+
+/// A record claiming 4 GB cannot be a record: reading stops there with exit status 1, one
+/// line on stderr, and the document holds what came before, with the error.
+#[test]
+fn a_record_over_the_limit_stops_the_run_with_what_came_before() {
+    let frame = pcap::tcp_frame(
+        addr("10.0.0.1:40000"),
+        addr("10.0.0.2:80"),
+        1,
+        0,
+        pcap::SYN,
+        &[],
+    );
+    let mut bytes = pcap_with(65_535, &[(frame.len() as u32, &frame)]);
+    bytes.extend(&pcap_with(65_535, &[(u32::MAX, &[0u8; 100])])[24..]);
+    let r = export_bytes(&bytes, "huge.pcap", &[]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let err = r.stderr();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("over the") && err.contains("limit"), "{err}");
+    let doc: Value = serde_json::from_slice(&r.out.stdout).unwrap();
+    assert_eq!(doc["capture"]["packets"], 1);
+    assert!(doc["capture"]["error"].as_str().unwrap().contains("limit"));
+}
+
+#[test]
+fn a_pcapng_block_of_unknown_type_is_skipped() {
+    let cap = Capture::read(&fixture("h2c-nghttp-lo.pcap"));
+    let n = cap.packets.len();
+    let good = cap.write();
+    // After the section and interface blocks, insert a block of type 0x12345678.
+    let first_epb = {
+        let mut at = 0;
+        loop {
+            let kind = u32::from_le_bytes(good[at..at + 4].try_into().unwrap());
+            if kind == 6 {
+                break at;
+            }
+            at += u32::from_le_bytes(good[at + 4..at + 8].try_into().unwrap()) as usize;
+        }
+    };
+    let mut bytes = good[..first_epb].to_vec();
+    bytes.extend(0x1234_5678u32.to_le_bytes());
+    bytes.extend(20u32.to_le_bytes());
+    bytes.extend(b"junk    ");
+    bytes.extend(20u32.to_le_bytes());
+    bytes.extend(&good[first_epb..]);
+    let r = export_bytes(&bytes, "unknown-block.pcapng", &[]);
+    let doc = r.json();
+    assert_eq!(doc["capture"]["packets"], n);
+    let unknown = doc["capture"]["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "unknown_block")
+        .expect("an unknown_block anomaly");
+    assert_eq!(unknown["count"], 1);
+    let plain = export_bytes(&good, "plain.pcapng", &[]).json();
+    assert_eq!(doc["streams"], plain["streams"]);
+}
+
+#[test]
+fn corrupt_gzip_is_one_clear_line() {
+    // A gzip header, then bytes that are no deflate stream.
+    let mut bytes = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    bytes.extend([0xff; 64]);
+    let r = export_bytes(&bytes, "corrupt.pcap.gz", &[]);
+    assert_one_line_error(&r, "gzip");
+}
+
+/// A gzip capture cut in the middle: every record before the cut is read, and the cut is
+/// reported as a truncated record (a capture being written when it was copied).
+#[test]
+fn a_gzip_capture_cut_short_reads_up_to_the_cut() {
+    let plain = std::fs::read(fixture("h2c-nghttp-lo.pcap")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    let zipped = gz.finish().unwrap();
+    let cut = &zipped[..zipped.len() / 2];
+    let r = export_bytes(cut, "cut.pcap.gz", &[]);
+    let doc = r.json();
+    assert_eq!(doc["capture"]["gzipped"], true);
+    let full = support::export(&fixture("h2c-nghttp-lo.pcap"));
+    let (got, all) = (
+        doc["capture"]["packets"].as_u64().unwrap(),
+        full["capture"]["packets"].as_u64().unwrap(),
+    );
+    assert!(got > 0 && got < all, "{got} of {all} packets");
+    assert_eq!(doc["capture"]["anomalies"][0]["kind"], "truncated_record");
+}
+
+#[test]
+fn a_descriptor_set_that_is_not_one_is_one_clear_line() {
+    let capture = fixture("grpc-roundrobin.pcapng");
+    let dir = tempfile::tempdir().unwrap();
+    let random = dir.path().join("random.desc");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    let proto = fixture("protos/demo.proto");
+    for set in [&random, &proto] {
+        let r = run(&[
+            "export",
+            capture.to_str().unwrap(),
+            "--descriptor-set",
+            set.to_str().unwrap(),
+        ]);
+        assert_one_line_error(&r, set.file_name().unwrap().to_str().unwrap());
+    }
+    let missing = dir.path().join("missing.desc");
+    let r = run(&[
+        "export",
+        capture.to_str().unwrap(),
+        "--descriptor-set",
+        missing.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&r, "missing.desc");
+}
+
+#[test]
+fn a_proto_path_that_is_not_a_directory_is_one_clear_line() {
+    let capture = fixture("grpc-roundrobin.pcapng");
+    let proto = fixture("protos/demo.proto");
+    let r = run(&[
+        "export",
+        capture.to_str().unwrap(),
+        "--proto-path",
+        proto.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&r, "demo.proto");
+}
+
+#[test]
+fn an_output_that_cannot_be_created_is_one_clear_line() {
+    let capture = fixture("h2c-nghttp-lo.pcap");
+    let r = run(&[
+        "export",
+        capture.to_str().unwrap(),
+        "-o",
+        "/nonexistent/dir/out.json",
+    ]);
+    assert_one_line_error(&r, "/nonexistent/dir/out.json");
+}
