@@ -185,7 +185,13 @@ fn scan(
                         if !scan(Some(&m), &data[start..*pos], &mut p, depth + 1, n, limit) {
                             return false;
                         }
-                        OCCURRENCE
+                        // A map entry decodes to a key and a value even when the bytes hold
+                        // neither (defaults are filled in): count them too.
+                        if m.is_map_entry() {
+                            3 * OCCURRENCE
+                        } else {
+                            OCCURRENCE
+                        }
                     }
                     // Packed scalars: at least one byte per element.
                     Some(Kind::String | Kind::Bytes | Kind::Message(_)) | None => OCCURRENCE,

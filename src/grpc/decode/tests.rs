@@ -407,6 +407,19 @@ fn held(m: &DynamicMessage) -> usize {
     m.fields().map(|(_, v)| value(v)).sum::<usize>() + m.unknown_fields().count()
 }
 
+/// Regression (found by the property test below): an empty map entry decodes to a default
+/// key and value, which the pre-scan did not count, so its bound was too low.
+#[test]
+fn an_empty_map_entry_counts_its_key_and_value() {
+    let d = descriptors();
+    let desc = d.message("h2scope.test.Everything").unwrap();
+    // Field 10 (map<string, Inner>), length-delimited, empty.
+    let body = [10 << 3 | 2, 0];
+    let bound = count_values(&desc, &body, usize::MAX).unwrap();
+    let m = DynamicMessage::decode(desc, body.as_slice()).unwrap();
+    assert!(held(&m) <= bound, "{} > {bound}", held(&m));
+}
+
 proptest! {
     /// The pre-scan count is an upper bound of what the decode creates, for bodies made of
     /// random fields of the schema (right and wrong wire types, packed and not, nested).
