@@ -798,54 +798,31 @@ impl Connection {
             }
             Event::Malformed { header, error } => {
                 self.interrupts_block(r, &header);
-                self.stream_mut(header.stream_id, ts, sink);
-                self.record(r, ts, &header);
-                self.anomaly(format!(
+                let what = format!(
                     "malformed {} frame from the {} on stream {}: {error}",
                     header.kind.name(),
                     who(r),
                     header.stream_id
-                ));
-                if matches!(
-                    header.kind,
-                    FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
-                ) {
-                    // A header block we cannot read may have changed the HPACK table.
-                    self.sides[r.index()].hpack.lose_sync();
-                }
+                );
+                self.unreadable_frame(r, ts, &header, what, sink);
             }
             Event::Lost { header, missing } => {
-                self.stream_mut(header.stream_id, ts, sink);
-                self.record(r, ts, &header);
-                self.anomaly(format!(
+                let what = format!(
                     "{} frame from the {} on stream {} lost in a gap ({missing} bytes missing)",
                     header.kind.name(),
                     who(r),
                     header.stream_id
-                ));
-                if matches!(
-                    header.kind,
-                    FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
-                ) {
-                    self.sides[r.index()].hpack.lose_sync();
-                    self.sides[r.index()].pending = None;
-                }
+                );
+                self.unreadable_frame(r, ts, &header, what, sink);
             }
             Event::Oversized { header } => {
-                self.stream_mut(header.stream_id, ts, sink);
-                self.record(r, ts, &header);
-                self.anomaly(format!(
+                let what = format!(
                     "{} frame of {} bytes from the {} too large to decode",
                     header.kind.name(),
                     header.length,
                     who(r)
-                ));
-                if matches!(
-                    header.kind,
-                    FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
-                ) {
-                    self.sides[r.index()].hpack.lose_sync();
-                }
+                );
+                self.unreadable_frame(r, ts, &header, what, sink);
             }
             Event::Resync { skipped, at_start } => {
                 if at_start && skipped == 0 {
@@ -875,6 +852,29 @@ impl Connection {
                     who(r)
                 ));
             }
+        }
+    }
+
+    /// A frame whose payload could not be read (malformed, lost in a gap, too large): filed
+    /// on its stream, reported; if it carried a header block, the HPACK table may have
+    /// changed unseen, and a block being gathered cannot be completed.
+    fn unreadable_frame<S: H2Sink>(
+        &mut self,
+        r: Dir,
+        ts: Timestamp,
+        header: &FrameHeader,
+        what: String,
+        sink: &mut S,
+    ) {
+        self.stream_mut(header.stream_id, ts, sink);
+        self.record(r, ts, header);
+        self.anomaly(what);
+        if matches!(
+            header.kind,
+            FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
+        ) {
+            self.sides[r.index()].hpack.lose_sync();
+            self.sides[r.index()].pending = None;
         }
     }
 
