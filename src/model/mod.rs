@@ -17,7 +17,8 @@ use std::net::SocketAddr;
 /// Routes reassembly events to per-connection HTTP/2 decoding.
 pub struct Tracker<S> {
     config: connection::Config,
-    conns: HashMap<ConnId, Connection>,
+    /// Looked up for every reassembly event; foldhash (seeded per process) for speed.
+    conns: HashMap<ConnId, Connection, foldhash::fast::RandomState>,
     sink: S,
 }
 
@@ -25,7 +26,7 @@ impl<S: H2Sink> Tracker<S> {
     pub fn new(config: connection::Config, sink: S) -> Self {
         Tracker {
             config,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             sink,
         }
     }
