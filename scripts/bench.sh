@@ -11,10 +11,13 @@
 #   tshark -T fields (TSHARK.md frames command), -T json -J http2, and (gRPC) protobuf -T json,
 #   only on the sizes in TSHARK_SIZES (default 100M: tshark needs minutes per 100 MB).
 # Every output goes to /dev/null. The captures are read from the page cache (each is read
-# once before it is timed). Wall time is measured around the command; peak RSS comes
-# from /usr/bin/time. The ratio column compares MB/s with tshark's on the same kind of
-# traffic (its largest size measured): no-messages and ndjson against -T fields, frames
-# against -J http2, full against protobuf JSON (gRPC) or -J http2 (h2c).
+# once before it is timed). Wall time is measured around the command; CPU time (user + sys)
+# and peak RSS come from /usr/bin/time. Both tools run on one thread, so on an idle machine
+# CPU time is the wall time; on a busy one (load average is recorded per run) CPU time is
+# the steadier figure, and the MB/s (CPU) and ratio columns use it. The ratio compares MB/s
+# with tshark's on the same kind of traffic (its largest size measured): no-messages and
+# ndjson against -T fields, frames against -J http2, full against protobuf JSON (gRPC) or
+# -J http2 (h2c).
 #
 # Environment:
 #   KINDS="grpc h2c"         grpc = fixtures/grpc-roundrobin.pcapng, h2c = fixtures/h2c-nghttp-lo.pcap
@@ -80,34 +83,37 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() {
     local kind=$1 size=$2 file=$3 tool=$4 mode=$5 cores=$6 limit=$7
     shift 7
-    local runs=$RUNS walls=() rss=0 status=ok t0 t1 rc
+    local runs=$RUNS walls=() cpus=() rss=0 status=ok t0 t1 rc load
     [[ $tool == tshark ]] && runs=1
     cat "$file" >/dev/null # into the page cache
+    load=$(cut -d' ' -f1 /proc/loadavg)
     for ((i = 0; i < runs; i++)); do
         t0=$EPOCHREALTIME
         rc=0
-        timeout "$limit" /usr/bin/time -f '%M' -o "$TIMEF" "$@" >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
+        timeout "$limit" /usr/bin/time -f '%M %U %S' -o "$TIMEF" "$@" >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
         t1=$EPOCHREALTIME
         walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
-        local r
-        r=$(tail -n 1 "$TIMEF" 2>/dev/null || echo 0)
-        [[ $r =~ ^[0-9]+$ ]] || r=0
+        local r u s
+        read -r r u s < <(tail -n 1 "$TIMEF" 2>/dev/null || echo 0 0 0)
+        [[ $r =~ ^[0-9]+$ ]] || { r=0 u=0 s=0; }
         ((r > rss)) && rss=$r
+        cpus+=("$(awk -v a="$u" -v b="$s" 'BEGIN { printf "%.2f", a + b }')")
         if ((rc == 124)); then status=timeout; break; fi
         if ((rc != 0)); then status="exit $rc"; sed 's/^/    /' "$BENCH_DIR/stderr" | tail -n 3 >&2; break; fi
     done
-    local wall bytes packets
+    local wall cpu bytes packets
     wall=$(printf '%s\n' "${walls[@]}" | median)
+    cpu=$(printf '%s\n' "${cpus[@]}" | median)
     bytes=$(meta "$file" bytes)
     packets=$(meta "$file" packets)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" "$bytes" "$packets" \
-        "$tool" "$mode" "$cores" "$wall" "$rss" "$status" >>"$RESULTS"
-    printf 'bench: %-5s %-5s %-7s %-12s %-4s %8.2f s  %6d MB RSS  %s\n' "$kind" "$size" "$tool" \
-        "$mode" "$cores" "$wall" $((rss / 1024)) "$status" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" "$bytes" \
+        "$packets" "$tool" "$mode" "$cores" "$wall" "$cpu" "$rss" "$status" "$load" >>"$RESULTS"
+    printf 'bench: %-5s %-5s %-7s %-12s %-4s %8.2f s wall %8.2f s CPU %6d MB RSS  load %s  %s\n' \
+        "$kind" "$size" "$tool" "$mode" "$cores" "$wall" "$cpu" $((rss / 1024)) "$load" "$status" >&2
 }
 
 PROTOS=$ROOT/fixtures/protos
-printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tpeak_rss_kb\tstatus\n' >"$RESULTS"
+printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tcpu_s\tpeak_rss_kb\tstatus\tload\n' >"$RESULTS"
 for kind in $KINDS; do
     for size in "${SIZES[@]}"; do
         f=$(capture "$kind" "$size")
@@ -137,20 +143,20 @@ for kind in $KINDS; do
     done
 done
 
-# The table: MB = 10^6 bytes; ratio = h2scope MB/s over tshark's for the paired mode.
+# The table: MB = 10^6 bytes; ratio = h2scope MB/s (CPU) over tshark's for the paired mode.
 echo
 echo "$(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1); $(tshark --version 2>/dev/null | head -n 1)"
 awk -F'\t' '
 NR == 1 { next }
 { n++; for (i = 1; i <= NF; i++) r[n, i] = $i
-  mbs = $3 / 1e6 / $8
-  if ($5 == "tshark" && $10 == "ok") best[$1, $6] = mbs }
+  if ($5 == "tshark" && $11 == "ok") best[$1, $6] = $3 / 1e6 / $9 }
 END {
-  printf "| traffic | file | tool / mode | cores | wall s | MB/s | packets/s | peak RSS MB | vs tshark |\n"
-  printf "|---|---|---|---|---|---|---|---|---|\n"
+  printf "| traffic | file | tool / mode | cores | wall s | CPU s | MB/s (wall) | MB/s (CPU) | packets/s (CPU) | peak RSS MB | vs tshark (CPU) | load |\n"
+  printf "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
   for (k = 1; k <= n; k++) {
-    kind = r[k, 1]; mode = r[k, 6]; tool = r[k, 5]; wall = r[k, 8]
-    mbs = r[k, 3] / 1e6 / wall; pps = r[k, 4] / wall
+    kind = r[k, 1]; mode = r[k, 6]; tool = r[k, 5]; wall = r[k, 8]; cpu = r[k, 9]
+    if (cpu <= 0) cpu = wall
+    mbs = r[k, 3] / 1e6 / cpu
     pair = ""
     if (tool == "h2scope") {
       if (mode == "no-messages" || mode == "ndjson") pair = "fields"
@@ -158,8 +164,9 @@ END {
       else if (mode == "full") pair = (kind == "grpc") ? "protobuf" : "json-http2"
     }
     ratio = ((kind, pair) in best) ? sprintf("%.0fx %s", mbs / best[kind, pair], pair) : ""
-    st = (r[k, 10] == "ok") ? "" : " (" r[k, 10] ")"
-    printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.2f | %.0f | %.0f | %.0f | %s |\n", kind, r[k, 2], \
-      r[k, 3] / 1e6, tool, mode, st, r[k, 7], wall, mbs, pps, r[k, 9] / 1024, ratio
+    st = (r[k, 11] == "ok") ? "" : " (" r[k, 11] ")"
+    printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n", kind, r[k, 2], \
+      r[k, 3] / 1e6, tool, mode, st, r[k, 7], wall, cpu, r[k, 3] / 1e6 / wall, mbs, r[k, 4] / cpu, \
+      r[k, 10] / 1024, ratio, r[k, 12]
   }
 }' "$RESULTS"
