@@ -126,7 +126,7 @@ impl Serialize for Headers {
         for f in &self.0 {
             // Borrowed where the bytes allow: this runs for every field of every stream.
             let name = match &f.name {
-                Text::Known(n) => String::from_utf8_lossy(n),
+                Text::Known(n) => lossy(n),
                 Text::Unknown => Cow::Owned(f.display_name()),
             };
             let decoded;
@@ -146,7 +146,16 @@ impl Serialize for Headers {
 }
 
 fn known<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<String> {
-    Stream::field(list, name).map(|v: &'a [u8]| String::from_utf8_lossy(v).into_owned())
+    Stream::field(list, name).map(|v: &'a [u8]| lossy(v).into_owned())
+}
+
+/// `String::from_utf8_lossy`, with the common case first: it checks valid text with a
+/// slower, chunk-by-chunk loop than `str::from_utf8`.
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 fn who(d: Dir) -> &'static str {

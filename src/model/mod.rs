@@ -158,7 +158,12 @@ pub fn grpc_call(
             .flatten()
             .filter_map(|f| match (&f.name, &f.value) {
                 (Text::Known(n), Text::Known(v)) => {
-                    Some((String::from_utf8_lossy(n).into_owned(), v.clone()))
+                    // Valid text checked first: from_utf8_lossy's own check is slower.
+                    let name = match std::str::from_utf8(n) {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => String::from_utf8_lossy(n).into_owned(),
+                    };
+                    Some((name, v.clone()))
                 }
                 _ => None,
             })
