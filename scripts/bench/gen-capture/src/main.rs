@@ -121,7 +121,7 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     let n: f64 = num.parse().ok()?;
-    (n > 0.0).then(|| (n * mult as f64) as u64)
+    (n > 0.0).then_some((n * mult as f64) as u64)
 }
 
 /// A packet of the template capture: time since the template's first packet, and its bytes.
@@ -271,6 +271,12 @@ fn read_pcapng(b: &[u8]) -> Result<Vec<RawPacket>> {
     Ok(out)
 }
 
+/// IPv4 address and port, as on the wire.
+type Endpoint = [u8; 6];
+
+/// A template connection: its number, its client (who sent the bare SYN), its server port.
+type TConn = (u32, Option<Endpoint>, u16);
+
 /// A template packet, with where the fields that change per replica are.
 struct TPacket {
     /// Nanoseconds since the template's first packet.
@@ -304,7 +310,7 @@ impl Template {
         let first_ts = raw.iter().map(|p| p.ts_ns).min().ok_or("no packets")?;
         // Connections by unordered address pair; the client is whoever sent the bare SYN,
         // failing that the side with the higher port.
-        let mut conns: HashMap<([u8; 6], [u8; 6]), (u32, Option<[u8; 6]>, u16)> = HashMap::new();
+        let mut conns: HashMap<(Endpoint, Endpoint), TConn> = HashMap::new();
         let mut parsed = Vec::new();
         for (i, p) in raw.iter().enumerate() {
             let d = &p.data;
