@@ -964,6 +964,49 @@ fn a_gzip_capture_cut_short_reads_up_to_the_cut() {
     assert_eq!(doc["capture"]["anomalies"][0]["kind"], "truncated_record");
 }
 
+/// Regression: on corrupt deflate data near the end of a gzip capture, flate2's reader
+/// dropped everything the failing read had decompressed (up to 256 KiB: the whole of this
+/// fixture, so nothing was read at all). Now every record that inflates before the damage is
+/// exported, exactly as in the undamaged file, and the damage is the one-line error after it.
+#[test]
+fn corrupt_gzip_near_the_end_keeps_every_record_before_the_damage() {
+    let plain = std::fs::read(fixture("h2c-nghttp-lo.pcap")).unwrap();
+    // Damage that inflate detects where it is: a sync flush 1000 bytes before the end (in the
+    // middle of a record) leaves the next deflate block byte-aligned, and its first byte
+    // becomes 0x07, a final block of the reserved type 3. (Most damage inflates to garbage
+    // first, caught only by the CRC; the unit tests in src/capture/gzip.rs cover that.)
+    let cut = plain.len() - 1000;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain[..cut]).unwrap();
+    gz.flush().unwrap();
+    let at = gz.get_ref().len();
+    gz.write_all(&plain[cut..]).unwrap();
+    let mut damaged = gz.finish().unwrap();
+    damaged[at] = 0x07;
+    let good = &plain[..cut];
+    // The pcap records wholly inside what inflates before the damage.
+    let (mut end, mut records) = (24, 0);
+    while let Some(h) = plain.get(end..end + 16) {
+        let next = end + 16 + u32::from_le_bytes(h[8..12].try_into().unwrap()) as usize;
+        if next > good.len() {
+            break;
+        }
+        (end, records) = (next, records + 1);
+    }
+    assert!(records > 10, "only {records} records before the damage");
+
+    let r = export_bytes(&damaged, "damaged.pcap.gz", &[]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
+    assert!(r.stderr().contains("gzip"), "{}", r.stderr());
+    let doc: Value = serde_json::from_slice(&r.out.stdout).expect("the document before the damage");
+    assert_eq!(doc["capture"]["packets"].as_u64().unwrap(), records);
+    // The same as the undamaged file cut after those records.
+    let prefix = export_bytes(&plain[..end], "prefix.pcap", &[]).json();
+    assert_eq!(doc["connections"], prefix["connections"]);
+    assert_eq!(doc["streams"], prefix["streams"]);
+}
+
 #[test]
 fn a_descriptor_set_that_is_not_one_is_one_clear_line() {
     let capture = fixture("grpc-roundrobin.pcapng");
