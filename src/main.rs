@@ -9,7 +9,6 @@ use cli::{Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
 use h2scope::grpc::Descriptors;
-use h2scope::reassembly;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -45,11 +44,8 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         no_messages: args.no_messages,
         descriptors,
         backend_header: args.backend_header.clone(),
-        reassembly: reassembly::Config {
-            max_buffered_per_direction: args.max_buffered_per_direction,
-            max_connections: args.max_connections.max(1),
-            ..reassembly::Config::default()
-        },
+        reassembly: args.limits.to_limits().reassembly(),
+        limits: args.limits.to_limits(),
     };
     let (written, error) = match &args.output {
         Some(path) => {
@@ -103,6 +99,8 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         no_messages: args.no_messages,
         descriptors,
         backend_header: args.backend_header.clone(),
+        reassembly: args.limits.to_limits().reassembly(),
+        limits: args.limits.to_limits(),
         ..export::Options::default()
     };
     let filter = parse_filter(args.filter.as_deref())?;
@@ -198,7 +196,8 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         feed: h2scope::tui::feed::FeedOptions {
             filter: parse_filter(args.filter.as_deref())?,
             descriptors: load_descriptors(&args.schemas)?,
-            reassembly: reassembly::Config::default(),
+            reassembly: args.limits.to_limits().reassembly(),
+            limits: args.limits.to_limits(),
         },
     };
     h2scope::tui::open(reader, options).context("terminal")?;

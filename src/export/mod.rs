@@ -30,7 +30,10 @@ pub struct Options {
     pub filter: Option<crate::capture::filter::Filter>,
     /// A response header or trailer naming the backend that served the call.
     pub backend_header: Option<String>,
+    /// Reassembly settings; its bounds come from `limits` ([`crate::limits::Limits::reassembly`]).
     pub reassembly: reassembly::Config,
+    /// The HTTP/2 and gRPC bounds (the reassembly ones are in `reassembly`).
+    pub limits: crate::limits::Limits,
 }
 
 fn secs(ts: Timestamp) -> f64 {
@@ -183,11 +186,9 @@ impl<W: Write> Session<W> {
                 Collector::document(options)
             }
         };
-        let config = connection::Config {
-            record_frames: options.frames,
-            keep_message_bodies: !options.no_messages,
-            ..connection::Config::default()
-        };
+        let config = options
+            .limits
+            .connection(options.frames, !options.no_messages);
         Session {
             tracker: Tracker::new(config, collector),
             out,
