@@ -38,14 +38,15 @@ pub struct OpenArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
     /// Decode only packets matching this capture filter (the common pcap-filter subset:
     /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    // Last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,14 +94,15 @@ pub struct SniffArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
     /// Decode only packets matching this capture filter (the common pcap-filter subset:
     /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    // Last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,14 +139,15 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
     /// Decode only packets matching this capture filter (the common pcap-filter subset:
     /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    // Last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Where gRPC message schemas come from.
