@@ -27,10 +27,20 @@ fn main() -> ExitCode {
                 // `h2scope export x | head` closing the pipe early is not a failure.
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(io::stderr(), "h2scope: {e:#}");
+            say(&format!("{e:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// One line on stderr. Messages quote file and interface names and whatever an error says of
+/// the capture, any of which may carry escape sequences: shown escaped, never interpreted.
+fn say(message: &str) {
+    let _ = writeln!(
+        io::stderr(),
+        "h2scope: {}",
+        h2scope::tui::sanitize::sanitize(message)
+    );
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -64,7 +74,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 &options,
                 args.ndjson,
                 args.pretty,
-                io::stdout().lock(),
+                export::TerminalSafe::new(io::stdout().lock()),
             );
             (w.map_err(anyhow::Error::from), e)
         }
@@ -72,10 +82,9 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     written?;
     Ok(match error {
         Some(e) => {
-            let _ = writeln!(
-                io::stderr(),
-                "h2scope: {source}: {e} (the output holds everything before it)"
-            );
+            say(&format!(
+                "{source}: {e} (the output holds everything before it)"
+            ));
             ExitCode::from(1)
         }
         None => ExitCode::SUCCESS,
@@ -142,7 +151,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         ),
-        None => Box::new(io::stdout().lock()),
+        None => Box::new(export::TerminalSafe::new(io::stdout().lock())),
     };
     let mut session = export::Session::new(&options, args.ndjson, false, out);
     let (summary, drops, error) = engine::run_live(
@@ -162,10 +171,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     session.finish(info)?;
     Ok(match error {
         Some(e) => {
-            let _ = writeln!(
-                io::stderr(),
-                "h2scope: {e} (the output holds everything before it)"
-            );
+            say(&format!("{e} (the output holds everything before it)"));
             ExitCode::from(1)
         }
         None => ExitCode::SUCCESS,
@@ -180,11 +186,10 @@ fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
 /// Runs the terminal UI; without a terminal to draw on, says so and points to `export`.
 fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
     if !io::stdout().is_terminal() {
-        let _ = writeln!(
-            io::stderr(),
-            "h2scope: open needs a terminal and standard output is not one; for JSON use `h2scope export {}`",
+        say(&format!(
+            "open needs a terminal and standard output is not one; for JSON use `h2scope export {}`",
             args.file.display()
-        );
+        ));
         return Ok(ExitCode::from(2));
     }
     let source = args.file.to_string_lossy().into_owned();

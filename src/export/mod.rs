@@ -5,8 +5,10 @@
 //! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`);
 //! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
 
+mod inert;
 mod json;
 
+pub use inert::TerminalSafe;
 pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};

@@ -6,7 +6,10 @@
 //!   a 20 MB header block, an HPACK table size update to 4 GB, a gzip bomb in a gRPC
 //!   message, a 2 GB TCP sequence jump;
 //! - bad files and arguments: one clear line on stderr, a non-zero exit, nothing on stdout
-//!   (or, for damage the reader tolerates, a normal run that reports it).
+//!   (or, for damage the reader tolerates, a normal run that reports it);
+//! - limits (README, "Limits"): hitting a default is reported, and its flag raises it;
+//! - terminal safety: no control character of the capture or of a file name reaches
+//!   stdout or stderr raw.
 //!
 //! Memory is measured as the child's peak RSS (`/usr/bin/time -f %M` when present, else
 //! polling `/proc/<pid>/status`). The bounds are absolute figures about 1.5 times what a debug
@@ -1244,4 +1247,92 @@ fn an_output_that_cannot_be_created_is_one_clear_line() {
         "/nonexistent/dir/out.json",
     ]);
     assert_one_line_error(&r, "/nonexistent/dir/out.json");
+}
+
+// ---------------------------------------------------------------------------------------
+// Terminal safety: captured (or hostile) text never reaches a terminal raw
+
+/// Bytes a terminal may act on: C0 controls but newline, DEL, and C1 controls as UTF-8
+/// (U+0080..U+009F, U+009B being a one-character CSI).
+fn terminal_controls(out: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    text.char_indices()
+        .filter(|(_, c)| c.is_control() && *c != '\n')
+        .map(|(i, c)| format!("U+{:04X} at {i}", c as u32))
+        .collect()
+}
+
+/// `export` to standard output (a terminal, say): header values carrying an OSC title
+/// sequence, DEL and a C1 CSI come out escaped inside the JSON strings, and parse back to
+/// the same values.
+#[test]
+fn export_output_carries_no_terminal_controls() {
+    let evil: &[u8] = b"\x1b]0;pwned\x07\x1b[31m red \x7f \xc2\x9b31m";
+    let mut block = request_block("/evil\x1b[2J");
+    block.extend(literal(0x00, b"x-evil", evil));
+    let c = frame(HEADERS, END_HEADERS | END_STREAM, 1, &block);
+    let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
+    for args in [&[][..], &["--ndjson"], &["--pretty"]] {
+        let r = export_bytes(&capture, "evil.pcap", args);
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        assert_eq!(
+            terminal_controls(&r.out.stdout),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+    }
+    let doc = export_bytes(&capture, "evil.pcap", &[]).json();
+    let s = &doc["streams"][0];
+    assert_eq!(s["path"], "/evil\x1b[2J");
+    let value = s["request_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "x-evil")
+        .unwrap()[1]
+        .clone();
+    assert_eq!(value.as_str().unwrap().as_bytes(), evil);
+}
+
+/// Error messages quote file names (and, for sniff, interface names): a name with escape
+/// sequences is shown escaped.
+#[test]
+fn error_messages_carry_no_terminal_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "evil\x1b]0;pwned\x07\u{9b}31m.pcap";
+    let file = dir.path().join(name);
+    std::fs::write(&file, b"this is not a capture at all").unwrap();
+    let missing = dir.path().join(format!("missing-{name}"));
+    for path in [&file, &missing] {
+        let r = run(&["export", path.to_str().unwrap()]);
+        assert_eq!(r.code(), 2, "{}", r.stderr());
+        assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
+        assert_eq!(terminal_controls(&r.out.stderr), Vec::<String>::new());
+        assert!(
+            r.stderr().contains("evil\\x1b]0;pwned\\x07"),
+            "{}",
+            r.stderr()
+        );
+    }
+    // Damage mid-file: the error line quotes the file name too (exit status 1). The second
+    // record's length is broken, so the first is read and reading stops there.
+    let good = std::fs::read(fixture("h2c-nghttp-lo.pcap")).unwrap();
+    let damaged = dir.path().join(format!("damaged-{name}"));
+    let mut bytes = good.clone();
+    let first_len = u32::from_le_bytes(good[24 + 8..24 + 12].try_into().unwrap()) as usize;
+    let second = 24 + 16 + first_len;
+    bytes[second + 8..second + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&damaged, &bytes).unwrap();
+    let r = run(&["export", damaged.to_str().unwrap()]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(terminal_controls(&r.out.stderr), Vec::<String>::new());
+    // An unknown interface with escapes in its name.
+    let r = run(&["sniff", "-i", "eth\x1b[31m0", "--ndjson"]);
+    assert_ne!(r.code(), 0);
+    assert_eq!(
+        terminal_controls(&r.out.stderr),
+        Vec::<String>::new(),
+        "{}",
+        r.stderr()
+    );
 }
