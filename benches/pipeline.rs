@@ -26,9 +26,6 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// Each connection direction's bytes, as (packet number, bytes) blocks.
-type Blocks = BTreeMap<(ConnId, Dir), Vec<(u32, Vec<u8>)>>;
-
 fn main() {
     divan::main();
 }

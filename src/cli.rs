@@ -43,6 +43,10 @@ pub struct OpenArgs {
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    // Last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +99,10 @@ pub struct SniffArgs {
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    // Last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,19 +139,15 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    /// Bytes buffered behind a hole in one TCP direction before the hole is reported as a gap.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
-    pub max_buffered_per_direction: usize,
-
-    /// Live TCP connections kept at once; beyond it the least recently active are evicted.
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
-    pub max_connections: usize,
-
     /// Decode only packets matching this capture filter (the common pcap-filter subset:
     /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    // Last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Where gRPC message schemas come from.
@@ -162,4 +166,58 @@ pub struct SchemaArgs {
     /// or `buf build -o`. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub descriptor_set: Vec<PathBuf>,
+}
+
+/// Bounds on what a capture can make h2scope hold (the README's "Limits" lists what is
+/// reported when each is hit). Sizes take K, M, G (or KiB, MiB, GiB: units of 1024).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Live TCP connections kept at once; beyond it the least recently active are evicted.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_connections: usize,
+
+    /// Bytes buffered behind a hole in one TCP direction before the hole is reported as a gap.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = size)]
+    pub max_buffered_per_direction: usize,
+
+    /// Largest non-DATA HTTP/2 frame held for decoding; larger ones are skipped and reported.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = size)]
+    pub max_frame_size: usize,
+
+    /// Largest header block (HEADERS + CONTINUATION) and decoded header list; larger ones are
+    /// dropped and reported.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = size)]
+    pub max_header_block: usize,
+
+    /// Open HTTP/2 streams per connection; beyond it the oldest is reported incomplete.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_streams: usize,
+
+    /// Largest gRPC message body kept; a larger one is reported and its body skipped.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = size)]
+    pub max_message_size: usize,
+
+    /// Largest size a compressed gRPC message may inflate to; past it the message is shown
+    /// compressed, with the error.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = size)]
+    pub max_decompressed_size: usize,
+}
+
+fn size(text: &str) -> Result<usize, h2scope::limits::SizeError> {
+    h2scope::limits::parse_size(text)
+}
+
+impl LimitArgs {
+    pub fn to_limits(&self) -> h2scope::limits::Limits {
+        h2scope::limits::Limits {
+            max_connections: self.max_connections,
+            max_buffered_per_direction: self.max_buffered_per_direction,
+            max_frame_size: self.max_frame_size,
+            max_header_block: self.max_header_block,
+            max_streams: self.max_streams,
+            max_message_size: self.max_message_size,
+            max_decompressed_size: self.max_decompressed_size,
+        }
+    }
 }

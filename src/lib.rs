@@ -26,6 +26,7 @@ pub mod engine;
 pub mod export;
 pub mod grpc;
 pub mod http2;
+pub mod limits;
 pub mod model;
 pub mod net;
 pub mod reassembly;

@@ -9,7 +9,6 @@ use cli::{Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
 use h2scope::grpc::Descriptors;
-use h2scope::reassembly;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -28,10 +27,20 @@ fn main() -> ExitCode {
                 // `h2scope export x | head` closing the pipe early is not a failure.
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(io::stderr(), "h2scope: {e:#}");
+            say(&format!("{e:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// One line on stderr. Messages quote file and interface names and whatever an error says of
+/// the capture, any of which may carry escape sequences: shown escaped, never interpreted.
+fn say(message: &str) {
+    let _ = writeln!(
+        io::stderr(),
+        "h2scope: {}",
+        h2scope::tui::sanitize::sanitize(message)
+    );
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -45,11 +54,8 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         no_messages: args.no_messages,
         descriptors,
         backend_header: args.backend_header.clone(),
-        reassembly: reassembly::Config {
-            max_buffered_per_direction: args.max_buffered_per_direction,
-            max_connections: args.max_connections.max(1),
-            ..reassembly::Config::default()
-        },
+        reassembly: args.limits.to_limits().reassembly(),
+        limits: args.limits.to_limits(),
     };
     let (written, error) = match &args.output {
         Some(path) => {
@@ -68,7 +74,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 &options,
                 args.ndjson,
                 args.pretty,
-                io::stdout().lock(),
+                export::TerminalSafe::new(io::stdout().lock()),
             );
             (w.map_err(anyhow::Error::from), e)
         }
@@ -76,10 +82,9 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     written?;
     Ok(match error {
         Some(e) => {
-            let _ = writeln!(
-                io::stderr(),
-                "h2scope: {source}: {e} (the output holds everything before it)"
-            );
+            say(&format!(
+                "{source}: {e} (the output holds everything before it)"
+            ));
             ExitCode::from(1)
         }
         None => ExitCode::SUCCESS,
@@ -103,6 +108,8 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         no_messages: args.no_messages,
         descriptors,
         backend_header: args.backend_header.clone(),
+        reassembly: args.limits.to_limits().reassembly(),
+        limits: args.limits.to_limits(),
         ..export::Options::default()
     };
     let filter = parse_filter(args.filter.as_deref())?;
@@ -144,7 +151,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         ),
-        None => Box::new(io::stdout().lock()),
+        None => Box::new(export::TerminalSafe::new(io::stdout().lock())),
     };
     let mut session = export::Session::new(&options, args.ndjson, false, out);
     let (summary, drops, error) = engine::run_live(
@@ -164,10 +171,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     session.finish(info)?;
     Ok(match error {
         Some(e) => {
-            let _ = writeln!(
-                io::stderr(),
-                "h2scope: {e} (the output holds everything before it)"
-            );
+            say(&format!("{e} (the output holds everything before it)"));
             ExitCode::from(1)
         }
         None => ExitCode::SUCCESS,
@@ -182,11 +186,10 @@ fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
 /// Runs the terminal UI; without a terminal to draw on, says so and points to `export`.
 fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
     if !io::stdout().is_terminal() {
-        let _ = writeln!(
-            io::stderr(),
-            "h2scope: open needs a terminal and standard output is not one; for JSON use `h2scope export {}`",
+        say(&format!(
+            "open needs a terminal and standard output is not one; for JSON use `h2scope export {}`",
             args.file.display()
-        );
+        ));
         return Ok(ExitCode::from(2));
     }
     let source = args.file.to_string_lossy().into_owned();
@@ -198,7 +201,8 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         feed: h2scope::tui::feed::FeedOptions {
             filter: parse_filter(args.filter.as_deref())?,
             descriptors: load_descriptors(&args.schemas)?,
-            reassembly: reassembly::Config::default(),
+            reassembly: args.limits.to_limits().reassembly(),
+            limits: args.limits.to_limits(),
         },
     };
     h2scope::tui::open(reader, options).context("terminal")?;

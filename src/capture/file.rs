@@ -43,11 +43,12 @@
 //!   64 comment notices per block.
 //!
 //! # gzip
-//! An input starting with 1f 8b is decompressed as a stream (flate2's `MultiGzDecoder`, so
-//! concatenated members work, as in Wireshark), whatever its name, for `open`, `from_reader`
+//! An input starting with 1f 8b is decompressed as a stream (our `gzip::GzipReader` over
+//! flate2's inflate, so concatenated members work, as in Wireshark), whatever its name, for `open`, `from_reader`
 //! and `from_bytes` alike. A gzip stream that stops mid-member ends the input: the record it
 //! cuts is a `TruncatedRecord`, and a cut between records is a [`CaptureError::Gzip`] at the
-//! end. Corrupt compressed data is a `Gzip` error. gzip checks its CRC only at the end of a
+//! end. Corrupt compressed data is a `Gzip` error, raised only after every record decompressed
+//! before the damage was returned (flate2's own reader dropped up to 256 KiB of them). gzip checks its CRC only at the end of a
 //! member, so records decompressed before a bad checksum are returned before the error.
 //!
 //! # Progress

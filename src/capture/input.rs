@@ -16,15 +16,18 @@
 //! unusually large record) when the next record does not fit behind the current position.
 
 use super::file::CaptureError;
-use flate2::read::MultiGzDecoder;
+use super::gzip::GzipReader;
 use memmap2::Mmap;
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufReader, Cursor, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Read size for streams, and the buffer size we return to after a larger record.
 pub(crate) const CHUNK: usize = 256 * 1024;
+
+/// Compressed bytes read ahead of the gzip decoder.
+const GZIP_INPUT: usize = 64 * 1024;
 
 /// A memory-mapped input gives the pages it has read back to the OS every this many bytes.
 #[cfg(unix)]
@@ -128,7 +131,8 @@ impl Input {
             inner: compressed,
             count: Arc::clone(&count),
         };
-        let mut input = Input::stream(Box::new(MultiGzDecoder::new(counted)), self.path);
+        let decoder = GzipReader::new(BufReader::with_capacity(GZIP_INPUT, counted));
+        let mut input = Input::stream(Box::new(decoder), self.path);
         input.compressed = Some(count);
         input
     }
@@ -165,7 +169,7 @@ impl Input {
                 if let Err(e) = s.fill(n) {
                     let kind = e.kind();
                     match compressed {
-                        // flate2 reports a stream that stops inside a gzip member as
+                        // The decoder reports a stream that stops inside a gzip member as
                         // UnexpectedEof: treat it as the end of the input, so the parser reports
                         // the record it cuts, and remember it for a cut at a record boundary.
                         Some(_) if kind == io::ErrorKind::UnexpectedEof => {

@@ -7,6 +7,7 @@
 mod bytes;
 pub mod file;
 pub mod filter;
+mod gzip;
 mod input;
 #[cfg(target_os = "linux")]
 pub mod live;

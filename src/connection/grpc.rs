@@ -8,9 +8,7 @@
 //! guessed (`kind: None`).
 
 use crate::capture::Timestamp;
-use crate::grpc::{
-    ContentKind, DEFAULT_MAX_MESSAGE, Deframer, Framed, WebTextDecoder, content_kind,
-};
+use crate::grpc::{ContentKind, Deframer, Framed, WebTextDecoder, content_kind};
 use crate::reassembly::Dir;
 
 /// Messages per direction whose bodies are kept; later ones keep their size and time only.
@@ -28,6 +26,8 @@ pub struct StreamGrpc {
     text: [Option<WebTextDecoder>; 2],
     pub frames: [Vec<Framed>; 2],
     pub bodies_dropped: [u64; 2],
+    /// The cap on a message's decompressed size, for when the call is decoded.
+    pub max_decompressed: usize,
     keep_bodies: bool,
     scratch: Vec<u8>,
     out: Vec<Framed>,
@@ -62,14 +62,16 @@ pub fn judge(content_type: Option<&[u8]>, first_data: &[u8]) -> Verdict {
 }
 
 impl StreamGrpc {
-    pub fn new(kind: Option<ContentKind>, keep_bodies: bool) -> Self {
+    /// `sizes`: the largest message body kept, and the largest it may decompress to.
+    pub fn new(kind: Option<ContentKind>, keep_bodies: bool, sizes: (usize, usize)) -> Self {
+        let (max_message, max_decompressed) = sizes;
         let web = kind.as_ref().is_some_and(ContentKind::is_web);
         let text = kind.as_ref().is_some_and(ContentKind::is_text);
         StreamGrpc {
             kind,
             deframers: [
-                Deframer::new(DEFAULT_MAX_MESSAGE).web(web),
-                Deframer::new(DEFAULT_MAX_MESSAGE).web(web),
+                Deframer::new(max_message).web(web),
+                Deframer::new(max_message).web(web),
             ],
             text: [
                 text.then(WebTextDecoder::new),
@@ -77,6 +79,7 @@ impl StreamGrpc {
             ],
             frames: [Vec::new(), Vec::new()],
             bodies_dropped: [0; 2],
+            max_decompressed,
             keep_bodies,
             scratch: Vec::new(),
             out: Vec::new(),
@@ -148,6 +151,7 @@ impl StreamGrpc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grpc::DEFAULT_MAX_MESSAGE;
 
     #[test]
     fn content_type_decides_when_known() {
@@ -174,7 +178,7 @@ mod tests {
 
     #[test]
     fn messages_split_anyhow_are_collected() {
-        let mut g = StreamGrpc::new(None, true);
+        let mut g = StreamGrpc::new(None, true, (DEFAULT_MAX_MESSAGE, 16 << 20));
         let stream = [0u8, 0, 0, 0, 2, b'h', b'i', 0, 0, 0, 0, 0];
         for chunk in stream.chunks(3) {
             g.data(Dir::ClientToServer, chunk, Timestamp(1));

@@ -50,6 +50,13 @@ pub struct Config {
     pub max_connection_frames: usize,
     /// Keep gRPC message bodies (off for `--no-messages`: sizes and times stay).
     pub keep_message_bodies: bool,
+    /// What each direction's frame decoder may hold (frames over the buffered size are
+    /// skipped and reported).
+    pub frame_limits: DecoderLimits,
+    /// gRPC messages declaring more bytes than this are reported and their bodies skipped.
+    pub max_message: usize,
+    /// A compressed gRPC message inflating past this is reported, shown compressed.
+    pub max_decompressed: usize,
 }
 
 impl Default for Config {
@@ -60,6 +67,9 @@ impl Default for Config {
             max_open_streams: 10_000,
             max_connection_frames: 100_000,
             keep_message_bodies: true,
+            frame_limits: DecoderLimits::default(),
+            max_message: crate::grpc::DEFAULT_MAX_MESSAGE,
+            max_decompressed: crate::grpc::DEFAULT_DECOMPRESS_CAP,
         }
     }
 }
@@ -271,6 +281,14 @@ impl Connection {
         server: SocketAddr,
         handshake: bool,
     ) -> Self {
+        // The decoded header list is bounded like the block that carries it: raising one
+        // without the other would only move where a large block is refused.
+        let side = || {
+            let mut side = Side::new();
+            side.hpack.set_max_header_list_size(config.max_header_block);
+            side
+        };
+        let sides = [side(), side()];
         Connection {
             config,
             info: ConnectionInfo { id, client, server },
@@ -281,7 +299,7 @@ impl Connection {
             h2c_upgrade: false,
             tunnel: None,
             tls: None,
-            sides: [Side::new(), Side::new()],
+            sides,
             swapped: false,
             arrivals: Vec::new(),
             streams: BTreeMap::new(),
@@ -462,11 +480,13 @@ impl Connection {
         for r in [Dir::ClientToServer, Dir::ServerToClient] {
             let side = &mut self.sides[r.index()];
             side.hpack = hpack::Decoder::new_mid_connection();
+            side.hpack
+                .set_max_header_list_size(self.config.max_header_block);
             // The SETTINGS that sized the table were not seen: assume a generous bound so
             // the decoder never concludes too early that the unknown entries are gone.
             side.hpack
                 .set_max_table_size_setting(MID_CONNECTION_TABLE_BOUND);
-            side.decoder = Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
+            side.decoder = Some(FrameDecoder::new_unsynchronized(self.config.frame_limits));
         }
         self.replay_heads([0, 0], sink);
     }
@@ -476,7 +496,7 @@ impl Connection {
         self.roles_certain = true;
         self.track_windows = !self.sides[0].started_with_gap && !self.sides[1].started_with_gap;
         for side in &mut self.sides {
-            side.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+            side.decoder = Some(FrameDecoder::new(self.config.frame_limits));
         }
         self.replay_heads([client_skip, server_skip], sink);
     }
@@ -578,14 +598,14 @@ impl Connection {
             self.upgraded_stream(&req, ts);
         }
         let client = &mut self.sides[0];
-        client.decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+        client.decoder = Some(FrameDecoder::new(self.config.frame_limits));
         client.expect_preface = true;
         client.skip = body;
         if let Some(s) = self.streams.get_mut(&1) {
             s.bytes[0] = body;
             s.ended[0] = true;
         }
-        self.sides[1].decoder = Some(FrameDecoder::new(DecoderLimits::default()));
+        self.sides[1].decoder = Some(FrameDecoder::new(self.config.frame_limits));
         self.replay_heads([req.head_len, server_skip], sink);
     }
 
@@ -681,7 +701,7 @@ impl Connection {
                     "the client did not send the HTTP/2 preface after 101 Switching Protocols",
                 );
                 self.sides[r.index()].decoder =
-                    Some(FrameDecoder::new_unsynchronized(DecoderLimits::default()));
+                    Some(FrameDecoder::new_unsynchronized(self.config.frame_limits));
             }
             self.sides[r.index()].head = Vec::new();
         }
@@ -752,13 +772,14 @@ impl Connection {
             }
             Event::DataChunk { header, data } => {
                 let keep = self.config.keep_message_bodies;
+                let sizes = (self.config.max_message, self.config.max_decompressed);
                 if let Some(s) = self.streams.get_mut(&header.stream_id) {
                     s.bytes[r.index()] += data.len() as u64;
                     s.touch(ts);
                     if s.grpc.is_none() && !s.not_grpc && !data.is_empty() {
                         match grpc::judge(s.content_type(), data) {
                             grpc::Verdict::Grpc(kind) => {
-                                s.grpc = Some(grpc::StreamGrpc::new(kind, keep));
+                                s.grpc = Some(grpc::StreamGrpc::new(kind, keep, sizes));
                             }
                             grpc::Verdict::NotGrpc => s.not_grpc = true,
                         }

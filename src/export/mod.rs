@@ -5,8 +5,10 @@
 //! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`);
 //! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
 
+mod inert;
 mod json;
 
+pub use inert::TerminalSafe;
 pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
@@ -30,7 +32,10 @@ pub struct Options {
     pub filter: Option<crate::capture::filter::Filter>,
     /// A response header or trailer naming the backend that served the call.
     pub backend_header: Option<String>,
+    /// Reassembly settings; its bounds come from `limits` ([`crate::limits::Limits::reassembly`]).
     pub reassembly: reassembly::Config,
+    /// The HTTP/2 and gRPC bounds (the reassembly ones are in `reassembly`).
+    pub limits: crate::limits::Limits,
 }
 
 fn secs(ts: Timestamp) -> f64 {
@@ -183,11 +188,9 @@ impl<W: Write> Session<W> {
                 Collector::document(options)
             }
         };
-        let config = connection::Config {
-            record_frames: options.frames,
-            keep_message_bodies: !options.no_messages,
-            ..connection::Config::default()
-        };
+        let config = options
+            .limits
+            .connection(options.frames, !options.no_messages);
         Session {
             tracker: Tracker::new(config, collector),
             out,

@@ -17,7 +17,7 @@ use serde_json::Value;
 const MAX_RAW_NODES: usize = 10_000;
 
 /// What the stream layer saw of a call.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CallInput<'a> {
     /// `:path`, when known.
     pub path: Option<&'a str>,
@@ -41,9 +41,32 @@ pub struct CallInput<'a> {
     pub complete: bool,
     /// Leave the decoded bodies out (`--no-messages`): sizes and times stay.
     pub no_bodies: bool,
+    /// A compressed message inflating past this many bytes is shown compressed, with the
+    /// error ([`crate::grpc::DEFAULT_DECOMPRESS_CAP`] unless raised).
+    pub max_decompressed: usize,
     /// Message bodies (requests, responses) of other calls that share this call's unknown
     /// `:path` entry, and so its method: more evidence for inferring it.
     pub pooled: [&'a [Vec<u8>]; 2],
+}
+
+impl Default for CallInput<'_> {
+    fn default() -> Self {
+        CallInput {
+            path: None,
+            kind: None,
+            request_encoding: None,
+            response_encoding: None,
+            trailers: Vec::new(),
+            request: &[],
+            response: &[],
+            bodies_dropped: [0; 2],
+            reset: None,
+            complete: false,
+            no_bodies: false,
+            max_decompressed: DEFAULT_DECOMPRESS_CAP,
+            pooled: [&[], &[]],
+        }
+    }
 }
 
 /// A decoded call.
@@ -131,7 +154,10 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
         frames
             .iter()
             .filter(|f| f.kind == FrameKind::Message)
-            .map(|f| message(f, desc, enc.as_ref(), &codec, input.no_bodies))
+            .map(|f| {
+                let limits = (input.no_bodies, input.max_decompressed);
+                message(f, desc, enc.as_ref(), &codec, limits)
+            })
             .collect::<Vec<_>>()
     };
     let mut request_messages = decode(
@@ -259,7 +285,7 @@ fn message(
     desc: Option<&prost_reflect::MessageDescriptor>,
     enc: Option<&Encoding>,
     codec: &Codec,
-    no_bodies: bool,
+    (no_bodies, max_decompressed): (bool, usize),
 ) -> Message {
     let mut m = Message {
         index: f.index,
@@ -283,7 +309,7 @@ fn message(
                 m.raw = Some(raw(&f.body, false));
                 return m;
             }
-            Some(e) => match decompress(e, &f.body, DEFAULT_DECOMPRESS_CAP) {
+            Some(e) => match decompress(e, &f.body, max_decompressed) {
                 Ok(b) => b,
                 Err(err) => {
                     note(&mut m, format!("cannot decompress ({e}): {err}"));

@@ -34,7 +34,9 @@
 //! Nesting (messages and groups) is guessed at most [`MAX_DEPTH`] levels deep; below that a
 //! field is shown as bytes, and a group below it makes the body invalid. At most
 //! [`MAX_NODES`] values (fields and packed elements) and [`MAX_TEXT`] bytes of strings and
-//! base64 are output. Work is linear in the body times the depth: a failed nested guess is
+//! base64 are output. The node bound is exact: a field that holds others (a message, a group,
+//! packed values) is counted only after them, so while they are decoded its own node, and
+//! those of every field enclosing it, are held back from the budget (`reserved`). Work is linear in the body times the depth: a failed nested guess is
 //! abandoned at its own level, never retried from above.
 
 use super::base64;
@@ -69,6 +71,7 @@ pub fn decode_raw(body: &[u8]) -> Result<Value, RawError> {
 pub fn decode_raw_limited(body: &[u8], max_nodes: usize) -> Result<(Value, usize), RawError> {
     let mut raw = Raw {
         nodes: 0,
+        reserved: 0,
         max_nodes: max_nodes.min(MAX_NODES),
         text: 0,
         exhausted: max_nodes == 0,
@@ -81,6 +84,8 @@ pub fn decode_raw_limited(body: &[u8], max_nodes: usize) -> Result<(Value, usize
 #[derive(Clone, Copy)]
 struct Raw {
     nodes: usize,
+    /// Nodes promised to enclosing fields being decoded, which count when they are done.
+    reserved: usize,
     max_nodes: usize,
     text: usize,
     exhausted: bool,
@@ -150,6 +155,10 @@ impl Raw {
     ) -> Result<Vec<Value>, RawError> {
         let mut out = Vec::new();
         loop {
+            if !self.exhausted && self.nodes.saturating_add(self.reserved) >= self.max_nodes {
+                // Only the enclosing fields' own nodes are left.
+                self.exhausted = true;
+            }
             if self.exhausted {
                 if *pos < data.len() {
                     out.push(json!({"truncated": true, "remaining_bytes": data.len() - *pos}));
@@ -212,13 +221,20 @@ impl Raw {
                         .ok()
                         .and_then(|n| take(data, pos, n))
                         .ok_or(err(start, "length-delimited field runs past the end"))?;
-                    self.len_delimited(field, body, depth)
+                    self.reserved += 1;
+                    let m = self.len_delimited(field, body, depth);
+                    self.reserved -= 1;
+                    m
                 }
                 3 => {
                     if depth + 1 >= MAX_DEPTH {
                         return Err(err(start, "groups nested too deep"));
                     }
+                    // On error the whole guess is abandoned and `Raw` restored by the caller
+                    // (or the decode fails), so `reserved` need not be undone on that path.
+                    self.reserved += 1;
                     let inner = self.fields(data, pos, depth + 1, Some(field))?;
+                    self.reserved -= 1;
                     let mut m = entry(field, "group");
                     m.insert("group".into(), Value::Array(inner));
                     m
@@ -238,7 +254,7 @@ impl Raw {
 
     fn count(&mut self, n: usize) {
         self.nodes = self.nodes.saturating_add(n);
-        if self.nodes >= self.max_nodes {
+        if self.nodes.saturating_add(self.reserved) >= self.max_nodes {
             self.exhausted = true;
         }
     }
@@ -306,7 +322,7 @@ impl Raw {
             if pos - start > 1 && body[pos - 1] == 0 {
                 return None;
             }
-            if self.nodes + values.len() >= self.max_nodes {
+            if self.nodes + self.reserved + values.len() >= self.max_nodes {
                 return None;
             }
             values.push(v);
@@ -516,7 +532,90 @@ mod tests {
         assert_eq!(v[2]["string"], "small");
     }
 
+    /// Values in an output as the budget counts them: field objects and packed elements,
+    /// nested ones included, truncation markers not.
+    fn nodes(v: &Value) -> usize {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f.get("truncated").is_none())
+            .map(|f| {
+                let packed = f
+                    .get("packed_varint")
+                    .map_or(0, |p| p.as_array().unwrap().len());
+                let inner = f.get("message").or(f.get("group")).map_or(0, nodes);
+                1 + packed + inner
+            })
+            .sum()
+    }
+
+    /// A message nested `levels` deep, each level with a varint, packed varints and a group
+    /// around the next level's message.
+    fn nested(levels: usize) -> Vec<u8> {
+        let mut body = [key(1, 0), varint(1)].concat();
+        for _ in 0..levels {
+            body = [
+                key(1, 0),
+                varint(7),
+                ld(2, &[0x80, 0x01, 0x02, 0x03]),
+                key(3, 3),
+                ld(4, &body),
+                key(3, 4),
+            ]
+            .concat();
+        }
+        body
+    }
+
+    /// Regression: a message or group was counted after its contents had used the whole
+    /// budget, one node over `max_nodes` per nesting level (up to 32 over).
+    #[test]
+    fn the_node_bound_is_exact_at_every_depth() {
+        let body = nested(MAX_DEPTH);
+        let all = nodes(&decode_raw(&body).unwrap());
+        for max in 0..all + 3 {
+            let (v, used) = decode_raw_limited(&body, max).unwrap();
+            assert_eq!(nodes(&v), used, "max {max}");
+            assert!(used <= max, "{used} nodes for a budget of {max}");
+        }
+    }
+
+    /// Random nested structures for the property below: (field, wire type, children).
+    fn tree() -> impl Strategy<Value = Vec<u8>> {
+        let leaf = prop_oneof![
+            (1u32..20, any::<u64>()).prop_map(|(f, v)| [key(f, 0), varint(v)].concat()),
+            (1u32..20, prop::collection::vec(0u8..0x7f, 1..6)).prop_map(|(f, b)| ld(f, &b)),
+            (1u32..20, any::<u32>())
+                .prop_map(|(f, v)| [key(f, 5), v.to_le_bytes().to_vec()].concat()),
+        ];
+        leaf.prop_recursive(8, 200, 6, |inner| {
+            prop_oneof![
+                (1u32..20, prop::collection::vec(inner.clone(), 1..6))
+                    .prop_map(|(f, kids)| ld(f, &kids.concat())),
+                (1u32..20, prop::collection::vec(inner, 0..6)).prop_map(|(f, kids)| [
+                    key(f, 3),
+                    kids.concat(),
+                    key(f, 4)
+                ]
+                .concat()),
+            ]
+        })
+    }
+
     proptest! {
+        /// Any budget, any nesting: the output holds exactly the nodes reported, never more
+        /// than the budget.
+        #[test]
+        fn the_node_bound_holds_for_any_structure(
+            fields in prop::collection::vec(tree(), 0..8),
+            max in 0usize..120,
+        ) {
+            let body = fields.concat();
+            let (v, used) = decode_raw_limited(&body, max).unwrap();
+            prop_assert_eq!(nodes(&v), used);
+            prop_assert!(used <= max, "{} nodes for a budget of {}", used, max);
+        }
+
         #[test]
         fn random_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
             let _ = decode_raw(&body);

@@ -198,6 +198,7 @@ pub fn grpc_call(
             .map(|(from, e)| (e.0, from == crate::reassembly::Dir::ClientToServer)),
         complete: s.is_complete(),
         no_bodies,
+        max_decompressed: g.max_decompressed,
         pooled,
     };
     Some(decode_call(&input, descriptors))

@@ -13,7 +13,7 @@
 //! when the UI is gone (the user quit), the reader stops at its next send.
 
 use crate::capture::{CaptureReader, Timestamp};
-use crate::connection::{self, ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
+use crate::connection::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
 use crate::engine::Engine;
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
@@ -125,6 +125,8 @@ pub enum Update {
 pub struct FeedOptions {
     pub descriptors: Descriptors,
     pub reassembly: reassembly::Config,
+    /// The HTTP/2 and gRPC bounds.
+    pub limits: crate::limits::Limits,
     /// Decode only the packets this capture filter matches.
     pub filter: Option<crate::capture::filter::Filter>,
 }
@@ -219,11 +221,7 @@ pub fn feed(mut reader: CaptureReader, options: &FeedOptions, emit: impl FnMut(U
         outbox: Rc::clone(&outbox),
         pool: InferencePool::default(),
     };
-    let config = connection::Config {
-        record_frames: true,
-        keep_message_bodies: true,
-        ..connection::Config::default()
-    };
+    let config = options.limits.connection(true, true);
     let mut tracker = Tracker::new(config, sink);
     let mut engine = Engine::new(options.reassembly.clone()).with_filter(options.filter.clone());
     let mut last_flush = Instant::now();

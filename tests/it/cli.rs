@@ -159,3 +159,55 @@ fn unsupported_filter_syntax_is_one_clear_error() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("ether") && err.contains("column"), "{err}");
 }
+
+/// The README's "Limits" table stays true to the binary: every flag it names is one that
+/// `export`, `open` and `sniff` take, and every `--max-*` flag of `export` is in the table.
+#[test]
+fn the_readme_limits_table_matches_the_flags() {
+    let readme = std::fs::read_to_string(support::root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Limits\n")
+        .nth(1)
+        .expect("a Limits section in the README");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.starts_with("| bound"))
+        .collect();
+    assert!(rows.len() >= 10, "{} rows", rows.len());
+    let mut documented = Vec::new();
+    for row in &rows {
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        assert_eq!(cells.len(), 4, "bound | default | flag | when hit: {row}");
+        assert!(!cells[1].is_empty() && !cells[3].is_empty(), "{row}");
+        match cells[2] {
+            "none" => {}
+            flag => {
+                let flag = flag.trim_matches('`');
+                assert!(flag.starts_with("--max-"), "{row}");
+                documented.push(flag.to_string());
+            }
+        }
+    }
+    for command in ["export", "open", "sniff"] {
+        let out = support::h2scope(&[command, "--help"]);
+        assert!(out.status.success(), "{command} --help");
+        let help = String::from_utf8(out.stdout).unwrap();
+        for flag in &documented {
+            assert!(
+                help.contains(&format!("{flag} <")),
+                "{command} --help lacks {flag}"
+            );
+        }
+        if command == "export" {
+            for word in help.split_whitespace() {
+                if word.starts_with("--max-") {
+                    assert!(
+                        documented.iter().any(|f| f == word),
+                        "{word} is not in the README's Limits table"
+                    );
+                }
+            }
+        }
+    }
+}

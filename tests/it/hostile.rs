@@ -6,7 +6,10 @@
 //!   a 20 MB header block, an HPACK table size update to 4 GB, a gzip bomb in a gRPC
 //!   message, a 2 GB TCP sequence jump;
 //! - bad files and arguments: one clear line on stderr, a non-zero exit, nothing on stdout
-//!   (or, for damage the reader tolerates, a normal run that reports it).
+//!   (or, for damage the reader tolerates, a normal run that reports it);
+//! - limits (README, "Limits"): hitting a default is reported, and its flag raises it;
+//! - terminal safety: no control character of the capture or of a file name reaches
+//!   stdout or stderr raw.
 //!
 //! Memory is measured as the child's peak RSS (`/usr/bin/time -f %M` when present, else
 //! polling `/proc/<pid>/status`). The bounds are absolute figures about 1.5 times what a debug
@@ -685,34 +688,7 @@ fn a_gzip_bomb_in_a_grpc_message_is_capped() {
     }
     let bomb = gz.finish().unwrap();
     assert!(bomb.len() < 256 << 10, "{} compressed bytes", bomb.len());
-    let mut message = vec![1];
-    message.extend((bomb.len() as u32).to_be_bytes());
-    message.extend(&bomb);
-
-    let mut req = vec![0x83, 0x86]; // :method POST, :scheme http
-    req.extend(literal(
-        0x00,
-        b":path",
-        b"/h2scope.demo.v1.Inventory/GetItem",
-    ));
-    req.extend(literal(0x00, b":authority", b"attack.test"));
-    req.extend(literal(0x00, b"content-type", b"application/grpc"));
-    req.extend(literal(0x00, b"grpc-encoding", b"gzip"));
-    req.extend(literal(0x00, b"te", b"trailers"));
-    let mut c = frame(HEADERS, END_HEADERS, 1, &req);
-    c.extend(data_frames(1, &message, true));
-
-    let mut resp = vec![0x88];
-    resp.extend(literal(0x00, b"content-type", b"application/grpc"));
-    let mut s = frame(HEADERS, END_HEADERS, 1, &resp);
-    s.extend(data_frames(1, &[0, 0, 0, 0, 0], false));
-    s.extend(frame(
-        HEADERS,
-        END_HEADERS | END_STREAM,
-        1,
-        &literal(0x00, b"grpc-status", b"0"),
-    ));
-    let capture = h2_capture(&[], vec![chunk(true, 3, c), chunk(false, 4, s)], 60_000);
+    let capture = grpc_call_capture(&bomb, true);
     let protos = support::root().join("fixtures/protos");
     let r = export_bytes(
         &capture,
@@ -732,6 +708,218 @@ fn a_gzip_bomb_in_a_grpc_message_is_capped() {
     let raw = m["raw"]["base64"].as_str().map_or(0, str::len);
     assert!(raw <= bomb.len().div_ceil(3) * 4, "{raw} bytes of base64");
     r.rss_below(48, "gzip bomb");
+}
+
+// ---------------------------------------------------------------------------------------
+// Limits: hitting the default is reported; the flag raises it (README, "Limits")
+
+/// A request whose header block carries `x-big` with a value of `size` bytes: in HEADERS
+/// plus CONTINUATIONs of 16 KiB (`one_frame`: a single HEADERS frame), then a small request.
+fn big_header_capture(size: usize, one_frame: bool) -> Vec<u8> {
+    let mut block = request_block("/big");
+    block.extend(literal(0x00, b"x-big", &vec![b'v'; size]));
+    let mut c = Vec::new();
+    if one_frame {
+        c.extend(frame(HEADERS, END_HEADERS | END_STREAM, 1, &block));
+    } else {
+        let pieces: Vec<&[u8]> = block.chunks(16_384).collect();
+        for (i, p) in pieces.iter().enumerate() {
+            let last = if i + 1 == pieces.len() {
+                END_HEADERS
+            } else {
+                0
+            };
+            let (kind, flags) = if i == 0 {
+                (HEADERS, END_STREAM | last)
+            } else {
+                (CONTINUATION, last)
+            };
+            c.extend(frame(kind, flags, 1, p));
+        }
+    }
+    c.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        3,
+        &request_block("/after"),
+    ));
+    h2_capture(&[], vec![chunk(true, 3, c)], 60_000)
+}
+
+fn stream_by_id(doc: &Value, id: u32) -> Option<&Value> {
+    doc["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream_id"] == id)
+}
+
+/// A 2 MiB header block is over the 1 MiB default of --max-header-block: dropped and
+/// reported. With `--max-header-block 4MiB` it decodes, value and all.
+#[test]
+fn max_header_block_caps_by_default_and_the_flag_raises_it() {
+    let capture = big_header_capture(2 << 20, false);
+    let doc = export_bytes(&capture, "big-block.pcap", &[]).json();
+    let all = anomalies(&doc);
+    assert!(
+        all.iter()
+            .any(|a| a.contains("header block on stream 1 larger than 1048576")),
+        "{all:?}"
+    );
+    assert_eq!(stream_by_id(&doc, 3).unwrap()["path"], "/after");
+
+    let doc = export_bytes(&capture, "big-block.pcap", &["--max-header-block", "4MiB"]).json();
+    assert!(anomalies(&doc).is_empty(), "{:?}", anomalies(&doc));
+    let s = stream_by_id(&doc, 1).expect("stream 1 decoded");
+    assert_eq!(s["path"], "/big");
+    let big = s["request_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "x-big")
+        .expect("x-big");
+    assert_eq!(big[1].as_str().unwrap().len(), 2 << 20);
+}
+
+/// The same block in one 2 MiB HEADERS frame is over the 1 MiB default of --max-frame-size:
+/// skipped and reported. Raising both bounds decodes it.
+#[test]
+fn max_frame_size_caps_by_default_and_the_flag_raises_it() {
+    let capture = big_header_capture(2 << 20, true);
+    let doc = export_bytes(&capture, "big-frame.pcap", &[]).json();
+    let all = anomalies(&doc);
+    assert!(
+        all.iter().any(|a| a.contains("too large to decode")),
+        "{all:?}"
+    );
+    assert_eq!(stream_by_id(&doc, 3).unwrap()["path"], "/after");
+
+    let args = ["--max-frame-size", "3M", "--max-header-block", "3M"];
+    let doc = export_bytes(&capture, "big-frame.pcap", &args).json();
+    assert!(anomalies(&doc).is_empty(), "{:?}", anomalies(&doc));
+    assert_eq!(stream_by_id(&doc, 1).expect("stream 1")["path"], "/big");
+}
+
+/// A gRPC GetItem call whose request message is `payload` as sent: compressed with gzip
+/// (and `grpc-encoding: gzip`) when `gzip`.
+fn grpc_call_capture(payload: &[u8], gzip: bool) -> Vec<u8> {
+    let flag = u8::from(gzip);
+    let mut message = vec![flag];
+    message.extend((payload.len() as u32).to_be_bytes());
+    message.extend(payload);
+    let mut req = vec![0x83, 0x86]; // :method POST, :scheme http
+    req.extend(literal(
+        0x00,
+        b":path",
+        b"/h2scope.demo.v1.Inventory/GetItem",
+    ));
+    req.extend(literal(0x00, b":authority", b"limits.test"));
+    req.extend(literal(0x00, b"content-type", b"application/grpc"));
+    if gzip {
+        req.extend(literal(0x00, b"grpc-encoding", b"gzip"));
+    }
+    let mut c = frame(HEADERS, END_HEADERS, 1, &req);
+    c.extend(data_frames(1, &message, true));
+    let mut resp = vec![0x88];
+    resp.extend(literal(0x00, b"content-type", b"application/grpc"));
+    let mut s = frame(HEADERS, END_HEADERS, 1, &resp);
+    s.extend(data_frames(1, &[0, 0, 0, 0, 0], false));
+    s.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        1,
+        &literal(0x00, b"grpc-status", b"0"),
+    ));
+    h2_capture(&[], vec![chunk(true, 3, c), chunk(false, 4, s)], 60_000)
+}
+
+/// A GetItemRequest (`id`, field 1) with an id of `n` bytes.
+fn get_item_request(n: usize) -> Vec<u8> {
+    let mut body = vec![0x0a];
+    let mut len = n as u64;
+    while len >= 0x80 {
+        body.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    body.push(len as u8);
+    body.extend(std::iter::repeat_n(b'i', n));
+    body
+}
+
+fn first_request_message(capture: &[u8], args: &[&str]) -> Value {
+    let protos = support::root().join("fixtures/protos");
+    let mut all = vec!["--proto-path", protos.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let doc = export_bytes(capture, "grpc-limit.pcap", &all).json();
+    doc["streams"][0]["grpc"]["request_messages"][0].clone()
+}
+
+/// A 100 KiB message over `--max-message-size 64KiB` is reported with its body skipped;
+/// under the 16 MiB default it decodes.
+#[test]
+fn max_message_size_is_reported_and_the_flag_sets_it() {
+    let capture = grpc_call_capture(&get_item_request(100 << 10), false);
+    let m = first_request_message(&capture, &["--max-message-size", "64KiB"]);
+    let err = m["error"].as_str().expect("an error on the message");
+    assert!(err.contains("exceeds the 65536-byte limit"), "{err}");
+    assert!(m["json"].is_null(), "{m}");
+
+    let m = first_request_message(&capture, &[]);
+    assert!(m["error"].is_null(), "{m}");
+    assert_eq!(m["json"]["id"].as_str().unwrap().len(), 100 << 10);
+}
+
+/// A gzip message inflating to 2 MiB: over `--max-decompressed-size 1MiB` it is reported and
+/// shown compressed; under the 16 MiB default it decodes.
+#[test]
+fn max_decompressed_size_is_reported_and_the_flag_sets_it() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&get_item_request(2 << 20)).unwrap();
+    let capture = grpc_call_capture(&gz.finish().unwrap(), true);
+    let m = first_request_message(&capture, &["--max-decompressed-size", "1MiB"]);
+    let err = m["error"].as_str().expect("an error on the message");
+    assert!(err.contains("limit"), "{err}");
+    assert!(m["json"].is_null(), "{m}");
+
+    let m = first_request_message(&capture, &[]);
+    assert!(m["error"].is_null(), "{m}");
+    assert_eq!(m["json"]["id"].as_str().unwrap().len(), 2 << 20);
+}
+
+/// Two requests left open on one connection with `--max-streams 1`: the first is reported
+/// incomplete when the second opens; by default both stay open until the end.
+#[test]
+fn max_streams_is_reported_and_the_flag_sets_it() {
+    let mut c = frame(HEADERS, END_HEADERS, 1, &request_block("/one"));
+    c.extend(frame(HEADERS, END_HEADERS, 3, &request_block("/two")));
+    let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
+    let evicted = "too many open streams: the oldest was reported incomplete";
+    let doc = export_bytes(&capture, "streams.pcap", &["--max-streams", "1"]).json();
+    assert!(
+        anomalies(&doc).iter().any(|a| a == evicted),
+        "{:?}",
+        anomalies(&doc)
+    );
+    let doc = export_bytes(&capture, "streams.pcap", &[]).json();
+    assert!(
+        !anomalies(&doc).iter().any(|a| a == evicted),
+        "{:?}",
+        anomalies(&doc)
+    );
+    assert_eq!(doc["streams"].as_array().unwrap().len(), 2);
+}
+
+/// Sizes take units; a bad one is one clear line naming the flag.
+#[test]
+fn limit_flags_take_sizes_with_units() {
+    let capture = big_header_capture(10, false);
+    for ok in ["2M", "2MiB", "2097152", "2 mb"] {
+        let r = export_bytes(&capture, "units.pcap", &["--max-header-block", ok]);
+        assert_eq!(r.code(), 0, "{ok}: {}", r.stderr());
+    }
+    let r = export_bytes(&capture, "units.pcap", &["--max-header-block", "2 parsecs"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("--max-header-block"), "{}", r.stderr());
 }
 
 /// A client that jumps 2,000,000,000 bytes ahead in its sequence space mid-connection: a gap
@@ -964,6 +1152,49 @@ fn a_gzip_capture_cut_short_reads_up_to_the_cut() {
     assert_eq!(doc["capture"]["anomalies"][0]["kind"], "truncated_record");
 }
 
+/// Regression: on corrupt deflate data near the end of a gzip capture, flate2's reader
+/// dropped everything the failing read had decompressed (up to 256 KiB: the whole of this
+/// fixture, so nothing was read at all). Now every record that inflates before the damage is
+/// exported, exactly as in the undamaged file, and the damage is the one-line error after it.
+#[test]
+fn corrupt_gzip_near_the_end_keeps_every_record_before_the_damage() {
+    let plain = std::fs::read(fixture("h2c-nghttp-lo.pcap")).unwrap();
+    // Damage that inflate detects where it is: a sync flush 1000 bytes before the end (in the
+    // middle of a record) leaves the next deflate block byte-aligned, and its first byte
+    // becomes 0x07, a final block of the reserved type 3. (Most damage inflates to garbage
+    // first, caught only by the CRC; the unit tests in src/capture/gzip.rs cover that.)
+    let cut = plain.len() - 1000;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain[..cut]).unwrap();
+    gz.flush().unwrap();
+    let at = gz.get_ref().len();
+    gz.write_all(&plain[cut..]).unwrap();
+    let mut damaged = gz.finish().unwrap();
+    damaged[at] = 0x07;
+    let good = &plain[..cut];
+    // The pcap records wholly inside what inflates before the damage.
+    let (mut end, mut records) = (24, 0);
+    while let Some(h) = plain.get(end..end + 16) {
+        let next = end + 16 + u32::from_le_bytes(h[8..12].try_into().unwrap()) as usize;
+        if next > good.len() {
+            break;
+        }
+        (end, records) = (next, records + 1);
+    }
+    assert!(records > 10, "only {records} records before the damage");
+
+    let r = export_bytes(&damaged, "damaged.pcap.gz", &[]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
+    assert!(r.stderr().contains("gzip"), "{}", r.stderr());
+    let doc: Value = serde_json::from_slice(&r.out.stdout).expect("the document before the damage");
+    assert_eq!(doc["capture"]["packets"].as_u64().unwrap(), records);
+    // The same as the undamaged file cut after those records.
+    let prefix = export_bytes(&plain[..end], "prefix.pcap", &[]).json();
+    assert_eq!(doc["connections"], prefix["connections"]);
+    assert_eq!(doc["streams"], prefix["streams"]);
+}
+
 #[test]
 fn a_descriptor_set_that_is_not_one_is_one_clear_line() {
     let capture = fixture("grpc-roundrobin.pcapng");
@@ -1016,4 +1247,92 @@ fn an_output_that_cannot_be_created_is_one_clear_line() {
         "/nonexistent/dir/out.json",
     ]);
     assert_one_line_error(&r, "/nonexistent/dir/out.json");
+}
+
+// ---------------------------------------------------------------------------------------
+// Terminal safety: captured (or hostile) text never reaches a terminal raw
+
+/// Bytes a terminal may act on: C0 controls but newline, DEL, and C1 controls as UTF-8
+/// (U+0080..U+009F, U+009B being a one-character CSI).
+fn terminal_controls(out: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    text.char_indices()
+        .filter(|(_, c)| c.is_control() && *c != '\n')
+        .map(|(i, c)| format!("U+{:04X} at {i}", c as u32))
+        .collect()
+}
+
+/// `export` to standard output (a terminal, say): header values carrying an OSC title
+/// sequence, DEL and a C1 CSI come out escaped inside the JSON strings, and parse back to
+/// the same values.
+#[test]
+fn export_output_carries_no_terminal_controls() {
+    let evil: &[u8] = b"\x1b]0;pwned\x07\x1b[31m red \x7f \xc2\x9b31m";
+    let mut block = request_block("/evil\x1b[2J");
+    block.extend(literal(0x00, b"x-evil", evil));
+    let c = frame(HEADERS, END_HEADERS | END_STREAM, 1, &block);
+    let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
+    for args in [&[][..], &["--ndjson"], &["--pretty"]] {
+        let r = export_bytes(&capture, "evil.pcap", args);
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        assert_eq!(
+            terminal_controls(&r.out.stdout),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+    }
+    let doc = export_bytes(&capture, "evil.pcap", &[]).json();
+    let s = &doc["streams"][0];
+    assert_eq!(s["path"], "/evil\x1b[2J");
+    let value = s["request_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "x-evil")
+        .unwrap()[1]
+        .clone();
+    assert_eq!(value.as_str().unwrap().as_bytes(), evil);
+}
+
+/// Error messages quote file names (and, for sniff, interface names): a name with escape
+/// sequences is shown escaped.
+#[test]
+fn error_messages_carry_no_terminal_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "evil\x1b]0;pwned\x07\u{9b}31m.pcap";
+    let file = dir.path().join(name);
+    std::fs::write(&file, b"this is not a capture at all").unwrap();
+    let missing = dir.path().join(format!("missing-{name}"));
+    for path in [&file, &missing] {
+        let r = run(&["export", path.to_str().unwrap()]);
+        assert_eq!(r.code(), 2, "{}", r.stderr());
+        assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
+        assert_eq!(terminal_controls(&r.out.stderr), Vec::<String>::new());
+        assert!(
+            r.stderr().contains("evil\\x1b]0;pwned\\x07"),
+            "{}",
+            r.stderr()
+        );
+    }
+    // Damage mid-file: the error line quotes the file name too (exit status 1). The second
+    // record's length is broken, so the first is read and reading stops there.
+    let good = std::fs::read(fixture("h2c-nghttp-lo.pcap")).unwrap();
+    let damaged = dir.path().join(format!("damaged-{name}"));
+    let mut bytes = good.clone();
+    let first_len = u32::from_le_bytes(good[24 + 8..24 + 12].try_into().unwrap()) as usize;
+    let second = 24 + 16 + first_len;
+    bytes[second + 8..second + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&damaged, &bytes).unwrap();
+    let r = run(&["export", damaged.to_str().unwrap()]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(terminal_controls(&r.out.stderr), Vec::<String>::new());
+    // An unknown interface with escapes in its name.
+    let r = run(&["sniff", "-i", "eth\x1b[31m0", "--ndjson"]);
+    assert_ne!(r.code(), 0);
+    assert_eq!(
+        terminal_controls(&r.out.stderr),
+        Vec::<String>::new(),
+        "{}",
+        r.stderr()
+    );
 }

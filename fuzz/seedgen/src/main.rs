@@ -261,7 +261,12 @@ fn capture(out: &mut Out, path: &Path, d: &Descriptors, types: &[MessageDescript
         tracker: Tracker::new(connection::Config::default(), Streams::default()),
         raw: BTreeMap::new(),
     };
-    let _ = engine::run_reader(&mut reader, reassembly::Config::default(), None, &mut collect);
+    let _ = engine::run_reader(
+        &mut reader,
+        reassembly::Config::default(),
+        None,
+        &mut collect,
+    );
     for [(a, _), (b, _)] in collect.raw.values() {
         http2_seeds(out, a);
         http2_seeds(out, b);

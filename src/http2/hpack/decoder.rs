@@ -17,7 +17,7 @@
 //!   joined mid-connection (see `table.rs`), and its table maximum is only bounded above.
 //! - Limits (bounded memory whatever the input): the table's maximum size is capped at
 //!   [`HARD_MAX_TABLE_SIZE`]; a block's decoded list (name + value + 32 per field, unknown
-//!   texts counted as empty) at [`MAX_HEADER_LIST_SIZE`] (lower with
+//!   texts counted as empty) at [`MAX_HEADER_LIST_SIZE`] (another bound with
 //!   [`Decoder::set_max_header_list_size`]); its field count at [`MAX_FIELDS_PER_BLOCK`].
 //!   The size of a field taken from a table entry is checked before the entry is copied.
 
@@ -115,10 +115,11 @@ impl Decoder {
         self.table.set_max_bound(self.setting);
     }
 
-    /// Lowers the per-block decoded header list limit (it cannot exceed
-    /// [`MAX_HEADER_LIST_SIZE`]).
+    /// Sets the per-block decoded header list limit ([`MAX_HEADER_LIST_SIZE`] by default).
+    /// The caller bounds it: h2scope passes its `--max-header-block`, so a user who raises
+    /// that bound for a large block can also decode it.
     pub fn set_max_header_list_size(&mut self, n: usize) {
-        self.max_header_list_size = n.min(MAX_HEADER_LIST_SIZE);
+        self.max_header_list_size = n;
     }
 
     /// Called when a header block was lost (e.g. a TCP gap that may have held one): same
