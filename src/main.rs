@@ -86,17 +86,20 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Live capture: headless for now (`--export FILE` or `--ndjson`).
+/// Live capture: the terminal UI, or headless with `--export FILE` or `--ndjson`.
 #[cfg(target_os = "linux")]
 fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     use h2scope::capture::live::{LiveCapture, LiveConfig, stop_on_signals};
     use h2scope::capture::writer::PcapngWriter;
     use h2scope::engine::{self, Until};
 
-    if args.export.is_none() && !args.ndjson {
-        anyhow::bail!(
-            "the live terminal UI is not built yet: use --export FILE or --ndjson (with -w FILE to save the packets)"
+    let headless = args.export.is_some() || args.ndjson;
+    if !headless && !io::stdout().is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
+            "h2scope: sniff shows its terminal UI and standard output is not a terminal; use --ndjson or --export FILE"
         );
+        return Ok(ExitCode::from(2));
     }
     let descriptors = load_descriptors(&args.schemas)?;
     let options = export::Options {
@@ -140,6 +143,29 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         packets: args.count,
     };
     let source = format!("live:{}", args.interface);
+    if !headless {
+        let sniff = h2scope::tui::SniffOptions {
+            source,
+            backend_header: args.backend_header.clone(),
+            feed: h2scope::tui::feed::FeedOptions {
+                descriptors: options.descriptors.clone(),
+                reassembly: options.reassembly.clone(),
+                filter: None,
+            },
+            until,
+        };
+        let end = h2scope::tui::sniff(capture, save, sniff, stop).context("terminal")?;
+        if let Some(w) = end.save {
+            w.finish().context("cannot finish the saved capture")?;
+        }
+        return Ok(match end.error {
+            Some(e) => {
+                let _ = writeln!(io::stderr(), "h2scope: {e}");
+                ExitCode::from(1)
+            }
+            None => ExitCode::SUCCESS,
+        });
+    }
     let out: Box<dyn Write> = match &args.export {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -154,6 +180,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         stop,
         until,
         save.as_mut(),
+        |_, _| true,
     );
     if let Some(w) = save {
         w.finish().context("cannot finish the saved capture")?;

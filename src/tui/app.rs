@@ -257,6 +257,10 @@ pub enum Action {
         width: u16,
         height: u16,
     },
+    /// Keep the newest call selected as calls arrive, or stop doing so.
+    ToggleFollow,
+    /// Freeze the calls and backends (updates wait), or apply what waited and go on.
+    TogglePause,
     /// The model changed: refresh what the view derives from it.
     ModelChanged,
 }
@@ -299,6 +303,13 @@ pub struct ViewState {
     pub message_scroll: usize,
     /// Calls of the model already merged into `visible`.
     seen_calls: usize,
+    /// The newest call stays selected as calls arrive (on by default for live capture);
+    /// moving the selection elsewhere turns it off.
+    pub following: bool,
+    /// Updates wait instead of reaching the model (the `App` keeps them).
+    pub paused: bool,
+    /// Records (calls and connections) waiting while paused; kept up to date by the `App`.
+    pub pending: usize,
 }
 
 impl ViewState {
@@ -329,6 +340,9 @@ impl ViewState {
             cursor: 0,
             message_scroll: 0,
             seen_calls: 0,
+            following: false,
+            paused: false,
+            pending: 0,
         }
     }
 
@@ -452,8 +466,29 @@ impl ViewState {
                 self.height = height;
                 self.keep_visible(model);
             }
+            Action::ToggleFollow => self.following = !self.following,
+            Action::TogglePause => self.paused = !self.paused,
             Action::ModelChanged => self.merge_new(model),
         }
+        if self.following {
+            self.select_newest(model);
+        }
+    }
+
+    /// Selects the call that arrived last among the visible ones (the highest index: calls
+    /// are numbered as they arrive, whatever the sort order).
+    fn select_newest(&mut self, model: &Model) {
+        if let Some((pos, _)) = self.visible.iter().enumerate().max_by_key(|&(_, &i)| i) {
+            if pos != self.calls_sel {
+                self.calls_sel = pos;
+                self.keep_visible(model);
+            }
+        }
+    }
+
+    /// Whether the selected call is the newest visible one.
+    fn on_newest(&self) -> bool {
+        self.selected() == self.visible.iter().max().copied()
     }
 
     fn back(&mut self, model: &Model) {
@@ -574,7 +609,11 @@ impl ViewState {
             (Screen::Main, Pane::Backends) => {
                 self.backend_sel = step(self.backend_sel, d, model.backends.len());
             }
-            (Screen::Main, _) => self.calls_sel = step(self.calls_sel, d, self.visible.len()),
+            (Screen::Main, _) => {
+                self.calls_sel = step(self.calls_sel, d, self.visible.len());
+                // Moving away from the newest call (up, in time order) stops following.
+                self.following &= self.on_newest();
+            }
             (Screen::Call, Pane::Timeline) => {
                 let n = self
                     .open
@@ -681,6 +720,7 @@ impl ViewState {
                     Pane::Calls if i < self.visible.len() => {
                         let again = self.calls_sel == i;
                         self.calls_sel = i;
+                        self.following &= self.on_newest();
                         if again {
                             self.enter(model);
                         }
@@ -847,6 +887,8 @@ fn key_action(k: &KeyEvent, view: &ViewState) -> Option<Action> {
         KeyCode::Char('1') => Action::ShowTab(Tab::Headers),
         KeyCode::Char('2') => Action::ShowTab(Tab::Messages),
         KeyCode::Char('3') => Action::ShowTab(Tab::Frames),
+        KeyCode::Char('f') => Action::ToggleFollow,
+        KeyCode::Char('p') => Action::TogglePause,
         _ => return None,
     })
 }

@@ -239,8 +239,10 @@ pub enum SourceState {
 
 #[derive(Debug)]
 pub struct Model {
-    /// What is being shown (the file name).
+    /// What is being shown (the file name, or `live:IFACE`).
     pub source: String,
+    /// A live capture rather than a file: the header speaks of capturing, not reading.
+    pub live: bool,
     /// Lower-cased header naming the backend that served a call.
     pub label_header: Option<String>,
     pub calls: Vec<CallEntry>,
@@ -269,6 +271,7 @@ impl Model {
     pub fn new(source: impl Into<String>, label_header: Option<&str>) -> Self {
         Model {
             source: source.into(),
+            live: false,
             label_header: label_header.map(str::to_ascii_lowercase),
             calls: Vec::new(),
             connections: BTreeMap::new(),
@@ -283,6 +286,12 @@ impl Model {
             names: Vec::new(),
             name_ids: HashMap::new(),
         }
+    }
+
+    /// A model for a live capture.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
     }
 
     pub fn apply(&mut self, update: Update) {

@@ -1,7 +1,8 @@
 //! Live capture with the real binary: `h2scope sniff -i lo` sees real HTTP/2 calls between
 //! an `h2` client and two `h2` servers on loopback (as root; CI runs as root), with the
-//! right backend, path and status; `-w` saves a pcapng that decodes to the same calls; and
-//! without CAP_NET_RAW the error says what is needed.
+//! right backend, path and status; `-w` saves a pcapng that decodes to the same calls; the
+//! terminal UI shows them live in a real pseudo-terminal (tmux) and pauses; and without
+//! CAP_NET_RAW the error says what is needed.
 
 use crate::support;
 use bytes::Bytes;
@@ -42,19 +43,20 @@ async fn serve(listener: tokio::net::TcpListener, name: &'static str) {
     }
 }
 
-/// Makes `calls` requests to each backend over one connection per backend.
-async fn client(ports: [u16; 2], calls: usize) {
+/// Makes requests numbered `calls` to each backend over one connection per backend: call 1
+/// is `/missing` (a 404), the others `/call/PORT/N`.
+async fn client_range(ports: [u16; 2], calls: std::ops::Range<usize>) {
     for port in ports {
         let sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .unwrap();
         let (mut send, conn) = h2::client::handshake(sock).await.unwrap();
         let driver = tokio::spawn(conn);
-        for i in 0..calls {
+        for i in calls.clone() {
             let path = if i == 1 {
                 "/missing".to_string()
             } else {
-                format!("/call/{i}")
+                format!("/call/{port}/{i}")
             };
             let req = http::Request::get(format!("http://127.0.0.1:{port}{path}"))
                 .body(())
@@ -77,23 +79,7 @@ fn sniff_sees_live_calls_and_saves_them() {
         eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (l1, l2) = rt.block_on(async {
-        (
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        )
-    });
-    let ports = [
-        l1.local_addr().unwrap().port(),
-        l2.local_addr().unwrap().port(),
-    ];
-    rt.spawn(serve(l1, "pod-a"));
-    rt.spawn(serve(l2, "pod-b"));
+    let (rt, ports) = backends();
 
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("live.pcapng");
@@ -116,11 +102,7 @@ fn sniff_sees_live_calls_and_saves_them() {
         .unwrap();
     // Let the capture start, then make the calls.
     std::thread::sleep(Duration::from_millis(800));
-    rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(10), client(ports, 4))
-            .await
-            .expect("calls finished")
-    });
+    calls(&rt, ports, 0..4);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -236,4 +218,137 @@ fn sniff_on_a_missing_interface_lists_the_real_ones() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-if0") && err.contains("lo"), "{err}");
+}
+
+/// Two backends on loopback (`pod-a`, `pod-b`) and a runtime to make calls with.
+fn backends() -> (tokio::runtime::Runtime, [u16; 2]) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (l1, l2) = rt.block_on(async {
+        (
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        )
+    });
+    let ports = [
+        l1.local_addr().unwrap().port(),
+        l2.local_addr().unwrap().port(),
+    ];
+    rt.spawn(serve(l1, "pod-a"));
+    rt.spawn(serve(l2, "pod-b"));
+    (rt, ports)
+}
+
+fn calls(rt: &tokio::runtime::Runtime, ports: [u16; 2], range: std::ops::Range<usize>) {
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), client_range(ports, range))
+            .await
+            .expect("calls finished")
+    });
+}
+
+/// The number in "PAUSED · N updates pending", when the header shows it.
+fn pending(pane: &str) -> Option<usize> {
+    let rest = pane.split("PAUSED · ").nth(1)?;
+    rest.split_whitespace()
+        .next()?
+        .replace(',', "")
+        .parse()
+        .ok()
+}
+
+#[test]
+fn sniff_terminal_ui_shows_live_calls_and_pauses() {
+    use crate::tui::{tmux, tmux_session, wait_for};
+    if !can_capture() {
+        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+        return;
+    }
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux not installed");
+        return;
+    }
+    let (rt, ports) = backends();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("tmux.sock");
+    let done = dir.path().join("done");
+    let saved = dir.path().join("ui.pcapng");
+    let script = format!(
+        "'{bin}' sniff -i lo -f 'tcp port {a} or tcp port {b}' --backend-header x-backend \
+         -w '{saved}'; echo \"exit=$?\" > '{done}.tmp'; mv '{done}.tmp' '{done}'; sleep 60",
+        bin = env!("CARGO_BIN_EXE_h2scope"),
+        a = ports[0],
+        b = ports[1],
+        saved = saved.display(),
+        done = done.display(),
+    );
+    tmux_session(&sock, 160, 45, &script);
+    // Whatever happens below, the tmux server goes away with the test.
+    struct Kill<'a>(&'a std::path::Path);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            tmux(self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(&sock);
+    wait_for(&sock, "● capturing");
+
+    // Three calls to each backend appear, each with the backend that served it.
+    calls(&rt, ports, 0..3);
+    let pane = wait_for(&sock, "Calls 6/6");
+    for (port, name) in ports.iter().zip(["pod-a", "pod-b"]) {
+        let rows: Vec<&str> = pane
+            .lines()
+            .filter(|l| l.contains(&format!("/call/{port}/")))
+            .collect();
+        assert_eq!(rows.len(), 2, "{pane}");
+        assert!(rows.iter().all(|r| r.contains(name)), "{pane}");
+    }
+    assert_eq!(pane.matches("/missing").count(), 2, "{pane}");
+    assert!(pane.contains("following"), "{pane}");
+    assert!(pane.contains("dropped by the kernel"), "{pane}");
+
+    // Paused: more calls are captured but wait, counted, until resumed.
+    tmux(&sock, &["send-keys", "-t", "ui", "p"]);
+    wait_for(&sock, "PAUSED");
+    calls(&rt, ports, 10..12);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let paused = loop {
+        let pane = tmux(&sock, &["capture-pane", "-p", "-t", "ui"]);
+        if pending(&pane).is_some_and(|n| n >= 4) {
+            break pane;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pane}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(paused.contains("Calls 6/6"), "{paused}");
+    assert!(
+        !paused.contains("/10 ") && !paused.contains("/11 "),
+        "{paused}"
+    );
+    tmux(&sock, &["send-keys", "-t", "ui", "p"]);
+    let resumed = wait_for(&sock, "Calls 10/10");
+    assert!(!resumed.contains("PAUSED"), "{resumed}");
+    assert!(
+        resumed.contains(&format!("/call/{}/11", ports[1])),
+        "{resumed}"
+    );
+
+    // q stops the capture cleanly: exit 0 and a complete pcapng with every call.
+    tmux(&sock, &["send-keys", "-t", "ui", "q"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "h2scope did not exit on q"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let report = std::fs::read_to_string(&done).unwrap();
+    assert!(report.starts_with("exit=0"), "{report}");
+    let doc = support::export_with(&saved, &["--backend-header", "x-backend"]);
+    assert_eq!(doc["streams"].as_array().unwrap().len(), 10, "{doc}");
 }

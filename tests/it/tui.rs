@@ -394,7 +394,7 @@ fn escape_sequences_in_captured_text_are_rendered_inert() {
 
 // ---- the real binary in a real terminal ----
 
-fn tmux(sock: &Path, args: &[&str]) -> String {
+pub(crate) fn tmux(sock: &Path, args: &[&str]) -> String {
     let out = Command::new("tmux")
         .arg("-S")
         .arg(sock)
@@ -404,8 +404,31 @@ fn tmux(sock: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Starts a detached tmux session `ui` of `width` x `height` running `script` in `sh`.
+pub(crate) fn tmux_session(sock: &Path, width: u16, height: u16, script: &str) {
+    let (w, h) = (width.to_string(), height.to_string());
+    tmux(
+        sock,
+        &[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "ui",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+}
+
 /// Waits until the pane shows `text`.
-fn wait_for(sock: &Path, text: &str) -> String {
+pub(crate) fn wait_for(sock: &Path, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let pane = tmux(sock, &["capture-pane", "-p", "-t", "ui"]);
@@ -438,24 +461,7 @@ fn real_binary_in_a_pseudo_terminal_opens_navigates_and_quits_cleanly() {
         capture = fixture("grpc-roundrobin.pcapng").display(),
         done = done.display(),
     );
-    tmux(
-        &sock,
-        &[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "ui",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "sh",
-            "-c",
-            &script,
-        ],
-    );
+    tmux_session(&sock, 100, 30, &script);
     let first = wait_for(&sock, "Calls 24/24");
     assert!(first.contains("even spread over 3 backends"), "{first}");
     assert_eq!(
@@ -558,4 +564,118 @@ fn calls_merged_batch_by_batch_match_a_full_sort() {
         );
         assert_eq!(live.view.visible.len(), 24);
     }
+}
+
+// ---- live capture (the model driven as `sniff` drives it; no capture needed) ----
+
+/// The round-robin fixture's updates as a live capture sends them: one call per batch,
+/// progress without a total and with the kernel's drop count.
+fn live_updates() -> Vec<h2scope::tui::feed::Update> {
+    use h2scope::tui::feed::Update;
+    let reader = CaptureReader::open(&fixture("grpc-roundrobin.pcapng")).unwrap();
+    let options = FeedOptions {
+        descriptors: descriptors(),
+        ..FeedOptions::default()
+    };
+    let mut out = Vec::new();
+    feed::feed(reader, &options, |u| {
+        match u {
+            Update::Records(rs) => out.extend(rs.into_iter().map(|r| Update::Records(vec![r]))),
+            Update::Progress(mut p) => {
+                p.total = None;
+                p.done = 0;
+                p.kernel_drops = Some(3);
+                out.push(Update::Progress(p));
+            }
+            // A live capture is still running.
+            Update::Finished { .. } => {}
+        }
+        true
+    });
+    out
+}
+
+fn live_app() -> App {
+    let mut a = App::new(Model::new("live:lo", Some("x-backend")).live(), 100, 30);
+    a.view.following = true;
+    a
+}
+
+fn calls_in(u: &h2scope::tui::feed::Update) -> usize {
+    match u {
+        h2scope::tui::feed::Update::Records(rs) => rs
+            .iter()
+            .filter(|r| matches!(r, feed::Record::Call(_)))
+            .count(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn live_header_shows_capture_counters_and_following_keeps_the_newest_call() {
+    let updates = live_updates();
+    let mut a = live_app();
+    let mut seen = 0;
+    for u in updates.iter().cloned() {
+        seen += calls_in(&u);
+        a.update(u);
+        if seen > 0 {
+            // The newest call (the last to arrive) is selected after every batch.
+            assert_eq!(a.view.selected(), Some(seen - 1));
+        }
+    }
+    assert_eq!(seen, 24);
+    let s = screen(&mut a, "");
+    assert!(s.contains("● capturing"), "{s}");
+    assert!(
+        s.contains("packets captured") && s.contains("3 dropped by the kernel"),
+        "{s}"
+    );
+    assert!(s.contains("following"), "{s}");
+    insta::assert_snapshot!("live_following", s);
+    // Moving up stops following: new calls no longer move the selection.
+    let s = screen(&mut a, "kk");
+    assert!(!a.view.following && !s.contains("following"), "{s}");
+    assert_eq!(a.view.selected(), Some(21));
+    // `f` follows again, at once.
+    screen(&mut a, "f");
+    assert!(a.view.following);
+    assert_eq!(a.view.selected(), Some(23));
+}
+
+#[test]
+fn live_pause_freezes_calls_and_backends_until_resumed() {
+    let updates = live_updates();
+    let half = updates.len() / 2;
+    let mut a = live_app();
+    for u in updates[..half].iter().cloned() {
+        a.update(u);
+    }
+    let before = a.model.calls.len();
+    let backends_before = a.model.backends.clone();
+    assert!(before > 0 && before < 24);
+    screen(&mut a, "p");
+    let mut waiting = 0;
+    for u in updates[half..].iter().cloned() {
+        if let h2scope::tui::feed::Update::Records(r) = &u {
+            waiting += r.len();
+        }
+        a.update(u);
+    }
+    // Nothing new reached the calls or the backends; the capture counters moved on.
+    assert_eq!(a.model.calls.len(), before);
+    assert_eq!(a.model.backends, backends_before);
+    assert_eq!(a.view.pending, waiting);
+    let s = screen(&mut a, "");
+    assert!(
+        s.contains(&format!("PAUSED · {waiting} updates pending")),
+        "{s}"
+    );
+    insta::assert_snapshot!("live_paused", s);
+    // Resume: everything that waited is applied, in order, and following picks the newest.
+    let s = screen(&mut a, "p");
+    assert_eq!(a.model.calls.len(), 24);
+    assert_eq!(a.view.pending, 0);
+    assert!(!s.contains("PAUSED"), "{s}");
+    assert_eq!(a.view.selected(), Some(23));
 }

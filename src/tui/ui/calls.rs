@@ -139,6 +139,9 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
     if view.filters_active() {
         title.push(Span::styled("(filtered) ", Style::new().fg(Color::Yellow)));
     }
+    if view.following {
+        title.push(Span::styled("following ", Style::new().fg(Color::Cyan)));
+    }
     title.push(Span::styled(
         format!("sorted by {} {arrow} ", view.sort.title()),
         Style::new().fg(Color::Gray),
