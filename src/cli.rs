@@ -87,6 +87,12 @@ pub struct SniffArgs {
     #[arg(long)]
     pub no_messages: bool,
 
+    /// Completed calls kept in the terminal UI and in the --export document (and as many
+    /// ended connections); older ones are evicted, still counted in the backends. 0 keeps
+    /// everything. NDJSON keeps none.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub keep_calls: usize,
+
     #[command(flatten)]
     pub schemas: SchemaArgs,
 

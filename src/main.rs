@@ -50,6 +50,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             max_connections: args.max_connections.max(1),
             ..reassembly::Config::default()
         },
+        keep_streams: None,
     };
     let (written, error) = match &args.output {
         Some(path) => {
@@ -102,10 +103,12 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let descriptors = load_descriptors(&args.schemas)?;
+    let keep_calls = (args.keep_calls > 0).then_some(args.keep_calls);
     let options = export::Options {
         no_messages: args.no_messages,
         descriptors,
         backend_header: args.backend_header.clone(),
+        keep_streams: keep_calls,
         ..export::Options::default()
     };
     let filter = parse_filter(args.filter.as_deref())?;
@@ -153,6 +156,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
                 filter: None,
             },
             until,
+            keep_calls,
         };
         let end = h2scope::tui::sniff(capture, save, sniff, stop).context("terminal")?;
         if let Some(w) = end.save {

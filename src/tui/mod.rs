@@ -102,7 +102,21 @@ impl App {
                 self.view.pending += r.len();
             }
             self.pending.push_back(u);
-            return false;
+            // At most the window waits: beyond it the oldest updates reach the model (which
+            // evicts), so a long pause cannot hold an hour of capture.
+            let cap = self.model.keep_calls.unwrap_or(usize::MAX);
+            let mut changed = false;
+            while self.view.pending > cap {
+                let Some(old) = self.pending.pop_front() else {
+                    break;
+                };
+                if let Update::Records(r) = &old {
+                    self.view.pending -= r.len();
+                }
+                self.model.apply(old);
+                changed = true;
+            }
+            return changed;
         }
         self.model.apply(u);
         true
@@ -240,6 +254,8 @@ pub struct SniffOptions {
     pub backend_header: Option<String>,
     pub feed: FeedOptions,
     pub until: crate::engine::Until,
+    /// Completed calls the UI keeps (`None`: all); older ones are evicted but counted.
+    pub keep_calls: Option<usize>,
 }
 
 /// Opens the UI on the terminal over a live capture run on a worker thread; returns when
@@ -253,7 +269,9 @@ pub fn sniff<W: io::Write + Send + 'static>(
     stop: &'static AtomicBool,
 ) -> io::Result<feed::LiveEnd<W>> {
     let (rx, worker) = feed::spawn_live(capture, save, options.feed, stop, options.until)?;
-    let model = Model::new(options.source, options.backend_header.as_deref()).live();
+    let model = Model::new(options.source, options.backend_header.as_deref())
+        .live()
+        .with_keep_calls(options.keep_calls);
     let mut app = App::new(model, 80, 24).with_updates(rx).with_stop(stop);
     app.view.following = true;
     let shown = terminal::run(app);

@@ -352,3 +352,45 @@ fn sniff_terminal_ui_shows_live_calls_and_pauses() {
     let doc = support::export_with(&saved, &["--backend-header", "x-backend"]);
     assert_eq!(doc["streams"].as_array().unwrap().len(), 10, "{doc}");
 }
+
+#[test]
+fn export_window_keeps_the_newest_streams_and_counts_the_rest_in_backends() {
+    use h2scope::capture::CaptureReader;
+    use h2scope::export;
+    let file = support::root().join("fixtures/grpc-roundrobin.pcapng");
+    let run = |keep: Option<usize>| -> Value {
+        let options = export::Options {
+            keep_streams: keep,
+            backend_header: Some("x-backend".into()),
+            ..export::Options::default()
+        };
+        let mut out = Vec::new();
+        let (written, error) = export::export(
+            "rr",
+            CaptureReader::open(&file).unwrap(),
+            &options,
+            false,
+            false,
+            &mut out,
+        );
+        written.unwrap();
+        assert!(error.is_none());
+        serde_json::from_slice(&out).unwrap()
+    };
+    let all = run(None);
+    let window = run(Some(5));
+    assert_eq!(all["streams"].as_array().unwrap().len(), 24);
+    assert_eq!(all["capture"]["streams_beyond_window"], 0);
+    let kept = window["streams"].as_array().unwrap();
+    assert_eq!(kept.len(), 5);
+    assert_eq!(window["capture"]["streams_beyond_window"], 19);
+    // The window holds the last five to complete; they are whole.
+    for s in kept {
+        assert!(all["streams"].as_array().unwrap().contains(s), "{s}");
+    }
+    // Three connections, a window of five: all kept.
+    assert_eq!(window["connections"].as_array().unwrap().len(), 3);
+    assert_eq!(window["capture"]["connections_beyond_window"], 0);
+    // The aggregates count every stream.
+    assert_eq!(window["backends"], all["backends"]);
+}

@@ -94,7 +94,7 @@ fn enter_on_a_backend_filters_to_its_calls() {
         a.view
             .visible
             .iter()
-            .all(|&i| a.model.calls[i].rec.server == server)
+            .all(|&i| a.model.call(i).unwrap().rec.server == server)
     );
     insta::assert_snapshot!("backend_selected", s);
     // Esc clears the filter; it does not quit.
@@ -131,7 +131,7 @@ fn sort_cycles_and_reverses() {
     let mut a = app("grpc-roundrobin.pcapng", 100, 30);
     // time -> backend -> method -> status -> duration, reversed: the slowest first.
     let s = screen(&mut a, "ssssS");
-    let first = &a.model.calls[a.view.visible[0]];
+    let first = a.model.call(a.view.visible[0]).unwrap();
     assert!(first.duration_ns() > 200_000_000, "{s}");
     insta::assert_snapshot!("sorted_by_duration_desc", s);
 }
@@ -244,7 +244,7 @@ fn run_loop_over_a_channel_and_a_script() {
     app.run(&mut term, &mut Script::keys("jj<enter>2q"))
         .unwrap();
     assert!(app.view.quit);
-    assert_eq!(app.model.calls.len(), 24);
+    assert_eq!(app.model.kept_calls(), 24);
     let s = term.backend().to_string();
     assert!(s.contains("Messages") && s.contains("request #0"), "{s}");
 }
@@ -357,7 +357,7 @@ fn dangerous(c: char) -> bool {
 fn escape_sequences_in_captured_text_are_rendered_inert() {
     let reader = CaptureReader::from_bytes(hostile_capture()).unwrap();
     let mut a = app_for(reader, "evil\x1b[31m.pcap", Some("x-backend"), 120, 40);
-    assert_eq!(a.model.calls.len(), 1);
+    assert_eq!(a.model.kept_calls(), 1);
     let mut seen = String::new();
     for keys in ["", "<enter>", "2", "<enter>", "<esc>3", "<esc><esc>?"] {
         let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -651,7 +651,7 @@ fn live_pause_freezes_calls_and_backends_until_resumed() {
     for u in updates[..half].iter().cloned() {
         a.update(u);
     }
-    let before = a.model.calls.len();
+    let before = a.model.kept_calls();
     let backends_before = a.model.backends.clone();
     assert!(before > 0 && before < 24);
     screen(&mut a, "p");
@@ -663,7 +663,7 @@ fn live_pause_freezes_calls_and_backends_until_resumed() {
         a.update(u);
     }
     // Nothing new reached the calls or the backends; the capture counters moved on.
-    assert_eq!(a.model.calls.len(), before);
+    assert_eq!(a.model.kept_calls(), before);
     assert_eq!(a.model.backends, backends_before);
     assert_eq!(a.view.pending, waiting);
     let s = screen(&mut a, "");
@@ -674,8 +674,97 @@ fn live_pause_freezes_calls_and_backends_until_resumed() {
     insta::assert_snapshot!("live_paused", s);
     // Resume: everything that waited is applied, in order, and following picks the newest.
     let s = screen(&mut a, "p");
-    assert_eq!(a.model.calls.len(), 24);
+    assert_eq!(a.model.kept_calls(), 24);
     assert_eq!(a.view.pending, 0);
     assert!(!s.contains("PAUSED"), "{s}");
     assert_eq!(a.view.selected(), Some(23));
+}
+
+#[test]
+fn keep_calls_evicts_the_oldest_but_the_backends_count_them_all() {
+    use h2scope::tui::feed::{Record, Update};
+    const ROUNDS: u64 = 40;
+    const KEEP: usize = 50;
+    let updates = live_updates();
+    let mut a = App::new(
+        Model::new("live:lo", Some("x-backend"))
+            .live()
+            .with_keep_calls(Some(KEEP)),
+        100,
+        30,
+    );
+    a.view.following = true;
+    // The fixture again and again, each round on new connections (as hours of traffic).
+    for round in 0..ROUNDS {
+        for u in updates.iter().cloned() {
+            let u = match u {
+                Update::Records(rs) => Update::Records(
+                    rs.into_iter()
+                        .map(|r| match r {
+                            Record::Call(mut c) => {
+                                c.conn += round * 1000;
+                                Record::Call(c)
+                            }
+                            Record::Connection(mut c) => {
+                                c.info.id += round * 1000;
+                                Record::Connection(c)
+                            }
+                        })
+                        .collect(),
+                ),
+                other => other,
+            };
+            a.update(u);
+            // Memory stays bounded: never more calls kept than the window, nor ended
+            // connections beyond those of kept calls and the window.
+            assert!(a.model.kept_calls() <= KEEP);
+            assert!(a.model.connections.len() <= KEEP + 3);
+            assert!(a.view.visible.len() <= KEEP);
+            assert!(a.model.by_conn.values().map(Vec::len).sum::<usize>() <= KEEP);
+        }
+    }
+    let total = 24 * ROUNDS as usize;
+    assert_eq!(a.model.total_calls(), total);
+    assert_eq!(a.model.kept_calls(), KEEP);
+    assert_eq!(a.model.evicted, total - KEEP);
+    // The backends still count every call, error and connection.
+    assert_eq!(a.model.total_backend_calls(), total as u64);
+    for b in &a.model.backends {
+        assert_eq!(b.calls, 8 * ROUNDS, "{}", b.server);
+        assert_eq!(b.errors, 2 * ROUNDS, "{}", b.server);
+        assert_eq!(b.connections(), ROUNDS, "{}", b.server);
+        assert!(b.p50.is_some() && b.p99.is_some());
+    }
+    assert_eq!(a.model.total_connections(), 3 * ROUNDS);
+    // The newest call is the one selected, and the list holds only kept calls.
+    assert_eq!(a.view.selected(), Some(total - 1));
+    assert!(a.view.visible.iter().all(|&i| a.model.call(i).is_some()));
+    let s = screen(&mut a, "");
+    assert!(s.contains("910 evicted, newest 50 kept"), "{s}");
+    assert!(
+        s.contains("960 streams") && s.contains("120 connections"),
+        "{s}"
+    );
+    insta::assert_snapshot!("live_evicted", s);
+}
+
+#[test]
+fn an_open_call_that_leaves_the_window_closes_its_screen() {
+    let updates = live_updates();
+    let mut a = App::new(Model::new("x", None).with_keep_calls(Some(3)), 100, 30);
+    let mut it = updates.into_iter();
+    for u in it.by_ref() {
+        a.update(u);
+        if a.model.kept_calls() == 3 {
+            break;
+        }
+    }
+    screen(&mut a, "g<enter>");
+    assert_eq!(a.view.screen, h2scope::tui::app::Screen::Call);
+    for u in it {
+        a.update(u);
+    }
+    assert_eq!(a.view.screen, h2scope::tui::app::Screen::Main);
+    assert_eq!(a.view.open, None);
+    screen(&mut a, "");
 }

@@ -21,7 +21,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 /// Draws the whole screen.
 pub fn render(f: &mut Frame, model: &Model, view: &ViewState) {
     let area = f.area();
-    let open = view.open.and_then(|i| model.calls.get(i));
+    let open = view.open.and_then(|i| model.call(i));
     match (view.screen, open) {
         (Screen::Call, Some(c)) => {
             let l = layout::call(area, model, view);
@@ -52,7 +52,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState) {
             backends::render(f, model, view, l.backends);
             calls::render(f, model, view, l.calls);
             if let Some(p) = l.preview {
-                let c = view.selected().and_then(|i| model.calls.get(i));
+                let c = view.selected().and_then(|i| model.call(i));
                 timeline::preview(f, model, c, p);
             }
             footer(f, model, view, l.footer);
@@ -131,6 +131,17 @@ fn header(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
+    if model.evicted > 0 {
+        // The window (`--keep-calls`): the backends still count what left it.
+        first.push(Span::styled(
+            format!(
+                "  {} evicted, newest {} kept",
+                fmt::count(model.evicted as u64),
+                fmt::count(model.kept_calls() as u64)
+            ),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
     if let (Some(a), Some(b)) = (p.first_ts, p.last_ts) {
         first.push(Span::styled(
             format!(
@@ -166,9 +177,9 @@ fn header(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         format!("{}  ", fmt::bytes(p.bytes)),
         Style::new().add_modifier(Modifier::BOLD),
     ));
-    let conns = model.conn_ids.len() as u64;
+    let conns = model.total_connections();
     second.extend(n(conns, fmt::plural(conns, "connection", "connections")));
-    let streams = model.calls.len() as u64;
+    let streams = model.total_calls() as u64;
     second.extend(n(streams, fmt::plural(streams, "stream", "streams")));
     second.extend(n(
         model.grpc_calls,
