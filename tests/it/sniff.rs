@@ -154,32 +154,10 @@ fn sniff_sees_live_calls_and_saves_them() {
 
     // The saved pcapng decodes to the same calls.
     let doc = support::export_with(&saved, &["--backend-header", "x-backend"]);
-    let mut from_file: Vec<(String, String, u64)> = doc["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| ours(s))
-        .map(|s| {
-            (
-                s["server"].as_str().unwrap().into(),
-                s["path"].as_str().unwrap().into(),
-                s["status"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let mut live: Vec<(String, String, u64)> = streams
-        .iter()
-        .map(|s| {
-            (
-                s["server"].as_str().unwrap().into(),
-                s["path"].as_str().unwrap().into(),
-                s["status"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    from_file.sort();
-    live.sort();
-    assert_eq!(from_file, live);
+    assert_eq!(
+        calls_to(&doc, ports),
+        call_keys(streams.iter().copied(), ports)
+    );
 }
 
 #[test]
@@ -393,4 +371,125 @@ fn export_window_keeps_the_newest_streams_and_counts_the_rest_in_backends() {
     assert_eq!(window["capture"]["connections_beyond_window"], 0);
     // The aggregates count every stream.
     assert_eq!(window["backends"], all["backends"]);
+}
+
+/// The streams that went to `ports`, as (server, path, status), sorted.
+fn call_keys<'a>(
+    streams: impl IntoIterator<Item = &'a Value>,
+    ports: [u16; 2],
+) -> Vec<(String, String, u64)> {
+    let mut v: Vec<(String, String, u64)> = streams
+        .into_iter()
+        .filter(|s| {
+            let server = s["server"].as_str().unwrap_or("");
+            ports.iter().any(|p| server == format!("127.0.0.1:{p}"))
+        })
+        .map(|s| {
+            (
+                s["server"].as_str().unwrap().into(),
+                s["path"].as_str().unwrap().into(),
+                s["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The calls of an export document that went to `ports`.
+fn calls_to(doc: &Value, ports: [u16; 2]) -> Vec<(String, String, u64)> {
+    call_keys(doc["streams"].as_array().unwrap(), ports)
+}
+
+#[test]
+fn sigint_during_export_leaves_a_complete_document_and_a_valid_pcapng() {
+    if !can_capture() {
+        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+        return;
+    }
+    let (rt, ports) = backends();
+    let dir = tempfile::tempdir().unwrap();
+    let doc_path = dir.path().join("live.json");
+    let saved = dir.path().join("live.pcapng");
+    let filter = format!("tcp port {} or tcp port {}", ports[0], ports[1]);
+    // No --duration: only the signal stops it (the timeout below guards the test).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h2scope"))
+        .args([
+            "sniff",
+            "-i",
+            "lo",
+            "-f",
+            &filter,
+            "--backend-header",
+            "x-backend",
+        ])
+        .arg("--export")
+        .arg(&doc_path)
+        .arg("-w")
+        .arg(&saved)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    calls(&rt, ports, 0..5);
+    // The last packets (FIN, final ACKs) are on the wire; the signal comes right after.
+    std::thread::sleep(Duration::from_millis(100));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("sniff did not stop on SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status}: {err}");
+
+    // One complete JSON document with every call made before the signal.
+    let text = std::fs::read_to_string(&doc_path).unwrap();
+    let doc: Value = serde_json::from_str(&text).expect("a complete JSON document");
+    assert_eq!(doc["capture"]["format"], "live");
+    assert!(doc["capture"]["error"].is_null(), "{}", doc["capture"]);
+    let live = calls_to(&doc, ports);
+    assert_eq!(live.len(), 10, "{live:?}");
+    for port in ports {
+        let server = format!("127.0.0.1:{port}");
+        let mine: Vec<_> = live.iter().filter(|c| c.0 == server).collect();
+        assert_eq!(mine.len(), 5);
+        assert!(mine.iter().any(|c| c.1 == "/missing" && c.2 == 404));
+        assert_eq!(mine.iter().filter(|c| c.2 == 200).count(), 4);
+    }
+    let backends = doc["backends"].as_array().unwrap();
+    assert_eq!(
+        backends.len(),
+        2,
+        "nothing outside the filter: {backends:?}"
+    );
+
+    // The pcapng written alongside is whole: h2scope reads it to its end, same calls.
+    let out = support::h2scope(&["export", saved.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_file: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        from_file["capture"]["anomalies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(calls_to(&from_file, ports), live);
 }
