@@ -284,9 +284,8 @@ pub const LIVE_TICK: std::time::Duration = std::time::Duration::from_millis(50);
 /// and the kernel's drop count (the terminal UI sends its batches then); it returns `false`
 /// to stop. Returns what was learnt and the kernel's drop count; a capture or write error
 /// ends the run but keeps everything decoded before it.
-#[cfg(target_os = "linux")]
-pub fn run_live<S: StreamSink, W: std::io::Write>(
-    capture: &mut crate::capture::live::LiveCapture,
+pub fn run_live<C: crate::capture::live::LiveSource + ?Sized, S: StreamSink, W: std::io::Write>(
+    capture: &mut C,
     config: reassembly::Config,
     sink: &mut S,
     stop: &std::sync::atomic::AtomicBool,

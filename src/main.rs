@@ -5,7 +5,7 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
+use cli::{CaptureBackend, Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
 use h2scope::grpc::Descriptors;
@@ -88,9 +88,9 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Live capture: the terminal UI, or headless with `--export FILE` or `--ndjson`.
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
-    use h2scope::capture::live::{LiveCapture, LiveConfig, stop_on_signals};
+    use h2scope::capture::live::stop_on_signals;
     use h2scope::capture::writer::PcapngWriter;
     use h2scope::engine::{self, Until};
 
@@ -111,21 +111,15 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         keep_streams: keep_calls,
         ..export::Options::default()
     };
-    let filter = parse_filter(args.filter.as_deref())?;
-    // The link type is known once the interface is: compile for it, then attach.
-    let link_type = LiveCapture::link_type_of_interface(&args.interface);
-    let bpf = match &filter {
-        Some(f) => Some(f.compile_bpf(link_type, args.snaplen)?),
-        None => None,
+    let default = if cfg!(target_os = "linux") {
+        CaptureBackend::Afpacket
+    } else {
+        CaptureBackend::Pcap
     };
-    let config = LiveConfig {
-        interface: args.interface.clone(),
-        snaplen: args.snaplen,
-        promiscuous: args.promiscuous,
-        filter: bpf,
-        ..LiveConfig::default()
+    let mut capture = match args.capture_backend.unwrap_or(default) {
+        CaptureBackend::Afpacket => open_afpacket(&args)?,
+        CaptureBackend::Pcap => open_pcap(&args)?,
     };
-    let mut capture = LiveCapture::open(&config)?;
     let mut save = match &args.write {
         Some(path) => {
             let f =
@@ -178,7 +172,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     };
     let mut session = export::Session::new(&options, args.ndjson, false, out);
     let (summary, drops, error) = engine::run_live(
-        &mut capture,
+        capture.as_mut(),
         options.reassembly.clone(),
         session.sink(),
         stop,
@@ -205,9 +199,55 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(unix))]
 fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("live capture needs Linux (AF_PACKET)")
+    anyhow::bail!("live capture needs Linux (AF_PACKET) or a Unix with libpcap")
+}
+
+type Live = Box<dyn h2scope::capture::live::LiveSource + Send>;
+
+/// The AF_PACKET ring, with `-f` compiled to classic BPF by our own compiler.
+#[cfg(target_os = "linux")]
+fn open_afpacket(args: &SniffArgs) -> anyhow::Result<Live> {
+    use h2scope::capture::live::{LiveCapture, LiveConfig};
+    let filter = parse_filter(args.filter.as_deref())?;
+    // The link type is known once the interface is: compile for it, then attach.
+    let link_type = LiveCapture::link_type_of_interface(&args.interface);
+    let bpf = match &filter {
+        Some(f) => Some(f.compile_bpf(link_type, args.snaplen)?),
+        None => None,
+    };
+    let config = LiveConfig {
+        interface: args.interface.clone(),
+        snaplen: args.snaplen,
+        promiscuous: args.promiscuous,
+        filter: bpf,
+        ..LiveConfig::default()
+    };
+    Ok(Box::new(LiveCapture::open(&config)?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_afpacket(_args: &SniffArgs) -> anyhow::Result<Live> {
+    anyhow::bail!("AF_PACKET capture needs Linux; use --capture-backend pcap")
+}
+
+/// libpcap, with `-f` compiled by libpcap (the whole tcpdump syntax).
+#[cfg(feature = "libpcap")]
+fn open_pcap(args: &SniffArgs) -> anyhow::Result<Live> {
+    Ok(Box::new(h2scope::capture::live::PcapCapture::open(
+        &args.interface,
+        args.snaplen,
+        args.promiscuous,
+        args.filter.as_deref(),
+    )?))
+}
+
+#[cfg(not(feature = "libpcap"))]
+fn open_pcap(_args: &SniffArgs) -> anyhow::Result<Live> {
+    anyhow::bail!(
+        "this h2scope was built without libpcap: build it with `cargo build --features libpcap`"
+    )
 }
 
 /// Runs the terminal UI; without a terminal to draw on, says so and points to `export`.

@@ -13,6 +13,7 @@
 //! file is read. The channel is bounded: when the UI falls behind, the reader waits, and
 //! when the UI is gone (the user quit), the reader stops at its next send.
 
+use crate::capture::live::LiveSource;
 use crate::capture::{CaptureReader, Timestamp};
 use crate::connection::{self, ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
 use crate::engine::{CaptureSummary, Engine};
@@ -291,7 +292,6 @@ pub fn spawn_file(
 }
 
 /// How a live capture ended, handed back by the worker of [`spawn_live`].
-#[cfg(target_os = "linux")]
 pub struct LiveEnd<W: std::io::Write> {
     pub summary: CaptureSummary,
     pub kernel_drops: u64,
@@ -304,9 +304,8 @@ pub struct LiveEnd<W: std::io::Write> {
 /// Runs a live capture through the pipeline until `stop` is set, `until` is reached or
 /// `emit` returns `false`; records go out in batches every [`crate::engine::LIVE_TICK`],
 /// each followed by the progress (with the kernel's drop count), then `Finished`.
-#[cfg(target_os = "linux")]
-pub fn feed_live<W: std::io::Write>(
-    capture: &mut crate::capture::live::LiveCapture,
+pub fn feed_live<C: LiveSource + ?Sized, W: std::io::Write>(
+    capture: &mut C,
     save: Option<&mut crate::capture::writer::PcapngWriter<W>>,
     options: &FeedOptions,
     stop: &std::sync::atomic::AtomicBool,
@@ -352,9 +351,8 @@ pub fn feed_live<W: std::io::Write>(
 /// Runs a live capture on a worker thread that owns it (and the `-w` writer); updates
 /// arrive on the returned channel, and joining the handle gives how it ended. Setting
 /// `stop` (or dropping the receiver) ends the capture within [`crate::engine::LIVE_TICK`].
-#[cfg(target_os = "linux")]
 pub fn spawn_live<W: std::io::Write + Send + 'static>(
-    mut capture: crate::capture::live::LiveCapture,
+    mut capture: Box<dyn LiveSource + Send>,
     mut save: Option<crate::capture::writer::PcapngWriter<W>>,
     options: FeedOptions,
     stop: &'static std::sync::atomic::AtomicBool,
@@ -364,10 +362,14 @@ pub fn spawn_live<W: std::io::Write + Send + 'static>(
     let handle = std::thread::Builder::new()
         .name("h2scope-capture".into())
         .spawn(move || {
-            let (summary, kernel_drops, error) =
-                feed_live(&mut capture, save.as_mut(), &options, stop, until, |u| {
-                    tx.send(u).is_ok()
-                });
+            let (summary, kernel_drops, error) = feed_live(
+                capture.as_mut(),
+                save.as_mut(),
+                &options,
+                stop,
+                until,
+                |u| tx.send(u).is_ok(),
+            );
             LiveEnd {
                 summary,
                 kernel_drops,

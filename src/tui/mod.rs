@@ -247,7 +247,6 @@ pub fn open(reader: CaptureReader, options: OpenOptions) -> io::Result<()> {
 }
 
 /// What `h2scope sniff` with the terminal UI was asked to do.
-#[cfg(target_os = "linux")]
 pub struct SniffOptions {
     /// The name shown in the header (`live:IFACE`).
     pub source: String,
@@ -261,9 +260,8 @@ pub struct SniffOptions {
 /// Opens the UI on the terminal over a live capture run on a worker thread; returns when
 /// the user quits or `stop` is set (SIGTERM), after stopping the capture and joining the
 /// worker, with how the capture ended (the `-w` writer still to be finished).
-#[cfg(target_os = "linux")]
 pub fn sniff<W: io::Write + Send + 'static>(
-    capture: crate::capture::live::LiveCapture,
+    capture: Box<dyn crate::capture::live::LiveSource + Send>,
     save: Option<crate::capture::writer::PcapngWriter<W>>,
     options: SniffOptions,
     stop: &'static AtomicBool,

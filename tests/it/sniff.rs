@@ -75,6 +75,28 @@ async fn client_range(ports: [u16; 2], calls: std::ops::Range<usize>) {
 
 #[test]
 fn sniff_sees_live_calls_and_saves_them() {
+    sees_live_calls_and_saves_them(&[]);
+}
+
+/// The same calls over libpcap, with a filter outside our own compiler's subset (`len`),
+/// which libpcap compiles.
+#[test]
+fn sniff_over_libpcap_sees_the_same_calls() {
+    let filter = ["-f", "tcp and len > 0"];
+    // Our own compiler says no to it, naming the part.
+    let out = support::h2scope(&["sniff", "-i", "lo", "--ndjson", filter[0], filter[1]]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("len"));
+    if !cfg!(feature = "libpcap") {
+        eprintln!(
+            "SKIPPED: built without the libpcap feature (CI runs it with --features libpcap)"
+        );
+        return;
+    }
+    sees_live_calls_and_saves_them(&["--capture-backend", "pcap", filter[0], filter[1]]);
+}
+
+fn sees_live_calls_and_saves_them(extra: &[&str]) {
     if !can_capture() {
         eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
         return;
@@ -96,14 +118,22 @@ fn sniff_sees_live_calls_and_saves_them() {
             "-w",
         ])
         .arg(&saved)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Let the capture start, then make the calls.
     std::thread::sleep(Duration::from_millis(800));
+    let started = std::time::Instant::now();
     calls(&rt, ports, 0..4);
     let out = child.wait_with_output().unwrap();
+    // --duration 4 ends it on time even when nothing more passes the filter.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         out.status.success(),
         "{}",
