@@ -196,28 +196,33 @@ fn sniff_without_cap_net_raw_says_what_is_needed() {
         eprintln!("SKIPPED: needs root to drop CAP_NET_RAW from");
         return;
     }
-    // setpriv (util-linux) drops the capability from the bounding set before exec.
-    let out = Command::new("setpriv")
-        .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
-        .arg(env!("CARGO_BIN_EXE_h2scope"))
-        .args(["sniff", "-i", "lo", "--ndjson", "--duration", "1"])
-        .output();
-    let Ok(out) = out else {
-        eprintln!("SKIPPED: setpriv not installed");
-        return;
+    // Both backends say the same (libpcap's only when built with it).
+    let backends: &[&str] = if cfg!(feature = "libpcap") {
+        &["afpacket", "pcap"]
+    } else {
+        &["afpacket"]
     };
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("CAP_NET_RAW") && err.contains("setcap"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty());
+    for backend in backends {
+        // setpriv (util-linux) drops the capability from the bounding set before exec.
+        let out = Command::new("setpriv")
+            .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
+            .arg(env!("CARGO_BIN_EXE_h2scope"))
+            .args(["sniff", "-i", "lo", "--ndjson", "--duration", "1"])
+            .args(["--capture-backend", backend])
+            .output();
+        let Ok(out) = out else {
+            eprintln!("SKIPPED: setpriv not installed");
+            return;
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{backend}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{backend}: {err}");
+        assert!(
+            err.contains("CAP_NET_RAW") && err.contains("setcap"),
+            "{backend}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
 
 #[test]

@@ -768,3 +768,23 @@ fn an_open_call_that_leaves_the_window_closes_its_screen() {
     assert_eq!(a.view.open, None);
     screen(&mut a, "");
 }
+
+#[test]
+fn a_long_pause_holds_at_most_the_window() {
+    let updates = live_updates();
+    let mut a = App::new(
+        Model::new("x", None).live().with_keep_calls(Some(4)),
+        100,
+        30,
+    );
+    screen(&mut a, "p");
+    for u in updates {
+        a.update(u);
+        assert!(a.view.pending <= 4, "{}", a.view.pending);
+    }
+    // What did not fit reached the model (which keeps its window).
+    assert!(a.model.total_calls() >= 20);
+    assert!(a.model.kept_calls() <= 4);
+    screen(&mut a, "p");
+    assert_eq!(a.model.total_calls(), 24);
+}
