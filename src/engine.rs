@@ -275,6 +275,9 @@ pub struct Until {
 /// retransmitted FINs) before it is reported; a file waits for packets as well as time.
 pub const LIVE_CLOSED_LINGER_NS: i64 = 1_000_000_000;
 
+/// How often [`run_live`] lets time end connections and lingering streams.
+const LIVE_EXPIRE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// How often [`run_live`] calls its `tick` (and reads the kernel's drop counter).
 pub const LIVE_TICK: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -296,6 +299,7 @@ pub fn run_live<C: crate::capture::live::LiveSource + ?Sized, S: StreamSink, W: 
     use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
     let mut last_tick = started;
+    let mut last_expire = started;
     let mut engine = Engine::new(config);
     let mut error = None;
     while !stop.load(Ordering::SeqCst) {
@@ -306,7 +310,11 @@ pub fn run_live<C: crate::capture::live::LiveSource + ?Sized, S: StreamSink, W: 
         }
         if last_tick.elapsed() >= LIVE_TICK {
             last_tick = std::time::Instant::now();
-            engine.tick(Timestamp::now(), sink);
+            // Each expiry walks every live connection: a few times a second is enough.
+            if last_expire.elapsed() >= LIVE_EXPIRE_EVERY {
+                last_expire = last_tick;
+                engine.tick(Timestamp::now(), sink);
+            }
             if !tick(&engine.summary, capture.stats().dropped) {
                 break;
             }
