@@ -91,6 +91,18 @@ pub struct SniffArgs {
     #[arg(long)]
     pub no_messages: bool,
 
+    /// How to capture: `afpacket` (Linux's AF_PACKET ring, the default on Linux) or `pcap`
+    /// (libpcap, in builds with the `libpcap` feature; -f then takes the whole tcpdump
+    /// syntax, compiled by libpcap).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub capture_backend: Option<CaptureBackend>,
+
+    /// Completed calls kept in the terminal UI and in the --export document (and as many
+    /// ended connections); older ones are evicted, still counted in the backends. 0 keeps
+    /// everything. NDJSON keeps none.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub keep_calls: usize,
+
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
@@ -148,6 +160,13 @@ pub struct ExportArgs {
     // Last: its help heading applies to the arguments after it.
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// A live-capture backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CaptureBackend {
+    Afpacket,
+    Pcap,
 }
 
 /// Where gRPC message schemas come from.

@@ -229,6 +229,14 @@ impl Engine {
         }
     }
 
+    /// Live capture: time is `now` (the kernel's clock), packets or not. Connections closed
+    /// [`LIVE_CLOSED_LINGER_NS`] ago are reported and the sink lets go of what it held
+    /// back for more traffic, so the last calls of a burst show without waiting for the next.
+    pub fn tick<S: StreamSink>(&mut self, now: Timestamp, sink: &mut S) {
+        self.reassembler.expire(now, LIVE_CLOSED_LINGER_NS, sink);
+        sink.tick(now);
+    }
+
     /// Ends the source: closes every connection and returns what was learnt.
     pub fn finish<S: StreamSink>(mut self, sink: &mut S) -> CaptureSummary {
         self.reassembler.finish(sink);
@@ -263,31 +271,55 @@ pub struct Until {
     pub packets: Option<u64>,
 }
 
-/// Runs a live capture through the engine until `stop` is set (SIGINT/SIGTERM) or a limit in
-/// `until` is reached, saving every packet to `save` when given. Returns what was learnt and
-/// the kernel's drop count; a capture or write error ends the run but keeps everything
-/// decoded before it.
-#[cfg(target_os = "linux")]
-pub fn run_live<S: StreamSink, W: std::io::Write>(
-    capture: &mut crate::capture::live::LiveCapture,
+/// Live capture: how long a closed connection waits for trailing packets (final ACKs,
+/// retransmitted FINs) before it is reported; a file waits for packets as well as time.
+pub const LIVE_CLOSED_LINGER_NS: i64 = 1_000_000_000;
+
+/// How often [`run_live`] lets time end connections and lingering streams.
+const LIVE_EXPIRE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How often [`run_live`] calls its `tick` (and reads the kernel's drop counter).
+pub const LIVE_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Runs a live capture through the engine until `stop` is set (SIGINT/SIGTERM, or the UI
+/// quitting) or a limit in `until` is reached, saving every packet to `save` when given.
+/// About every [`LIVE_TICK`], with packets or without, `tick` sees what was learnt so far
+/// and the kernel's drop count (the terminal UI sends its batches then); it returns `false`
+/// to stop. Returns what was learnt and the kernel's drop count; a capture or write error
+/// ends the run but keeps everything decoded before it.
+pub fn run_live<C: crate::capture::live::LiveSource + ?Sized, S: StreamSink, W: std::io::Write>(
+    capture: &mut C,
     config: reassembly::Config,
     sink: &mut S,
     stop: &std::sync::atomic::AtomicBool,
     until: Until,
     mut save: Option<&mut crate::capture::writer::PcapngWriter<W>>,
+    mut tick: impl FnMut(&CaptureSummary, u64) -> bool,
 ) -> (CaptureSummary, u64, Option<String>) {
     use std::sync::atomic::Ordering;
     let started = std::time::Instant::now();
+    let mut last_tick = started;
+    let mut last_expire = started;
     let mut engine = Engine::new(config);
     let mut error = None;
-    let tick = std::time::Duration::from_millis(50);
     while !stop.load(Ordering::SeqCst) {
         if until.duration.is_some_and(|d| started.elapsed() >= d)
             || until.packets.is_some_and(|n| engine.summary.packets >= n)
         {
             break;
         }
-        match capture.next_packet(tick) {
+        if last_tick.elapsed() >= LIVE_TICK {
+            last_tick = std::time::Instant::now();
+            // Each expiry walks every live connection: a few times a second is enough.
+            if last_expire.elapsed() >= LIVE_EXPIRE_EVERY {
+                last_expire = last_tick;
+                engine.tick(Timestamp::now(), sink);
+            }
+            if !tick(&engine.summary, capture.stats().dropped) {
+                break;
+            }
+        }
+        match capture.next_packet(LIVE_TICK) {
             Ok(Some(p)) => {
                 if let Some(w) = save.as_deref_mut() {
                     if let Err(e) = w.write_packet(&p) {

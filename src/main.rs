@@ -5,7 +5,7 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
+use cli::{CaptureBackend, Cli, Command, ExportArgs, OpenArgs, SchemaArgs, SniffArgs};
 use h2scope::capture::CaptureReader;
 use h2scope::export;
 use h2scope::grpc::Descriptors;
@@ -56,6 +56,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         backend_header: args.backend_header.clone(),
         reassembly: args.limits.to_limits().reassembly(),
         limits: args.limits.to_limits(),
+        keep_streams: None,
     };
     let (written, error) = match &args.output {
         Some(path) => {
@@ -91,42 +92,40 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Live capture: headless for now (`--export FILE` or `--ndjson`).
-#[cfg(target_os = "linux")]
+/// Live capture: the terminal UI, or headless with `--export FILE` or `--ndjson`.
+#[cfg(unix)]
 fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
-    use h2scope::capture::live::{LiveCapture, LiveConfig, stop_on_signals};
+    use h2scope::capture::live::stop_on_signals;
     use h2scope::capture::writer::PcapngWriter;
     use h2scope::engine::{self, Until};
 
-    if args.export.is_none() && !args.ndjson {
-        anyhow::bail!(
-            "the live terminal UI is not built yet: use --export FILE or --ndjson (with -w FILE to save the packets)"
+    let headless = args.export.is_some() || args.ndjson;
+    if !headless && !io::stdout().is_terminal() {
+        say(
+            "sniff shows its terminal UI and standard output is not a terminal; use --ndjson or --export FILE",
         );
+        return Ok(ExitCode::from(2));
     }
     let descriptors = load_descriptors(&args.schemas)?;
+    let keep_calls = (args.keep_calls > 0).then_some(args.keep_calls);
     let options = export::Options {
         no_messages: args.no_messages,
         descriptors,
         backend_header: args.backend_header.clone(),
         reassembly: args.limits.to_limits().reassembly(),
         limits: args.limits.to_limits(),
+        keep_streams: keep_calls,
         ..export::Options::default()
     };
-    let filter = parse_filter(args.filter.as_deref())?;
-    // The link type is known once the interface is: compile for it, then attach.
-    let link_type = LiveCapture::link_type_of_interface(&args.interface);
-    let bpf = match &filter {
-        Some(f) => Some(f.compile_bpf(link_type, args.snaplen)?),
-        None => None,
+    let default = if cfg!(target_os = "linux") {
+        CaptureBackend::Afpacket
+    } else {
+        CaptureBackend::Pcap
     };
-    let config = LiveConfig {
-        interface: args.interface.clone(),
-        snaplen: args.snaplen,
-        promiscuous: args.promiscuous,
-        filter: bpf,
-        ..LiveConfig::default()
+    let mut capture = match args.capture_backend.unwrap_or(default) {
+        CaptureBackend::Afpacket => open_afpacket(&args)?,
+        CaptureBackend::Pcap => open_pcap(&args)?,
     };
-    let mut capture = LiveCapture::open(&config)?;
     let mut save = match &args.write {
         Some(path) => {
             let f =
@@ -147,6 +146,31 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         packets: args.count,
     };
     let source = format!("live:{}", args.interface);
+    if !headless {
+        let sniff = h2scope::tui::SniffOptions {
+            source,
+            backend_header: args.backend_header.clone(),
+            feed: h2scope::tui::feed::FeedOptions {
+                descriptors: options.descriptors.clone(),
+                reassembly: options.reassembly.clone(),
+                filter: None,
+                limits: options.limits.clone(),
+            },
+            until,
+            keep_calls,
+        };
+        let end = h2scope::tui::sniff(capture, save, sniff, stop).context("terminal")?;
+        if let Some(w) = end.save {
+            w.finish().context("cannot finish the saved capture")?;
+        }
+        return Ok(match end.error {
+            Some(e) => {
+                say(&e.to_string());
+                ExitCode::from(1)
+            }
+            None => ExitCode::SUCCESS,
+        });
+    }
     let out: Box<dyn Write> = match &args.export {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -155,12 +179,13 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     };
     let mut session = export::Session::new(&options, args.ndjson, false, out);
     let (summary, drops, error) = engine::run_live(
-        &mut capture,
+        capture.as_mut(),
         options.reassembly.clone(),
         session.sink(),
         stop,
         until,
         save.as_mut(),
+        |_, _| true,
     );
     if let Some(w) = save {
         w.finish().context("cannot finish the saved capture")?;
@@ -178,9 +203,55 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(unix))]
 fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("live capture needs Linux (AF_PACKET)")
+    anyhow::bail!("live capture needs Linux (AF_PACKET) or a Unix with libpcap")
+}
+
+type Live = Box<dyn h2scope::capture::live::LiveSource + Send>;
+
+/// The AF_PACKET ring, with `-f` compiled to classic BPF by our own compiler.
+#[cfg(target_os = "linux")]
+fn open_afpacket(args: &SniffArgs) -> anyhow::Result<Live> {
+    use h2scope::capture::live::{LiveCapture, LiveConfig};
+    let filter = parse_filter(args.filter.as_deref())?;
+    // The link type is known once the interface is: compile for it, then attach.
+    let link_type = LiveCapture::link_type_of_interface(&args.interface);
+    let bpf = match &filter {
+        Some(f) => Some(f.compile_bpf(link_type, args.snaplen)?),
+        None => None,
+    };
+    let config = LiveConfig {
+        interface: args.interface.clone(),
+        snaplen: args.snaplen,
+        promiscuous: args.promiscuous,
+        filter: bpf,
+        ..LiveConfig::default()
+    };
+    Ok(Box::new(LiveCapture::open(&config)?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_afpacket(_args: &SniffArgs) -> anyhow::Result<Live> {
+    anyhow::bail!("AF_PACKET capture needs Linux; use --capture-backend pcap")
+}
+
+/// libpcap, with `-f` compiled by libpcap (the whole tcpdump syntax).
+#[cfg(feature = "libpcap")]
+fn open_pcap(args: &SniffArgs) -> anyhow::Result<Live> {
+    Ok(Box::new(h2scope::capture::live::PcapCapture::open(
+        &args.interface,
+        args.snaplen,
+        args.promiscuous,
+        args.filter.as_deref(),
+    )?))
+}
+
+#[cfg(not(feature = "libpcap"))]
+fn open_pcap(_args: &SniffArgs) -> anyhow::Result<Live> {
+    anyhow::bail!(
+        "this h2scope was built without libpcap: build it with `cargo build --features libpcap`"
+    )
 }
 
 /// Runs the terminal UI; without a terminal to draw on, says so and points to `export`.

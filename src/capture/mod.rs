@@ -30,6 +30,14 @@ impl Timestamp {
         Timestamp(n)
     }
 
+    /// The system clock (what the kernel stamps live packets with).
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    }
+
     /// Float seconds since the epoch, the unit of the JSON export.
     pub fn as_secs_f64(self) -> f64 {
         // Split to keep the nanosecond part exact before the final (lossy) addition.

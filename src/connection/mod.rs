@@ -1262,6 +1262,19 @@ impl Connection {
         }
     }
 
+    /// Live capture: reports the lingering streams that ended at or before `before`. On a
+    /// quiet connection no more frames come to end their linger, and a live view should
+    /// not wait for the next call to show the last one.
+    pub fn flush_lingering<S: H2Sink>(&mut self, before: Timestamp, sink: &mut S) {
+        while let Some(&(id, _)) = self.lingering.front() {
+            if self.streams.get(&id).is_some_and(|s| s.end > before) {
+                break;
+            }
+            self.lingering.pop_front();
+            self.finish_stream(id, sink);
+        }
+    }
+
     fn finish_stream<S: H2Sink>(&mut self, id: u32, sink: &mut S) {
         let Some(mut s) = self.streams.remove(&id) else {
             return;

@@ -56,6 +56,10 @@ pub struct CaptureInfo {
     pub timed_out_connections: u64,
     /// Live capture: packets the kernel dropped (the ring was full).
     pub kernel_drops: Option<u64>,
+    /// `sniff --keep-calls`: the oldest streams and ended connections left out of the
+    /// document beyond its window (still counted in `backends`).
+    pub streams_beyond_window: u64,
+    pub connections_beyond_window: u64,
     /// Packets the capture filter (`-f`) left out.
     pub filtered_out: u64,
     pub error: Option<String>,

@@ -36,6 +36,9 @@ pub struct Options {
     pub reassembly: reassembly::Config,
     /// The HTTP/2 and gRPC bounds (the reassembly ones are in `reassembly`).
     pub limits: crate::limits::Limits,
+    /// A document keeps at most this many streams and ended connections, the newest
+    /// (`sniff --keep-calls`, so hours of capture stay bounded); `backends` counts all.
+    pub keep_streams: Option<usize>,
 }
 
 fn secs(ts: Timestamp) -> f64 {
@@ -45,14 +48,55 @@ fn secs(ts: Timestamp) -> f64 {
 /// Where converted records go: kept for one document, or written as lines at once.
 enum Output<W: Write> {
     Document {
-        streams: Vec<StreamJson>,
-        connections: Vec<ConnectionJson>,
+        streams: Window<StreamJson>,
+        connections: Window<ConnectionJson>,
     },
     Ndjson {
         out: io::BufWriter<W>,
         /// The first write error; later records are dropped (a closed pipe ends the run).
         error: Option<io::Error>,
     },
+}
+
+/// Records in completion order, the newest `keep` of them at most: the oldest are dropped
+/// in bulk once twice the window is held (amortised constant time a record).
+struct Window<T> {
+    items: Vec<T>,
+    keep: Option<usize>,
+    dropped: u64,
+}
+
+impl<T> Window<T> {
+    fn new(keep: Option<usize>) -> Self {
+        Window {
+            items: Vec::new(),
+            keep,
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        self.items.push(item);
+        if let Some(k) = self.keep {
+            if self.items.len() >= k.saturating_mul(2).max(1) {
+                self.trim(k);
+            }
+        }
+    }
+
+    fn trim(&mut self, keep: usize) {
+        let excess = self.items.len().saturating_sub(keep);
+        self.items.drain(..excess);
+        self.dropped += excess as u64;
+    }
+
+    /// The newest `keep` records, and how many older ones were dropped.
+    fn into_parts(mut self) -> (Vec<T>, u64) {
+        if let Some(k) = self.keep {
+            self.trim(k);
+        }
+        (self.items, self.dropped)
+    }
 }
 
 /// Turns completed streams and connections into JSON records.
@@ -79,8 +123,8 @@ impl<W: Write> Collector<W> {
             no_messages: options.no_messages,
             descriptors: options.descriptors.clone(),
             output: Output::Document {
-                streams: Vec::new(),
-                connections: Vec::new(),
+                streams: Window::new(options.keep_streams),
+                connections: Window::new(options.keep_streams),
             },
             backends: Backends::new(options.backend_header.as_deref()),
             pool: InferencePool::default(),
@@ -205,7 +249,7 @@ impl<W: Write> Session<W> {
 
     /// Writes what remains: the whole document, or the last NDJSON lines (backends, then the
     /// capture).
-    pub fn finish(self, capture: CaptureInfo) -> io::Result<()> {
+    pub fn finish(self, mut capture: CaptureInfo) -> io::Result<()> {
         let mut collector = self.tracker.into_sink();
         collector.flush_deferred();
         let backends: Vec<BackendJson> = collector
@@ -216,9 +260,13 @@ impl<W: Write> Session<W> {
             .collect();
         match collector.output {
             Output::Document {
-                mut streams,
-                mut connections,
+                streams,
+                connections,
             } => {
+                let (mut streams, streams_beyond) = streams.into_parts();
+                let (mut connections, connections_beyond) = connections.into_parts();
+                capture.streams_beyond_window = streams_beyond;
+                capture.connections_beyond_window = connections_beyond;
                 connections.sort_by_key(|c| c.id);
                 // Records are large: sort their keys, then move each record once (ties keep
                 // their order, as in a stable sort).
@@ -350,6 +398,8 @@ impl CaptureInfo {
             evicted_connections: s.reassembly.evicted,
             timed_out_connections: s.reassembly.timed_out,
             kernel_drops: None,
+            streams_beyond_window: 0,
+            connections_beyond_window: 0,
             filtered_out: s.filtered_out,
             error,
         }

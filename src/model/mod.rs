@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+/// Live capture: how long a complete stream waits for frames still in flight (a reset's
+/// stragglers) before it is reported, when no more frames come to count its linger.
+const LIVE_STREAM_LINGER_NS: i64 = 200_000_000;
+
 /// Routes reassembly events to per-connection HTTP/2 decoding.
 pub struct Tracker<S> {
     config: connection::Config,
@@ -81,6 +85,13 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
                     c.close(stats, &mut self.sink);
                 }
             }
+        }
+    }
+
+    fn tick(&mut self, now: Timestamp) {
+        let before = Timestamp(now.0.saturating_sub(LIVE_STREAM_LINGER_NS));
+        for c in self.conns.values_mut() {
+            c.flush_lingering(before, &mut self.sink);
         }
     }
 }

@@ -191,6 +191,12 @@ pub enum StreamEvent<'a> {
 /// Receives reassembly events.
 pub trait StreamSink {
     fn event(&mut self, ev: StreamEvent<'_>);
+
+    /// Live capture: the clock reads `now` (kernel time), with or without packets, so
+    /// whatever the sink holds back until more traffic comes may be let go.
+    fn tick(&mut self, now: Timestamp) {
+        let _ = now;
+    }
 }
 
 impl<F: FnMut(StreamEvent<'_>)> StreamSink for F {
@@ -505,6 +511,27 @@ impl Reassembler {
         }
         self.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
         let c = &self.config;
+        let (linger, linger_packets, idle_packets) =
+            (c.closed_linger_ns, c.closed_linger_packets, c.idle_packets);
+        self.sweep(now, linger, linger_packets, idle_packets, sink);
+    }
+
+    /// Live capture, where time passes without packets and the clock is the kernel's, not
+    /// data: reports connections closed `linger_ns` before `now` and closes idle ones by
+    /// time alone (a file's sweeps also wait for packets, as its timestamps can lie).
+    pub fn expire<S: StreamSink>(&mut self, now: Timestamp, linger_ns: i64, sink: &mut S) {
+        self.sweep(now, linger_ns, 0, 0, sink);
+    }
+
+    fn sweep<S: StreamSink>(
+        &mut self,
+        now: Timestamp,
+        closed_linger_ns: i64,
+        closed_linger_packets: u64,
+        idle_packets: u64,
+        sink: &mut S,
+    ) {
+        let idle_timeout_ns = self.config.idle_timeout_ns;
         let packets = self.packets;
         let mut due: Vec<(ConnId, FlowKey, CloseReason)> = self
             .flows
@@ -512,12 +539,12 @@ impl Reassembler {
             .filter_map(|(k, f)| {
                 let quiet = packets - f.last_packet;
                 if let Some((r, at)) = f.closed {
-                    let lingered = now.saturating_sub(at) >= c.closed_linger_ns
-                        && quiet >= c.closed_linger_packets;
+                    let lingered = now.saturating_sub(at) >= closed_linger_ns
+                        && quiet >= closed_linger_packets;
                     lingered.then_some((f.id, *k, r))
                 } else {
-                    let idle = now.saturating_sub(f.stats.end) >= c.idle_timeout_ns
-                        && quiet >= c.idle_packets;
+                    let idle =
+                        now.saturating_sub(f.stats.end) >= idle_timeout_ns && quiet >= idle_packets;
                     idle.then_some((f.id, *k, CloseReason::IdleTimeout))
                 }
             })

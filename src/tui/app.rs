@@ -257,6 +257,10 @@ pub enum Action {
         width: u16,
         height: u16,
     },
+    /// Keep the newest call selected as calls arrive, or stop doing so.
+    ToggleFollow,
+    /// Freeze the calls and backends (updates wait), or apply what waited and go on.
+    TogglePause,
     /// The model changed: refresh what the view derives from it.
     ModelChanged,
 }
@@ -299,6 +303,15 @@ pub struct ViewState {
     pub message_scroll: usize,
     /// Calls of the model already merged into `visible`.
     seen_calls: usize,
+    /// `Model::evicted` when `visible` was last cleaned of evicted calls.
+    seen_evicted: usize,
+    /// The newest call stays selected as calls arrive (on by default for live capture);
+    /// moving the selection elsewhere turns it off.
+    pub following: bool,
+    /// Updates wait instead of reaching the model (the `App` keeps them).
+    pub paused: bool,
+    /// Records (calls and connections) waiting while paused; kept up to date by the `App`.
+    pub pending: usize,
 }
 
 impl ViewState {
@@ -329,6 +342,10 @@ impl ViewState {
             cursor: 0,
             message_scroll: 0,
             seen_calls: 0,
+            seen_evicted: 0,
+            following: false,
+            paused: false,
+            pending: 0,
         }
     }
 
@@ -452,8 +469,29 @@ impl ViewState {
                 self.height = height;
                 self.keep_visible(model);
             }
+            Action::ToggleFollow => self.following = !self.following,
+            Action::TogglePause => self.paused = !self.paused,
             Action::ModelChanged => self.merge_new(model),
         }
+        if self.following {
+            self.select_newest(model);
+        }
+    }
+
+    /// Selects the call that arrived last among the visible ones (the highest index: calls
+    /// are numbered as they arrive, whatever the sort order).
+    fn select_newest(&mut self, model: &Model) {
+        if let Some((pos, _)) = self.visible.iter().enumerate().max_by_key(|&(_, &i)| i) {
+            if pos != self.calls_sel {
+                self.calls_sel = pos;
+                self.keep_visible(model);
+            }
+        }
+    }
+
+    /// Whether the selected call is the newest visible one.
+    fn on_newest(&self) -> bool {
+        self.selected() == self.visible.iter().max().copied()
     }
 
     fn back(&mut self, model: &Model) {
@@ -506,7 +544,7 @@ impl ViewState {
             }
             (Screen::Call, Pane::Timeline) => {
                 // On a message mark: open that message.
-                let Some(entry) = self.open.and_then(|i| model.calls.get(i)) else {
+                let Some(entry) = self.open.and_then(|i| model.call(i)) else {
                     return;
                 };
                 let events = timeline::events(entry);
@@ -534,7 +572,7 @@ impl ViewState {
 
     fn open_messages(&self, model: &Model) -> usize {
         self.open
-            .and_then(|i| model.calls.get(i))
+            .and_then(|i| model.call(i))
             .and_then(|c| c.rec.grpc.as_ref())
             .map_or(0, |g| g.request_messages.len() + g.response_messages.len())
     }
@@ -574,11 +612,15 @@ impl ViewState {
             (Screen::Main, Pane::Backends) => {
                 self.backend_sel = step(self.backend_sel, d, model.backends.len());
             }
-            (Screen::Main, _) => self.calls_sel = step(self.calls_sel, d, self.visible.len()),
+            (Screen::Main, _) => {
+                self.calls_sel = step(self.calls_sel, d, self.visible.len());
+                // Moving away from the newest call (up, in time order) stops following.
+                self.following &= self.on_newest();
+            }
             (Screen::Call, Pane::Timeline) => {
                 let n = self
                     .open
-                    .and_then(|i| model.calls.get(i))
+                    .and_then(|i| model.call(i))
                     .map_or(0, |c| timeline::events(c).len());
                 self.cursor = step(self.cursor, d, n);
             }
@@ -587,14 +629,14 @@ impl ViewState {
                 Tab::Headers | Tab::Frames => {
                     let lines = self
                         .open
-                        .and_then(|i| model.calls.get(i))
+                        .and_then(|i| model.call(i))
                         .map_or(0, |c| super::ui::detail::line_count(model, c, self.tab));
                     let max = lines.saturating_sub(self.page_rows(model, Pane::Detail));
                     self.detail_scroll = step(self.detail_scroll, d, max + 1);
                 }
             },
             (Screen::Message, _) => {
-                let lines = self.open.and_then(|i| model.calls.get(i)).map_or(0, |c| {
+                let lines = self.open.and_then(|i| model.call(i)).map_or(0, |c| {
                     super::ui::message::lines(c, self.msg_sel, self.width.saturating_sub(2)).len()
                 });
                 let max = lines.saturating_sub(self.page_rows(model, Pane::Detail));
@@ -681,6 +723,7 @@ impl ViewState {
                     Pane::Calls if i < self.visible.len() => {
                         let again = self.calls_sel == i;
                         self.calls_sel = i;
+                        self.following &= self.on_newest();
                         if again {
                             self.enter(model);
                         }
@@ -704,7 +747,7 @@ impl ViewState {
                         start += w;
                     }
                 } else if pane == Pane::Timeline
-                    && let Some(entry) = self.open.and_then(|i| model.calls.get(i))
+                    && let Some(entry) = self.open.and_then(|i| model.call(i))
                     && let Some(i) = timeline::event_near(entry, l.timeline, column)
                 {
                     self.cursor = i;
@@ -734,10 +777,21 @@ impl ViewState {
         let passes = |c: &CallEntry| {
             self.backend_filter.is_none_or(|s| c.rec.server == s) && self.filter.matches(model, c)
         };
-        let mut new: Vec<usize> = (self.seen_calls..model.calls.len())
-            .filter(|&i| passes(&model.calls[i]))
+        let evicted = model.evicted;
+        if self.seen_evicted < evicted {
+            self.seen_evicted = evicted;
+            // Calls left the window: they leave the list (and the screen, if open).
+            self.visible.retain(|&i| i >= evicted);
+            if self.open.is_some_and(|i| i < evicted) {
+                self.open = None;
+                self.screen = Screen::Main;
+                self.focus = Pane::Calls;
+            }
+        }
+        let mut new: Vec<usize> = (self.seen_calls.max(evicted)..model.total_calls())
+            .filter(|&i| model.call(i).is_some_and(passes))
             .collect();
-        self.seen_calls = model.calls.len();
+        self.seen_calls = model.total_calls();
         if !new.is_empty() {
             let (sort, descending) = (self.sort, self.descending);
             // Sorting by name compares each name's rank among the distinct names.
@@ -752,7 +806,10 @@ impl ViewState {
             } else {
                 Vec::new()
             };
-            let key = |i: usize| (sort.value(model, &ranks, &model.calls[i]), i);
+            let key = |i: usize| {
+                let c = model.call(i).expect("visible calls are kept");
+                (sort.value(model, &ranks, c), i)
+            };
             let ordered = |a: &(SortValue, usize), b: &(SortValue, usize)| {
                 if descending { b.cmp(a) } else { a.cmp(b) }
             };
@@ -847,6 +904,8 @@ fn key_action(k: &KeyEvent, view: &ViewState) -> Option<Action> {
         KeyCode::Char('1') => Action::ShowTab(Tab::Headers),
         KeyCode::Char('2') => Action::ShowTab(Tab::Messages),
         KeyCode::Char('3') => Action::ShowTab(Tab::Frames),
+        KeyCode::Char('f') => Action::ToggleFollow,
+        KeyCode::Char('p') => Action::TogglePause,
         _ => return None,
     })
 }

@@ -4,17 +4,19 @@
 //! their decoded gRPC call ([`CallRecord`]), ended connections (the library's
 //! [`ConnectionRecord`]), [`Progress`] of the source, and one [`Update::Finished`]. A file is
 //! read by [`spawn_file`] on a worker thread that sends batches over a bounded channel; tests
-//! call [`feed`] synchronously with a closure. A live capture will produce the same updates
-//! (with `Progress::total` unknown), so the UI needs nothing new for it.
+//! call [`feed`] synchronously with a closure. A live capture ([`spawn_live`]) produces the
+//! same updates, with `Progress::total` unknown and `Progress::kernel_drops` known, so the
+//! UI shows both sources alike.
 //!
 //! Batching: records are sent every [`FLUSH_EVERY`] or [`MAX_BATCH`] records, whichever
 //! comes first, so the UI thread wakes at most a few dozen times a second however fast the
 //! file is read. The channel is bounded: when the UI falls behind, the reader waits, and
 //! when the UI is gone (the user quit), the reader stops at its next send.
 
+use crate::capture::live::LiveSource;
 use crate::capture::{CaptureReader, Timestamp};
 use crate::connection::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
-use crate::engine::Engine;
+use crate::engine::{CaptureSummary, Engine};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::http2::frame::ErrorCode;
@@ -107,6 +109,8 @@ pub struct Progress {
     pub done: u64,
     /// The input's size; `None` for streams and live capture.
     pub total: Option<u64>,
+    /// Live capture: packets the kernel dropped (its ring was full); `None` for files.
+    pub kernel_drops: Option<u64>,
 }
 
 /// What the UI is told.
@@ -193,24 +197,32 @@ impl<F> H2Sink for Sink<F> {
     }
 }
 
-fn progress(engine: &Engine, reader: &CaptureReader) -> Progress {
-    let s = engine.summary();
-    let (done, total) = reader.progress();
+/// What the capture summary says, as progress (the source's own figures left at zero).
+fn summary_progress(s: &CaptureSummary) -> Progress {
     Progress {
         packets: s.packets,
         bytes: s.bytes,
         first_ts: s.first_ts,
         last_ts: s.last_ts,
         capture_anomalies: s.anomalies.values().map(|t| t.count).sum(),
-        done,
-        total,
+        ..Progress::default()
     }
 }
 
-/// Reads a whole capture through the pipeline (the same as `export`, with frames recorded),
-/// handing updates to `emit` as it goes; `emit` returns `false` to stop reading. The last
-/// updates are the final progress and `Finished`.
-pub fn feed(mut reader: CaptureReader, options: &FeedOptions, emit: impl FnMut(Update) -> bool) {
+fn progress(engine: &Engine, reader: &CaptureReader) -> Progress {
+    let (done, total) = reader.progress();
+    Progress {
+        done,
+        total,
+        ..summary_progress(engine.summary())
+    }
+}
+
+type Pipeline<F> = (Rc<RefCell<Outbox<F>>>, Tracker<Sink<F>>);
+
+/// The decoding side of the feed (the same as `export`, with frames recorded): the tracker
+/// to give the engine, and the outbox its records wait in.
+fn pipeline<F>(options: &FeedOptions, emit: F) -> Pipeline<F> {
     let outbox = Rc::new(RefCell::new(Outbox {
         emit,
         batch: Vec::new(),
@@ -222,7 +234,13 @@ pub fn feed(mut reader: CaptureReader, options: &FeedOptions, emit: impl FnMut(U
         pool: InferencePool::default(),
     };
     let config = options.limits.connection(true, true);
-    let mut tracker = Tracker::new(config, sink);
+    (outbox, Tracker::new(config, sink))
+}
+
+/// Reads a whole capture through the pipeline, handing updates to `emit` as it goes; `emit`
+/// returns `false` to stop reading. The last updates are the final progress and `Finished`.
+pub fn feed(mut reader: CaptureReader, options: &FeedOptions, emit: impl FnMut(Update) -> bool) {
+    let (outbox, mut tracker) = pipeline(options, emit);
     let mut engine = Engine::new(options.reassembly.clone()).with_filter(options.filter.clone());
     let mut last_flush = Instant::now();
     let mut n = 0u64;
@@ -269,4 +287,93 @@ pub fn spawn_file(
         .name("h2scope-reader".into())
         .spawn(move || feed(reader, &options, |u| tx.send(u).is_ok()))?;
     Ok(rx)
+}
+
+/// How a live capture ended, handed back by the worker of [`spawn_live`].
+pub struct LiveEnd<W: std::io::Write> {
+    pub summary: CaptureSummary,
+    pub kernel_drops: u64,
+    /// What stopped the capture, when it was not asked to stop (a capture or write error).
+    pub error: Option<String>,
+    /// The `-w` writer, to be finished by the caller (so a write error reaches it).
+    pub save: Option<crate::capture::writer::PcapngWriter<W>>,
+}
+
+/// Runs a live capture through the pipeline until `stop` is set, `until` is reached or
+/// `emit` returns `false`; records go out in batches every [`crate::engine::LIVE_TICK`],
+/// each followed by the progress (with the kernel's drop count), then `Finished`.
+pub fn feed_live<C: LiveSource + ?Sized, W: std::io::Write>(
+    capture: &mut C,
+    save: Option<&mut crate::capture::writer::PcapngWriter<W>>,
+    options: &FeedOptions,
+    stop: &std::sync::atomic::AtomicBool,
+    until: crate::engine::Until,
+    emit: impl FnMut(Update) -> bool,
+) -> (CaptureSummary, u64, Option<String>) {
+    let (outbox, mut tracker) = pipeline(options, emit);
+    let mut last = Progress::default();
+    let (summary, drops, error) = crate::engine::run_live(
+        capture,
+        options.reassembly.clone(),
+        &mut tracker,
+        stop,
+        until,
+        save,
+        |summary, drops| {
+            let p = Progress {
+                kernel_drops: Some(drops),
+                ..summary_progress(summary)
+            };
+            let mut o = outbox.borrow_mut();
+            // A quiet interface sends nothing: the UI redraws only when something changed.
+            if !o.batch.is_empty() || p != last {
+                o.flush(p.clone());
+                last = p;
+            }
+            !o.stopped
+        },
+    );
+    let mut o = outbox.borrow_mut();
+    o.flush(Progress {
+        kernel_drops: Some(drops),
+        ..summary_progress(&summary)
+    });
+    if !o.stopped {
+        (o.emit)(Update::Finished {
+            error: error.clone(),
+        });
+    }
+    (summary, drops, error)
+}
+
+/// Runs a live capture on a worker thread that owns it (and the `-w` writer); updates
+/// arrive on the returned channel, and joining the handle gives how it ended. Setting
+/// `stop` (or dropping the receiver) ends the capture within [`crate::engine::LIVE_TICK`].
+pub fn spawn_live<W: std::io::Write + Send + 'static>(
+    mut capture: Box<dyn LiveSource + Send>,
+    mut save: Option<crate::capture::writer::PcapngWriter<W>>,
+    options: FeedOptions,
+    stop: &'static std::sync::atomic::AtomicBool,
+    until: crate::engine::Until,
+) -> std::io::Result<(Receiver<Update>, std::thread::JoinHandle<LiveEnd<W>>)> {
+    let (tx, rx): (SyncSender<Update>, Receiver<Update>) = sync_channel(CHANNEL_DEPTH);
+    let handle = std::thread::Builder::new()
+        .name("h2scope-capture".into())
+        .spawn(move || {
+            let (summary, kernel_drops, error) = feed_live(
+                capture.as_mut(),
+                save.as_mut(),
+                &options,
+                stop,
+                until,
+                |u| tx.send(u).is_ok(),
+            );
+            LiveEnd {
+                summary,
+                kernel_drops,
+                error,
+                save,
+            }
+        })?;
+    Ok((rx, handle))
 }

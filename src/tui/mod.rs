@@ -42,7 +42,9 @@ use model::Model;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::Event;
+use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -54,6 +56,10 @@ pub struct App {
     pub model: Model,
     pub view: ViewState,
     updates: Option<Receiver<Update>>,
+    /// Updates received while paused, applied in order on resume.
+    pending: VecDeque<Update>,
+    /// Set from outside (SIGTERM during a live capture): the run loop ends.
+    stop: Option<&'static AtomicBool>,
 }
 
 impl App {
@@ -62,6 +68,8 @@ impl App {
             model,
             view: ViewState::new(width, height),
             updates: None,
+            pending: VecDeque::new(),
+            stop: None,
         }
     }
 
@@ -71,14 +79,59 @@ impl App {
         self
     }
 
-    /// Applies one update to the model and lets the view catch up.
+    /// Ends the run loop when `stop` is set.
+    pub fn with_stop(mut self, stop: &'static AtomicBool) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Applies one update to the model (or keeps it while paused) and lets the view catch
+    /// up.
     pub fn update(&mut self, u: Update) {
+        if self.receive(u) {
+            self.view.apply(&self.model, Action::ModelChanged);
+        }
+    }
+
+    /// Applies an update, or keeps it while paused; whether the model changed. Progress is
+    /// applied even while paused (the capture's counters show it goes on): it is a snapshot
+    /// of counters and changes no call, backend or selection.
+    fn receive(&mut self, u: Update) -> bool {
+        if self.view.paused && !matches!(u, Update::Progress(_)) {
+            if let Update::Records(r) = &u {
+                self.view.pending += r.len();
+            }
+            self.pending.push_back(u);
+            // At most the window waits: beyond it the oldest updates reach the model (which
+            // evicts), so a long pause cannot hold an hour of capture.
+            let cap = self.model.keep_calls.unwrap_or(usize::MAX);
+            let mut changed = false;
+            while self.view.pending > cap {
+                let Some(old) = self.pending.pop_front() else {
+                    break;
+                };
+                if let Update::Records(r) = &old {
+                    self.view.pending -= r.len();
+                }
+                self.model.apply(old);
+                changed = true;
+            }
+            return changed;
+        }
         self.model.apply(u);
-        self.view.apply(&self.model, Action::ModelChanged);
+        true
     }
 
     pub fn action(&mut self, a: Action) {
         self.view.apply(&self.model, a);
+        if !self.view.paused && !self.pending.is_empty() {
+            // Resumed: what waited reaches the model in the order it came.
+            for u in std::mem::take(&mut self.pending) {
+                self.model.apply(u);
+            }
+            self.view.pending = 0;
+            self.view.apply(&self.model, Action::ModelChanged);
+        }
     }
 
     /// Handles one input event.
@@ -90,15 +143,17 @@ impl App {
 
     /// Applies waiting updates for at most `budget`; whether anything changed.
     fn drain(&mut self, budget: Duration) -> bool {
-        let Some(rx) = &self.updates else {
+        let Some(rx) = self.updates.take() else {
             return false;
         };
         let start = Instant::now();
         let mut changed = false;
+        let mut connected = true;
         loop {
             match rx.try_recv() {
                 Ok(u) => {
-                    self.model.apply(u);
+                    // While paused the view still redraws: the counters move on.
+                    self.receive(u);
                     changed = true;
                     if start.elapsed() >= budget {
                         break;
@@ -106,10 +161,13 @@ impl App {
                 }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
-                    self.updates = None;
+                    connected = false;
                     break;
                 }
             }
+        }
+        if connected {
+            self.updates = Some(rx);
         }
         if changed {
             self.view.apply(&self.model, Action::ModelChanged);
@@ -147,7 +205,7 @@ impl App {
                 self.draw(terminal)?;
                 dirty = false;
             }
-            if self.view.quit {
+            if self.view.quit || self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Ok(());
             }
             let timeout = if self.updates.is_some() {
@@ -186,4 +244,39 @@ pub fn open(reader: CaptureReader, options: OpenOptions) -> io::Result<()> {
     let rx = feed::spawn_file(reader, options.feed)?;
     let model = Model::new(options.source, options.backend_header.as_deref());
     terminal::run(App::new(model, 80, 24).with_updates(rx))
+}
+
+/// What `h2scope sniff` with the terminal UI was asked to do.
+pub struct SniffOptions {
+    /// The name shown in the header (`live:IFACE`).
+    pub source: String,
+    pub backend_header: Option<String>,
+    pub feed: FeedOptions,
+    pub until: crate::engine::Until,
+    /// Completed calls the UI keeps (`None`: all); older ones are evicted but counted.
+    pub keep_calls: Option<usize>,
+}
+
+/// Opens the UI on the terminal over a live capture run on a worker thread; returns when
+/// the user quits or `stop` is set (SIGTERM), after stopping the capture and joining the
+/// worker, with how the capture ended (the `-w` writer still to be finished).
+pub fn sniff<W: io::Write + Send + 'static>(
+    capture: Box<dyn crate::capture::live::LiveSource + Send>,
+    save: Option<crate::capture::writer::PcapngWriter<W>>,
+    options: SniffOptions,
+    stop: &'static AtomicBool,
+) -> io::Result<feed::LiveEnd<W>> {
+    let (rx, worker) = feed::spawn_live(capture, save, options.feed, stop, options.until)?;
+    let model = Model::new(options.source, options.backend_header.as_deref())
+        .live()
+        .with_keep_calls(options.keep_calls);
+    let mut app = App::new(model, 80, 24).with_updates(rx).with_stop(stop);
+    app.view.following = true;
+    let shown = terminal::run(app);
+    // Quitting the UI stops the capture; the worker then finishes its last batch.
+    stop.store(true, Ordering::SeqCst);
+    let end = worker
+        .join()
+        .map_err(|_| io::Error::other("the capture thread panicked"))?;
+    shown.map(|()| end)
 }

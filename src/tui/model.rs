@@ -1,16 +1,21 @@
 //! The UI's model: every record received so far, and the aggregates the views show.
 //!
-//! Owned by the UI thread alone and changed only by [`Model::apply`]. Calls are only ever
-//! appended, so an index into [`Model::calls`] names a call for the whole session (views
-//! keep indices, not positions). Text here is raw, as captured: the render functions
-//! sanitize it on its way to the terminal.
+//! Owned by the UI thread alone and changed only by [`Model::apply`]. Calls are numbered
+//! as they arrive, and a number names a call for the whole session (views keep numbers,
+//! not positions): [`Model::call`] finds it while it is kept. With a window
+//! ([`Model::with_keep_calls`], `sniff --keep-calls`), the oldest calls beyond it are
+//! evicted, and the connections whose records are beyond it too, so hours of live capture
+//! hold a bounded number of calls; the backends keep counting them (calls, errors,
+//! connections, and latency in a histogram of bounded size once exact values would grow
+//! past [`EXACT_LATENCIES`]). Text here is raw, as captured: the render functions sanitize
+//! it on its way to the terminal.
 
 use super::feed::{CallRecord, Progress, Record, Update};
 use crate::connection::{ConnectionRecord, Protocol, Stream};
 use crate::grpc::call::Message;
 use crate::http2::frame::ErrorCode;
 use crate::reassembly::{ConnId, Dir};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 /// A call (an HTTP/2 stream) as the views see it.
@@ -157,6 +162,89 @@ pub fn error_code_name(code: ErrorCode) -> String {
         .map_or_else(|| format!("0x{:x}", code.0), str::to_string)
 }
 
+/// Call durations kept exactly per backend; beyond this they go into a histogram.
+pub const EXACT_LATENCIES: usize = 1 << 16;
+
+/// Mantissa bits of a histogram bucket: values within 1/128 (0.8%) share a bucket.
+const BUCKET_BITS: u32 = 7;
+
+/// Call durations (ns), for percentiles: exact while few, then a log-linear histogram
+/// whose size depends on the spread of the values, not on their number.
+#[derive(Clone, Debug, PartialEq)]
+enum Latencies {
+    /// In no particular order (percentiles are selected from it).
+    Exact(Vec<i64>),
+    /// Bucket (see [`bucket`]) to count, and the number of values.
+    Histogram(BTreeMap<u32, u64>, u64),
+}
+
+/// The histogram bucket of `v`: exact below 128, then the top [`BUCKET_BITS`] bits of the
+/// mantissa under each power of two; buckets order as their values do.
+fn bucket(v: i64) -> u32 {
+    let v = v.max(0) as u64;
+    let e = 63 - v.max(1).leading_zeros();
+    if e < BUCKET_BITS {
+        return v as u32;
+    }
+    let mantissa = (v >> (e - BUCKET_BITS)) & ((1 << BUCKET_BITS) - 1);
+    (e << BUCKET_BITS) | mantissa as u32
+}
+
+/// The smallest value of a bucket.
+fn bucket_floor(b: u32) -> i64 {
+    let e = b >> BUCKET_BITS;
+    if e < BUCKET_BITS {
+        return i64::from(b);
+    }
+    let mantissa = u64::from(b & ((1 << BUCKET_BITS) - 1)) | (1 << BUCKET_BITS);
+    (mantissa << (e - BUCKET_BITS)) as i64
+}
+
+impl Latencies {
+    fn push(&mut self, v: i64) {
+        match self {
+            Latencies::Exact(all) if all.len() < EXACT_LATENCIES => all.push(v),
+            Latencies::Exact(all) => {
+                let mut h = BTreeMap::new();
+                for x in all.iter().copied().chain([v]) {
+                    *h.entry(bucket(x)).or_insert(0) += 1;
+                }
+                *self = Latencies::Histogram(h, all.len() as u64 + 1);
+            }
+            Latencies::Histogram(h, n) => {
+                *h.entry(bucket(v)).or_insert(0) += 1;
+                *n += 1;
+            }
+        }
+    }
+
+    /// The `q`-quantile (0..=1), nearest rank. Exact values: a selection, O(n), which
+    /// reorders them (kept unsorted: sorted insertion is quadratic over a long capture,
+    /// and this runs once per batch, not once per call). Histogram: its bucket's floor.
+    fn quantile(&mut self, q: f64) -> Option<i64> {
+        let rank = |n: u64| ((q * n as f64).ceil() as u64).clamp(1, n);
+        match self {
+            Latencies::Exact(all) if all.is_empty() => None,
+            Latencies::Exact(all) => {
+                let r = rank(all.len() as u64) as usize;
+                Some(*all.select_nth_unstable(r - 1).1)
+            }
+            Latencies::Histogram(h, n) => {
+                let r = rank(*n);
+                let mut seen = 0;
+                h.iter().find_map(|(&b, &count)| {
+                    seen += count;
+                    (seen >= r).then(|| bucket_floor(b))
+                })
+            }
+        }
+    }
+
+    fn is_exact(&self) -> bool {
+        matches!(self, Latencies::Exact(_))
+    }
+}
+
 /// One server and the calls it served.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackendStats {
@@ -164,15 +252,16 @@ pub struct BackendStats {
     pub label: Option<String>,
     pub calls: u64,
     pub errors: u64,
-    /// Call durations in ns, in no particular order (percentiles are selected from it).
-    latencies: Vec<i64>,
-    /// Nearest-rank p50 and p99 of `latencies`, refreshed after each batch.
+    latencies: Latencies,
+    /// Nearest-rank p50 and p99 of the call durations, refreshed after each batch.
     pub p50: Option<i64>,
     pub p99: Option<i64>,
     /// Calls were added since the percentiles were computed.
     stale: bool,
-    /// HTTP/2 connections to it.
+    /// HTTP/2 connections to it that the model still knows by id.
     pub conns: BTreeSet<ConnId>,
+    /// Its connections the model forgot (ended, beyond the window): counted, not kept.
+    pub conns_forgotten: u64,
 }
 
 impl BackendStats {
@@ -182,30 +271,29 @@ impl BackendStats {
             label: None,
             calls: 0,
             errors: 0,
-            latencies: Vec::new(),
+            latencies: Latencies::Exact(Vec::new()),
             p50: None,
             p99: None,
             stale: false,
             conns: BTreeSet::new(),
+            conns_forgotten: 0,
         }
     }
 
-    /// The `q`-quantile (0..=1) of call duration in ns, nearest rank: a selection, O(n),
-    /// which reorders `latencies` (kept unsorted: sorted insertion is quadratic over a long
-    /// capture, and this runs once per batch, not once per call).
-    fn select(&mut self, q: f64) -> Option<i64> {
-        let n = self.latencies.len();
-        if n == 0 {
-            return None;
-        }
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        Some(*self.latencies.select_nth_unstable(rank - 1).1)
+    /// Its HTTP/2 connections, forgotten ones included.
+    pub fn connections(&self) -> u64 {
+        self.conns.len() as u64 + self.conns_forgotten
+    }
+
+    /// Whether p50 and p99 are exact (else within 0.8%, from the histogram).
+    pub fn exact_latencies(&self) -> bool {
+        self.latencies.is_exact()
     }
 
     fn refresh(&mut self) {
         if self.stale {
-            self.p50 = self.select(0.5);
-            self.p99 = self.select(0.99);
+            self.p50 = self.latencies.quantile(0.5);
+            self.p99 = self.latencies.quantile(0.99);
             self.stale = false;
         }
     }
@@ -239,16 +327,25 @@ pub enum SourceState {
 
 #[derive(Debug)]
 pub struct Model {
-    /// What is being shown (the file name).
+    /// What is being shown (the file name, or `live:IFACE`).
     pub source: String,
+    /// A live capture rather than a file: the header speaks of capturing, not reading.
+    pub live: bool,
     /// Lower-cased header naming the backend that served a call.
     pub label_header: Option<String>,
-    pub calls: Vec<CallEntry>,
-    /// Ended connections.
+    /// The calls kept: numbers `evicted..evicted + calls.len()`.
+    calls: VecDeque<CallEntry>,
+    /// Calls evicted (the oldest, beyond the window): the number of the first kept call.
+    pub evicted: usize,
+    /// Completed calls kept at most (`None`: all).
+    pub keep_calls: Option<usize>,
+    /// Ended connections (within the window).
     pub connections: BTreeMap<ConnId, ConnectionRecord>,
-    /// Every connection known, ended or seen through its calls.
+    /// Every connection known, ended or seen through its calls, and not forgotten.
     pub conn_ids: BTreeSet<ConnId>,
-    /// Calls per connection (indices into `calls`).
+    /// Ended connections forgotten beyond the window: counted, not kept.
+    pub conns_forgotten: u64,
+    /// Kept calls per connection (call numbers, ascending).
     pub by_conn: HashMap<ConnId, Vec<usize>>,
     /// Most calls first, ties by address.
     pub backends: Vec<BackendStats>,
@@ -269,10 +366,14 @@ impl Model {
     pub fn new(source: impl Into<String>, label_header: Option<&str>) -> Self {
         Model {
             source: source.into(),
+            live: false,
             label_header: label_header.map(str::to_ascii_lowercase),
-            calls: Vec::new(),
+            calls: VecDeque::new(),
+            evicted: 0,
+            keep_calls: None,
             connections: BTreeMap::new(),
             conn_ids: BTreeSet::new(),
+            conns_forgotten: 0,
             by_conn: HashMap::new(),
             backends: Vec::new(),
             progress: Progress::default(),
@@ -285,16 +386,103 @@ impl Model {
         }
     }
 
+    /// A model for a live capture.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    /// Keeps at most `n` calls (and `n` ended connections), evicting the oldest.
+    pub fn with_keep_calls(mut self, n: Option<usize>) -> Self {
+        self.keep_calls = n;
+        self
+    }
+
+    /// The call numbered `id`, while it is kept.
+    pub fn call(&self, id: usize) -> Option<&CallEntry> {
+        self.calls.get(id.checked_sub(self.evicted)?)
+    }
+
+    /// The kept calls, oldest first.
+    pub fn calls(&self) -> impl Iterator<Item = &CallEntry> {
+        self.calls.iter()
+    }
+
+    /// Calls kept now.
+    pub fn kept_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Every call received, evicted ones included (the next call's number).
+    pub fn total_calls(&self) -> usize {
+        self.evicted + self.calls.len()
+    }
+
+    /// HTTP/2 and other connections seen, forgotten ones included.
+    pub fn total_connections(&self) -> u64 {
+        self.conn_ids.len() as u64 + self.conns_forgotten
+    }
+
+    /// Evicts the oldest calls and ended connections beyond the window.
+    fn evict(&mut self) {
+        let Some(keep) = self.keep_calls else {
+            return;
+        };
+        while self.calls.len() > keep {
+            let Some(c) = self.calls.pop_front() else {
+                break;
+            };
+            let id = self.evicted;
+            self.evicted += 1;
+            if let Some(ids) = self.by_conn.get_mut(&c.rec.conn) {
+                // Numbers ascend, so an evicted call is its connection's first.
+                if ids.first() == Some(&id) {
+                    ids.remove(0);
+                }
+                if ids.is_empty() {
+                    self.by_conn.remove(&c.rec.conn);
+                }
+            }
+        }
+        // Ended connections beyond the window, oldest first, unless calls of theirs are
+        // still kept (those go with their last call's window): no call of them will come,
+        // so they are counted instead of kept.
+        let excess = self.connections.len().saturating_sub(keep);
+        if excess > 0 {
+            let old: Vec<ConnId> = self
+                .connections
+                .keys()
+                .filter(|id| !self.by_conn.contains_key(id))
+                .take(excess)
+                .copied()
+                .collect();
+            for id in old {
+                let Some(c) = self.connections.remove(&id) else {
+                    continue;
+                };
+                if self.conn_ids.remove(&id) {
+                    self.conns_forgotten += 1;
+                }
+                if let Some(b) = self.backends.iter_mut().find(|b| b.server == c.info.server) {
+                    if b.conns.remove(&id) {
+                        b.conns_forgotten += 1;
+                    }
+                }
+            }
+        }
+    }
+
     pub fn apply(&mut self, update: Update) {
         self.generation += 1;
         match update {
             Update::Records(records) => {
                 for r in records {
                     match r {
-                        Record::Call(c) => self.call(*c),
+                        Record::Call(c) => self.add_call(*c),
                         Record::Connection(c) => self.connection(*c),
                     }
                 }
+                self.evict();
                 for b in &mut self.backends {
                     b.refresh();
                 }
@@ -326,7 +514,7 @@ impl Model {
         &mut self.backends[i]
     }
 
-    fn call(&mut self, rec: CallRecord) {
+    fn add_call(&mut self, rec: CallRecord) {
         let label = self.label_header.as_deref().and_then(|name| {
             Stream::field(&rec.response_headers, name)
                 .or_else(|| Stream::field(&rec.trailers, name))
@@ -343,7 +531,7 @@ impl Model {
                 id
             }
         };
-        let index = self.calls.len();
+        let index = self.total_calls();
         let (conn, server, dur, err) = (
             entry.rec.conn,
             entry.rec.server,
@@ -365,7 +553,7 @@ impl Model {
         }
         self.conn_ids.insert(conn);
         self.by_conn.entry(conn).or_default().push(index);
-        self.calls.push(entry);
+        self.calls.push_back(entry);
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
@@ -395,7 +583,7 @@ impl Model {
         if serving.len() == 1 && self.backends.len() == 1 {
             return Spread::Single {
                 calls: total,
-                conns: serving[0].conns.len(),
+                conns: serving[0].connections() as usize,
             };
         }
         let fair = 1.0 / self.backends.len() as f64;
@@ -438,5 +626,45 @@ impl Model {
             .find(|b| b.server == server)
             .and_then(|b| b.label.clone())
             .unwrap_or_else(|| server.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_order_as_values_and_hold_them_within_one_128th() {
+        let mut last = 0;
+        for v in (0..200_000i64).chain((18..62).map(|e| (1i64 << e) + 12_345)) {
+            let b = bucket(v);
+            assert!(b >= last, "{v}");
+            last = b;
+            let floor = bucket_floor(b);
+            assert!(floor <= v && v - floor <= v / 128, "{v}: {floor}");
+        }
+        assert_eq!(bucket(-5), 0);
+    }
+
+    #[test]
+    fn latencies_switch_to_a_histogram_with_close_percentiles() {
+        let mut exact = Latencies::Exact(Vec::new());
+        // 1..=N ms, shuffled by a stride coprime to N.
+        let n = EXACT_LATENCIES as i64 + 1000;
+        for i in 0..n {
+            exact.push(((i * 7919) % n + 1) * 1_000_000);
+        }
+        assert!(!exact.is_exact());
+        let Latencies::Histogram(h, count) = &exact else {
+            unreachable!()
+        };
+        assert_eq!(*count, n as u64);
+        // A few hundred buckets for tens of thousands of values.
+        assert!(h.len() < 2_000, "{}", h.len());
+        for (q, want) in [(0.5, n / 2), (0.99, n * 99 / 100)] {
+            let got = exact.quantile(q).unwrap();
+            let want = want * 1_000_000;
+            assert!((got - want).abs() <= want / 100, "q{q}: {got} vs {want}");
+        }
     }
 }

@@ -94,7 +94,7 @@ fn enter_on_a_backend_filters_to_its_calls() {
         a.view
             .visible
             .iter()
-            .all(|&i| a.model.calls[i].rec.server == server)
+            .all(|&i| a.model.call(i).unwrap().rec.server == server)
     );
     insta::assert_snapshot!("backend_selected", s);
     // Esc clears the filter; it does not quit.
@@ -131,7 +131,7 @@ fn sort_cycles_and_reverses() {
     let mut a = app("grpc-roundrobin.pcapng", 100, 30);
     // time -> backend -> method -> status -> duration, reversed: the slowest first.
     let s = screen(&mut a, "ssssS");
-    let first = &a.model.calls[a.view.visible[0]];
+    let first = a.model.call(a.view.visible[0]).unwrap();
     assert!(first.duration_ns() > 200_000_000, "{s}");
     insta::assert_snapshot!("sorted_by_duration_desc", s);
 }
@@ -244,7 +244,7 @@ fn run_loop_over_a_channel_and_a_script() {
     app.run(&mut term, &mut Script::keys("jj<enter>2q"))
         .unwrap();
     assert!(app.view.quit);
-    assert_eq!(app.model.calls.len(), 24);
+    assert_eq!(app.model.kept_calls(), 24);
     let s = term.backend().to_string();
     assert!(s.contains("Messages") && s.contains("request #0"), "{s}");
 }
@@ -357,7 +357,7 @@ fn dangerous(c: char) -> bool {
 fn escape_sequences_in_captured_text_are_rendered_inert() {
     let reader = CaptureReader::from_bytes(hostile_capture()).unwrap();
     let mut a = app_for(reader, "evil\x1b[31m.pcap", Some("x-backend"), 120, 40);
-    assert_eq!(a.model.calls.len(), 1);
+    assert_eq!(a.model.kept_calls(), 1);
     let mut seen = String::new();
     for keys in ["", "<enter>", "2", "<enter>", "<esc>3", "<esc><esc>?"] {
         let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -394,7 +394,7 @@ fn escape_sequences_in_captured_text_are_rendered_inert() {
 
 // ---- the real binary in a real terminal ----
 
-fn tmux(sock: &Path, args: &[&str]) -> String {
+pub(crate) fn tmux(sock: &Path, args: &[&str]) -> String {
     let out = Command::new("tmux")
         .arg("-S")
         .arg(sock)
@@ -404,8 +404,31 @@ fn tmux(sock: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Starts a detached tmux session `ui` of `width` x `height` running `script` in `sh`.
+pub(crate) fn tmux_session(sock: &Path, width: u16, height: u16, script: &str) {
+    let (w, h) = (width.to_string(), height.to_string());
+    tmux(
+        sock,
+        &[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "ui",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+}
+
 /// Waits until the pane shows `text`.
-fn wait_for(sock: &Path, text: &str) -> String {
+pub(crate) fn wait_for(sock: &Path, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let pane = tmux(sock, &["capture-pane", "-p", "-t", "ui"]);
@@ -438,24 +461,7 @@ fn real_binary_in_a_pseudo_terminal_opens_navigates_and_quits_cleanly() {
         capture = fixture("grpc-roundrobin.pcapng").display(),
         done = done.display(),
     );
-    tmux(
-        &sock,
-        &[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "ui",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "sh",
-            "-c",
-            &script,
-        ],
-    );
+    tmux_session(&sock, 100, 30, &script);
     let first = wait_for(&sock, "Calls 24/24");
     assert!(first.contains("even spread over 3 backends"), "{first}");
     assert_eq!(
@@ -558,4 +564,227 @@ fn calls_merged_batch_by_batch_match_a_full_sort() {
         );
         assert_eq!(live.view.visible.len(), 24);
     }
+}
+
+// ---- live capture (the model driven as `sniff` drives it; no capture needed) ----
+
+/// The round-robin fixture's updates as a live capture sends them: one call per batch,
+/// progress without a total and with the kernel's drop count.
+fn live_updates() -> Vec<h2scope::tui::feed::Update> {
+    use h2scope::tui::feed::Update;
+    let reader = CaptureReader::open(&fixture("grpc-roundrobin.pcapng")).unwrap();
+    let options = FeedOptions {
+        descriptors: descriptors(),
+        ..FeedOptions::default()
+    };
+    let mut out = Vec::new();
+    feed::feed(reader, &options, |u| {
+        match u {
+            Update::Records(rs) => out.extend(rs.into_iter().map(|r| Update::Records(vec![r]))),
+            Update::Progress(mut p) => {
+                p.total = None;
+                p.done = 0;
+                p.kernel_drops = Some(3);
+                out.push(Update::Progress(p));
+            }
+            // A live capture is still running.
+            Update::Finished { .. } => {}
+        }
+        true
+    });
+    out
+}
+
+fn live_app() -> App {
+    let mut a = App::new(Model::new("live:lo", Some("x-backend")).live(), 100, 30);
+    a.view.following = true;
+    a
+}
+
+fn calls_in(u: &h2scope::tui::feed::Update) -> usize {
+    match u {
+        h2scope::tui::feed::Update::Records(rs) => rs
+            .iter()
+            .filter(|r| matches!(r, feed::Record::Call(_)))
+            .count(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn live_header_shows_capture_counters_and_following_keeps_the_newest_call() {
+    let updates = live_updates();
+    let mut a = live_app();
+    let mut seen = 0;
+    for u in updates.iter().cloned() {
+        seen += calls_in(&u);
+        a.update(u);
+        if seen > 0 {
+            // The newest call (the last to arrive) is selected after every batch.
+            assert_eq!(a.view.selected(), Some(seen - 1));
+        }
+    }
+    assert_eq!(seen, 24);
+    let s = screen(&mut a, "");
+    assert!(s.contains("● capturing"), "{s}");
+    assert!(
+        s.contains("packets captured") && s.contains("3 dropped by the kernel"),
+        "{s}"
+    );
+    assert!(s.contains("following"), "{s}");
+    insta::assert_snapshot!("live_following", s);
+    // Moving up stops following: new calls no longer move the selection.
+    let s = screen(&mut a, "kk");
+    assert!(!a.view.following && !s.contains("following"), "{s}");
+    assert_eq!(a.view.selected(), Some(21));
+    // `f` follows again, at once.
+    screen(&mut a, "f");
+    assert!(a.view.following);
+    assert_eq!(a.view.selected(), Some(23));
+}
+
+#[test]
+fn live_pause_freezes_calls_and_backends_until_resumed() {
+    let updates = live_updates();
+    let half = updates.len() / 2;
+    let mut a = live_app();
+    for u in updates[..half].iter().cloned() {
+        a.update(u);
+    }
+    let before = a.model.kept_calls();
+    let backends_before = a.model.backends.clone();
+    assert!(before > 0 && before < 24);
+    screen(&mut a, "p");
+    let mut waiting = 0;
+    for u in updates[half..].iter().cloned() {
+        if let h2scope::tui::feed::Update::Records(r) = &u {
+            waiting += r.len();
+        }
+        a.update(u);
+    }
+    // Nothing new reached the calls or the backends; the capture counters moved on.
+    assert_eq!(a.model.kept_calls(), before);
+    assert_eq!(a.model.backends, backends_before);
+    assert_eq!(a.view.pending, waiting);
+    let s = screen(&mut a, "");
+    assert!(
+        s.contains(&format!("PAUSED · {waiting} updates pending")),
+        "{s}"
+    );
+    insta::assert_snapshot!("live_paused", s);
+    // Resume: everything that waited is applied, in order, and following picks the newest.
+    let s = screen(&mut a, "p");
+    assert_eq!(a.model.kept_calls(), 24);
+    assert_eq!(a.view.pending, 0);
+    assert!(!s.contains("PAUSED"), "{s}");
+    assert_eq!(a.view.selected(), Some(23));
+}
+
+#[test]
+fn keep_calls_evicts_the_oldest_but_the_backends_count_them_all() {
+    use h2scope::tui::feed::{Record, Update};
+    const ROUNDS: u64 = 40;
+    const KEEP: usize = 50;
+    let updates = live_updates();
+    let mut a = App::new(
+        Model::new("live:lo", Some("x-backend"))
+            .live()
+            .with_keep_calls(Some(KEEP)),
+        100,
+        30,
+    );
+    a.view.following = true;
+    // The fixture again and again, each round on new connections (as hours of traffic).
+    for round in 0..ROUNDS {
+        for u in updates.iter().cloned() {
+            let u = match u {
+                Update::Records(rs) => Update::Records(
+                    rs.into_iter()
+                        .map(|r| match r {
+                            Record::Call(mut c) => {
+                                c.conn += round * 1000;
+                                Record::Call(c)
+                            }
+                            Record::Connection(mut c) => {
+                                c.info.id += round * 1000;
+                                Record::Connection(c)
+                            }
+                        })
+                        .collect(),
+                ),
+                other => other,
+            };
+            a.update(u);
+            // Memory stays bounded: never more calls kept than the window, nor ended
+            // connections beyond those of kept calls and the window.
+            assert!(a.model.kept_calls() <= KEEP);
+            assert!(a.model.connections.len() <= KEEP + 3);
+            assert!(a.view.visible.len() <= KEEP);
+            assert!(a.model.by_conn.values().map(Vec::len).sum::<usize>() <= KEEP);
+        }
+    }
+    let total = 24 * ROUNDS as usize;
+    assert_eq!(a.model.total_calls(), total);
+    assert_eq!(a.model.kept_calls(), KEEP);
+    assert_eq!(a.model.evicted, total - KEEP);
+    // The backends still count every call, error and connection.
+    assert_eq!(a.model.total_backend_calls(), total as u64);
+    for b in &a.model.backends {
+        assert_eq!(b.calls, 8 * ROUNDS, "{}", b.server);
+        assert_eq!(b.errors, 2 * ROUNDS, "{}", b.server);
+        assert_eq!(b.connections(), ROUNDS, "{}", b.server);
+        assert!(b.p50.is_some() && b.p99.is_some());
+    }
+    assert_eq!(a.model.total_connections(), 3 * ROUNDS);
+    // The newest call is the one selected, and the list holds only kept calls.
+    assert_eq!(a.view.selected(), Some(total - 1));
+    assert!(a.view.visible.iter().all(|&i| a.model.call(i).is_some()));
+    let s = screen(&mut a, "");
+    assert!(s.contains("910 evicted, newest 50 kept"), "{s}");
+    assert!(
+        s.contains("960 streams") && s.contains("120 connections"),
+        "{s}"
+    );
+    insta::assert_snapshot!("live_evicted", s);
+}
+
+#[test]
+fn an_open_call_that_leaves_the_window_closes_its_screen() {
+    let updates = live_updates();
+    let mut a = App::new(Model::new("x", None).with_keep_calls(Some(3)), 100, 30);
+    let mut it = updates.into_iter();
+    for u in it.by_ref() {
+        a.update(u);
+        if a.model.kept_calls() == 3 {
+            break;
+        }
+    }
+    screen(&mut a, "g<enter>");
+    assert_eq!(a.view.screen, h2scope::tui::app::Screen::Call);
+    for u in it {
+        a.update(u);
+    }
+    assert_eq!(a.view.screen, h2scope::tui::app::Screen::Main);
+    assert_eq!(a.view.open, None);
+    screen(&mut a, "");
+}
+
+#[test]
+fn a_long_pause_holds_at_most_the_window() {
+    let updates = live_updates();
+    let mut a = App::new(
+        Model::new("x", None).live().with_keep_calls(Some(4)),
+        100,
+        30,
+    );
+    screen(&mut a, "p");
+    for u in updates {
+        a.update(u);
+        assert!(a.view.pending <= 4, "{}", a.view.pending);
+    }
+    // What did not fit reached the model (which keeps its window).
+    assert!(a.model.total_calls() >= 20);
+    assert!(a.model.kept_calls() <= 4);
+    screen(&mut a, "p");
+    assert_eq!(a.model.total_calls(), 24);
 }

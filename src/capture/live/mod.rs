@@ -2,16 +2,25 @@
 //! crate's only `unsafe` code lives here (the crate denies it elsewhere), each block with a
 //! `// SAFETY:` comment.
 //!
-//! - `ring`: Linux AF_PACKET with a TPACKET_V3 ring (live capture);
+//! - [`LiveSource`]: what the engine reads live packets from, with two backends: `ring`,
+//!   Linux AF_PACKET with a TPACKET_V3 ring (the default), and `libpcap`, libpcap through the
+//!   `pcap` crate (the `libpcap` feature: full tcpdump filter syntax, other platforms; it
+//!   needs no unsafe code of ours);
 //! - [`map_file`]: capture files mapped read-only, so packets are sliced, not copied;
 //!   [`release_mapped`] lets go of the pages already read.
 #![allow(unsafe_code)]
 
+#[cfg(feature = "libpcap")]
+mod libpcap;
 #[cfg(target_os = "linux")]
 mod ring;
+mod source;
 
+#[cfg(feature = "libpcap")]
+pub use libpcap::PcapCapture;
 #[cfg(target_os = "linux")]
 pub use ring::*;
+pub use source::{LiveError, LiveSource, LiveStats};
 
 use memmap2::Mmap;
 use std::fs::File;

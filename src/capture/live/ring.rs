@@ -24,6 +24,8 @@ use std::time::Duration;
 
 pub use crate::capture::filter::SockFilter;
 
+use super::source::{LiveError, LiveSource, LiveStats};
+
 /// How to open a live capture.
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
@@ -52,35 +54,6 @@ impl Default for LiveConfig {
             filter: None,
         }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LiveError {
-    #[error(
-        "capturing on {interface} needs CAP_NET_RAW: run as root, or give the binary the \
-         capability with `setcap cap_net_raw,cap_net_admin=eip $(command -v h2scope)`"
-    )]
-    PermissionDenied { interface: String },
-    #[error("no interface named {name:?}; the interfaces are: {}", available.join(", "))]
-    NoSuchInterface {
-        name: String,
-        available: Vec<String>,
-    },
-    #[error("live capture on {interface}: {what}: {source}")]
-    Io {
-        interface: String,
-        what: &'static str,
-        source: io::Error,
-    },
-    #[error("live capture: the ring is inconsistent ({0})")]
-    Ring(&'static str),
-}
-
-/// Counters the kernel keeps for the socket (since the last read, summed here).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LiveStats {
-    pub received: u64,
-    pub dropped: u64,
 }
 
 // Kernel constants (linux/if_packet.h, linux/if_ether.h) that not every libc version names.
@@ -498,6 +471,20 @@ impl LiveCapture {
             self.stats.dropped += u64::from(s.drops);
         }
         self.stats
+    }
+}
+
+impl LiveSource for LiveCapture {
+    fn next_packet(&mut self, timeout: Duration) -> Result<Option<Packet<'_>>, LiveError> {
+        LiveCapture::next_packet(self, timeout)
+    }
+
+    fn link_type(&self) -> LinkType {
+        self.link_type
+    }
+
+    fn stats(&mut self) -> LiveStats {
+        LiveCapture::stats(self)
     }
 }
 

@@ -64,7 +64,7 @@ fn bar(share: f64, width: usize) -> String {
 pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
     let focused = view.screen == Screen::Main && view.focus == Pane::Backends;
     let border = if focused { Color::Yellow } else { Color::Gray };
-    let conns: usize = model.backends.iter().map(|b| b.conns.len()).sum();
+    let conns: u64 = model.backends.iter().map(|b| b.connections()).sum();
     let block = Block::bordered()
         .border_style(Style::new().fg(border))
         .title(Line::from(vec![
@@ -79,7 +79,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
                 model.backends.len(),
                 fmt::plural(model.backends.len() as u64, "backend", "backends"),
                 conns,
-                fmt::plural(conns as u64, "connection", "connections")
+                fmt::plural(conns, "connection", "connections")
             ),
             Style::new().fg(Color::DarkGray),
         )));
@@ -152,7 +152,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
                 )),
                 Cell::from(Line::from(b.p50.map_or("-".into(), fmt::duration)).right_aligned()),
                 Cell::from(Line::from(b.p99.map_or("-".into(), fmt::duration)).right_aligned()),
-                Cell::from(Line::from(b.conns.len().to_string()).right_aligned()),
+                Cell::from(Line::from(b.connections().to_string()).right_aligned()),
             ]);
             let mut row = Row::new(cells);
             if i == view.backend_sel && focused {

@@ -89,7 +89,7 @@ pub fn t0(model: &Model) -> Timestamp {
     model
         .progress
         .first_ts
-        .or_else(|| model.calls.iter().map(|c| c.rec.start).min())
+        .or_else(|| model.calls().map(|c| c.rec.start).min())
         .unwrap_or_default()
 }
 
@@ -133,11 +133,14 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         Span::raw(format!(
             "{}/{} ",
             fmt::count(view.visible.len() as u64),
-            fmt::count(model.calls.len() as u64)
+            fmt::count(model.kept_calls() as u64)
         )),
     ];
     if view.filters_active() {
         title.push(Span::styled("(filtered) ", Style::new().fg(Color::Yellow)));
+    }
+    if view.following {
+        title.push(Span::styled("following ", Style::new().fg(Color::Cyan)));
     }
     title.push(Span::styled(
         format!("sorted by {} {arrow} ", view.sort.title()),
@@ -157,7 +160,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         .skip(offset)
         .take(rows_shown)
         .filter_map(|(pos, &i)| {
-            let c = model.calls.get(i)?;
+            let c = model.call(i)?;
             let row = Row::new(
                 cols.iter()
                     .map(|(col, _)| cell(model, c, *col, area.width, t0)),
@@ -198,7 +201,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
     if view.visible.is_empty() {
         let inner = Block::bordered().inner(area);
         if inner.height > 1 {
-            let msg = if model.calls.is_empty() {
+            let msg = if model.kept_calls() == 0 {
                 "  (no HTTP/2 streams yet)"
             } else {
                 "  (no call matches the filter: Esc or c clears it)"

@@ -58,7 +58,7 @@ pub fn swimlanes(area: Rect, model: &Model, view: &ViewState) -> usize {
     let room = usize::from(area.height.saturating_sub(30) / 2);
     let others = view
         .open
-        .and_then(|i| model.calls.get(i))
+        .and_then(|i| model.call(i))
         .map_or(0, |c| super::timeline::concurrent(model, c).len());
     // The connection's own lane comes first, then one per other stream.
     room.min(others)

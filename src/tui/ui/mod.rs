@@ -21,11 +21,11 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 /// Draws the whole screen.
 pub fn render(f: &mut Frame, model: &Model, view: &ViewState) {
     let area = f.area();
-    let open = view.open.and_then(|i| model.calls.get(i));
+    let open = view.open.and_then(|i| model.call(i));
     match (view.screen, open) {
         (Screen::Call, Some(c)) => {
             let l = layout::call(area, model, view);
-            header(f, model, l.header);
+            header(f, model, view, l.header);
             call_title(f, model, c, l.title);
             let cursor = (view.focus == Pane::Timeline).then_some(view.cursor);
             timeline::render(
@@ -38,24 +38,24 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState) {
                 layout::swimlanes(area, model, view),
             );
             detail::render(f, model, view, c, l.detail);
-            footer(f, view, l.footer);
+            footer(f, model, view, l.footer);
         }
         (Screen::Message, Some(c)) => {
             let l = layout::message(area);
-            header(f, model, l.header);
+            header(f, model, view, l.header);
             message::render(f, model, view, c, l.body);
-            footer(f, view, l.footer);
+            footer(f, model, view, l.footer);
         }
         _ => {
             let l = layout::main(area, model);
-            header(f, model, l.header);
+            header(f, model, view, l.header);
             backends::render(f, model, view, l.backends);
             calls::render(f, model, view, l.calls);
             if let Some(p) = l.preview {
-                let c = view.selected().and_then(|i| model.calls.get(i));
+                let c = view.selected().and_then(|i| model.call(i));
                 timeline::preview(f, model, c, p);
             }
-            footer(f, view, l.footer);
+            footer(f, model, view, l.footer);
         }
     }
     if view.help {
@@ -63,8 +63,8 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState) {
     }
 }
 
-/// Two lines: the source, its time span and reading state; then the counts.
-fn header(f: &mut Frame, model: &Model, area: Rect) {
+/// Two lines: the source, its time span and reading (or capturing) state; then the counts.
+fn header(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
     let p = &model.progress;
     let mut first = vec![
         Span::styled(
@@ -81,7 +81,19 @@ fn header(f: &mut Frame, model: &Model, area: Rect) {
         ),
     ];
     first.push(Span::raw("  "));
+    let live = model.live;
     match &model.state {
+        SourceState::Reading if live => first.push(Span::styled(
+            "● capturing",
+            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+        )),
+        SourceState::Done if live => {
+            first.push(Span::styled("■ stopped", Style::new().fg(Color::Yellow)))
+        }
+        SourceState::Damaged(e) if live => first.push(Span::styled(
+            format!("⚠ capture stopped: {}", sanitize(e)),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )),
         SourceState::Reading => {
             let (pct, bar) = match p.total {
                 Some(t) if t > 0 => {
@@ -105,6 +117,31 @@ fn header(f: &mut Frame, model: &Model, area: Rect) {
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         )),
     }
+    if view.paused {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            format!(
+                " PAUSED · {} {} pending ",
+                fmt::count(view.pending as u64),
+                fmt::plural(view.pending as u64, "update", "updates")
+            ),
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    if model.evicted > 0 {
+        // The window (`--keep-calls`): the backends still count what left it.
+        first.push(Span::styled(
+            format!(
+                "  {} evicted, newest {} kept",
+                fmt::count(model.evicted as u64),
+                fmt::count(model.kept_calls() as u64)
+            ),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
     if let (Some(a), Some(b)) = (p.first_ts, p.last_ts) {
         first.push(Span::styled(
             format!(
@@ -122,14 +159,27 @@ fn header(f: &mut Frame, model: &Model, area: Rect) {
         ]
     };
     let mut second = vec![Span::raw(" ")];
-    second.extend(n(p.packets, fmt::plural(p.packets, "packet", "packets")));
+    if live {
+        second.extend(n(
+            p.packets,
+            fmt::plural(p.packets, "packet captured", "packets captured"),
+        ));
+        let drops = p.kernel_drops.unwrap_or(0);
+        let mut d = n(drops, "dropped by the kernel");
+        if drops > 0 {
+            d[0].style = d[0].style.fg(Color::Red);
+        }
+        second.extend(d);
+    } else {
+        second.extend(n(p.packets, fmt::plural(p.packets, "packet", "packets")));
+    }
     second.push(Span::styled(
         format!("{}  ", fmt::bytes(p.bytes)),
         Style::new().add_modifier(Modifier::BOLD),
     ));
-    let conns = model.conn_ids.len() as u64;
+    let conns = model.total_connections();
     second.extend(n(conns, fmt::plural(conns, "connection", "connections")));
-    let streams = model.calls.len() as u64;
+    let streams = model.total_calls() as u64;
     second.extend(n(streams, fmt::plural(streams, "stream", "streams")));
     second.extend(n(
         model.grpc_calls,
@@ -203,7 +253,8 @@ fn key_hints(pairs: &[(&str, &str)]) -> Vec<Span<'static>> {
 }
 
 /// The bottom line: the filter being typed, or the active filters and the keys.
-fn footer(f: &mut Frame, view: &ViewState, area: Rect) {
+fn footer(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
+    let live_ui = model.live;
     let line = if view.editing {
         Line::from(vec![
             Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
@@ -230,7 +281,18 @@ fn footer(f: &mut Frame, view: &ViewState, area: Rect) {
                 Style::new().fg(Color::Black).bg(Color::Yellow),
             ));
         }
+        let follow = if view.following { "unfollow" } else { "follow" };
+        let pause = if view.paused { "resume" } else { "pause" };
+        let live = [
+            ("?", "help"),
+            ("Enter", "open"),
+            ("/", "filter"),
+            ("f", follow),
+            ("p", pause),
+            ("q", "quit"),
+        ];
         let hints: &[(&str, &str)] = match view.screen {
+            Screen::Main if live_ui => &live,
             Screen::Main => &[
                 ("?", "help"),
                 ("Tab", "pane"),
@@ -277,6 +339,8 @@ const HELP: &[(&str, &str)] = &[
         "call: detail tab, timeline cursor · message: prev/next",
     ),
     ("1 2 3", "Headers, Messages, Frames tab"),
+    ("f", "follow the newest call (moving up stops it)"),
+    ("p", "pause the view (capture goes on; resume catches up)"),
     ("mouse", "wheel scrolls, click selects, click again opens"),
 ];
 

@@ -82,7 +82,7 @@ pub fn concurrent<'a>(model: &'a Model, c: &CallEntry) -> Vec<&'a CallEntry> {
     };
     let mut v: Vec<&CallEntry> = ids
         .iter()
-        .filter_map(|&i| model.calls.get(i))
+        .filter_map(|&i| model.call(i))
         .filter(|o| {
             o.rec.stream_id != c.rec.stream_id
                 && o.rec.start <= c.rec.end
