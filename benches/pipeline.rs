@@ -57,8 +57,6 @@ struct Pkt {
 }
 
 type StreamKey = (ConnId, u32, Dir);
-/// Header blocks of one connection direction, with their stream ids.
-type Blocks = BTreeMap<(ConnId, Dir), Vec<(u32, Vec<u8>)>>;
 
 /// Everything a fixture gives each layer, prepared once.
 struct Prepared {
