@@ -144,6 +144,11 @@ pub struct ExportArgs {
     /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
+
+    /// Threads: 1 decodes everything on one; 2 (the default when two cores are available)
+    /// turns finished streams into JSON on a second thread. The output is the same.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Where gRPC message schemas come from.

@@ -50,6 +50,10 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             max_connections: args.max_connections.max(1),
             ..reassembly::Config::default()
         },
+        // More than two would idle: the export has two stages.
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2))),
     };
     let (written, error) = match &args.output {
         Some(path) => {

@@ -6,6 +6,7 @@
 //! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
 
 mod json;
+mod threaded;
 
 pub use json::*;
 
@@ -31,6 +32,9 @@ pub struct Options {
     /// A response header or trailer naming the backend that served the call.
     pub backend_header: Option<String>,
     pub reassembly: reassembly::Config,
+    /// Threads for an export (0 or 1: one). With two or more, a second thread turns finished
+    /// streams into JSON (gRPC message decoding included) while the first decodes packets.
+    pub threads: usize,
 }
 
 fn secs(ts: Timestamp) -> f64 {
@@ -39,9 +43,17 @@ fn secs(ts: Timestamp) -> f64 {
 
 /// Where converted records go: kept for one document, or written as lines at once.
 enum Output<W: Write> {
+    /// Pretty documents keep the records (their indentation depends on their place).
     Document {
         streams: Vec<StreamJson>,
         connections: Vec<ConnectionJson>,
+    },
+    /// Compact documents serialize each record as it completes and keep only its bytes:
+    /// memory is the output's size, and the records' many small allocations are freed while
+    /// they are still in cache instead of all at the end.
+    Compact {
+        streams: Records<(i64, u64, u32)>,
+        connections: Records<u64>,
     },
     Ndjson {
         out: io::BufWriter<W>,
@@ -66,16 +78,72 @@ pub struct Collector<W: Write> {
 /// Calls held back for pooled inference; beyond this they are decoded at once.
 const MAX_DEFERRED: usize = 10_000;
 
+/// Serialized records (compact JSON, back to back in one buffer) and their sort keys.
+struct Records<K> {
+    bytes: Vec<u8>,
+    /// Per record: its sort key and where its bytes end (each starts where the last ended).
+    index: Vec<(K, usize)>,
+}
+
+impl<K: Ord + Copy> Records<K> {
+    fn new() -> Self {
+        Records {
+            bytes: Vec::new(),
+            index: Vec::new(),
+        }
+    }
+
+    fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
+        // Writing into a Vec cannot fail, and our types serialize without errors.
+        if serde_json::to_writer(&mut self.bytes, value).is_ok() {
+            self.index.push((key, self.bytes.len()));
+        }
+    }
+
+    /// Writes `[r1,r2,...]` in key order (ties keep their order, as a stable sort does).
+    fn write_sorted(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut ranges: Vec<(K, usize, usize)> = Vec::with_capacity(self.index.len());
+        let mut start = 0;
+        for &(k, end) in &self.index {
+            ranges.push((k, start, end));
+            start = end;
+        }
+        // Offsets are unique and grow with arrival: an unstable sort on (key, offset) is stable.
+        ranges.sort_unstable_by_key(|&(k, s, _)| (k, s));
+        out.write_all(b"[")?;
+        for (i, &(_, s, e)) in ranges.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(&self.bytes[s..e])?;
+        }
+        out.write_all(b"]")
+    }
+}
+
 impl<W: Write> Collector<W> {
-    /// Collects everything for one document.
+    /// Collects everything for one document (held as records, to be written pretty).
     pub fn document(options: &Options) -> Self {
+        Self::document_as(options, true)
+    }
+
+    /// Collects everything for one document; a compact one is serialized as records
+    /// complete.
+    fn document_as(options: &Options, pretty: bool) -> Self {
         Collector {
             frames: options.frames,
             no_messages: options.no_messages,
             descriptors: options.descriptors.clone(),
-            output: Output::Document {
-                streams: Vec::new(),
-                connections: Vec::new(),
+            output: if pretty {
+                Output::Document {
+                    streams: Vec::new(),
+                    connections: Vec::new(),
+                }
+            } else {
+                Output::Compact {
+                    streams: Records::new(),
+                    connections: Records::new(),
+                }
             },
             backends: Backends::new(options.backend_header.as_deref()),
             pool: InferencePool::default(),
@@ -122,6 +190,10 @@ impl<W: Write> Collector<W> {
         let json = StreamJson::from_stream(conn, s, self.frames, call);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
+            Output::Compact { streams, .. } => streams.push(
+                (total_order_key(json.start), json.connection, json.stream_id),
+                &json,
+            ),
             Output::Ndjson { .. } => self.line("stream", &json),
         }
     }
@@ -139,7 +211,7 @@ impl<W: Write> H2Sink for Collector<W> {
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {
             self.pool.add(k, &s);
-            let document = matches!(self.output, Output::Document { .. });
+            let document = !matches!(self.output, Output::Ndjson { .. });
             if document && !self.descriptors.is_empty() && self.deferred.len() < MAX_DEFERRED {
                 self.deferred
                     .push((conn.clone(), s, key.unwrap_or_default()));
@@ -156,6 +228,7 @@ impl<W: Write> H2Sink for Collector<W> {
         let json = ConnectionJson::new(&c, self.frames);
         match &mut self.output {
             Output::Document { connections, .. } => connections.push(json),
+            Output::Compact { connections, .. } => connections.push(json.id, &json),
             Output::Ndjson { .. } => self.line("connection", &json),
         }
     }
@@ -180,16 +253,11 @@ impl<W: Write> Session<W> {
             Some(w) if ndjson => Collector::ndjson(options, w),
             w => {
                 out = w;
-                Collector::document(options)
+                Collector::document_as(options, pretty)
             }
         };
-        let config = connection::Config {
-            record_frames: options.frames,
-            keep_message_bodies: !options.no_messages,
-            ..connection::Config::default()
-        };
         Session {
-            tracker: Tracker::new(config, collector),
+            tracker: Tracker::new(tracker_config(options), collector),
             out,
             pretty,
         }
@@ -203,15 +271,37 @@ impl<W: Write> Session<W> {
     /// Writes what remains: the whole document, or the last NDJSON lines (backends, then the
     /// capture).
     pub fn finish(self, capture: CaptureInfo) -> io::Result<()> {
-        let mut collector = self.tracker.into_sink();
-        collector.flush_deferred();
-        let backends: Vec<BackendJson> = collector
+        self.tracker
+            .into_sink()
+            .finish(capture, self.out, self.pretty)
+    }
+}
+
+fn tracker_config(options: &Options) -> connection::Config {
+    connection::Config {
+        record_frames: options.frames,
+        keep_message_bodies: !options.no_messages,
+        ..connection::Config::default()
+    }
+}
+
+impl<W: Write> Collector<W> {
+    /// Writes what remains to `out` (document modes) or to the collector's own writer
+    /// (NDJSON).
+    fn finish<O: Write>(
+        mut self,
+        capture: CaptureInfo,
+        out: Option<O>,
+        pretty: bool,
+    ) -> io::Result<()> {
+        self.flush_deferred();
+        let backends: Vec<BackendJson> = self
             .backends
             .sorted()
             .into_iter()
             .map(BackendJson::new)
             .collect();
-        match collector.output {
+        match self.output {
             Output::Document {
                 mut streams,
                 mut connections,
@@ -227,22 +317,42 @@ impl<W: Write> Session<W> {
                     streams,
                     backends,
                 };
-                match self.out {
-                    Some(out) => write_document(out, &doc, self.pretty),
+                match out {
+                    Some(out) => write_document(out, &doc, pretty),
                     None => Ok(()),
                 }
             }
+            Output::Compact {
+                streams,
+                connections,
+            } => match out {
+                // The same bytes serde_json writes for a `Document`: its fields in order.
+                Some(out) => {
+                    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+                    out.write_all(b"{\"capture\":")?;
+                    serde_json::to_writer(&mut out, &capture)?;
+                    out.write_all(b",\"connections\":")?;
+                    connections.write_sorted(&mut out)?;
+                    out.write_all(b",\"streams\":")?;
+                    streams.write_sorted(&mut out)?;
+                    out.write_all(b",\"backends\":")?;
+                    serde_json::to_writer(&mut out, &backends)?;
+                    out.write_all(b"}\n")?;
+                    out.flush()
+                }
+                None => Ok(()),
+            },
             Output::Ndjson { .. } => {
                 for b in &backends {
-                    collector.line("backend", b);
+                    self.line("backend", b);
                 }
-                collector.line("capture", &capture);
-                match collector.output {
+                self.line("capture", &capture);
+                match self.output {
                     Output::Ndjson { mut out, error } => match error {
                         Some(e) => Err(e),
                         None => out.flush(),
                     },
-                    Output::Document { .. } => Ok(()),
+                    _ => Ok(()),
                 }
             }
         }
@@ -261,21 +371,38 @@ pub fn export<W: Write>(
     pretty: bool,
     out: W,
 ) -> (io::Result<()>, Option<CaptureError>) {
+    if options.threads >= 2 {
+        return threaded::export(source, reader, options, ndjson, pretty, out);
+    }
     let mut session = Session::new(options, ndjson, pretty, out);
-    let (summary, error) = engine::run_reader(
-        &mut reader,
-        options.reassembly.clone(),
-        options.filter.clone(),
-        session.sink(),
-    );
-    let capture = CaptureInfo::new(
+    let (summary, error) = decode(&mut reader, options, session.sink());
+    let capture = capture_info(source, &reader, &summary, error.as_ref());
+    (session.finish(capture), error)
+}
+
+/// Runs the capture through reassembly into `tracker`.
+fn decode<S: H2Sink>(
+    reader: &mut CaptureReader,
+    options: &Options,
+    tracker: &mut Tracker<S>,
+) -> (CaptureSummary, Option<CaptureError>) {
+    let (reassembly, filter) = (options.reassembly.clone(), options.filter.clone());
+    engine::run_reader(reader, reassembly, filter, tracker)
+}
+
+fn capture_info(
+    source: &str,
+    reader: &CaptureReader,
+    summary: &CaptureSummary,
+    error: Option<&CaptureError>,
+) -> CaptureInfo {
+    CaptureInfo::new(
         source.to_string(),
         Some(reader.format()),
         reader.gzipped(),
-        &summary,
-        error.as_ref().map(ToString::to_string),
-    );
-    (session.finish(capture), error)
+        summary,
+        error.map(ToString::to_string),
+    )
 }
 
 /// An integer that orders like `f64::total_cmp` (the same bit trick it uses).
