@@ -68,8 +68,12 @@ impl StreamGrpc {
         StreamGrpc {
             kind,
             deframers: [
-                Deframer::new(DEFAULT_MAX_MESSAGE).web(web),
-                Deframer::new(DEFAULT_MAX_MESSAGE).web(web),
+                Deframer::new(DEFAULT_MAX_MESSAGE)
+                    .web(web)
+                    .keep_bodies(keep_bodies),
+                Deframer::new(DEFAULT_MAX_MESSAGE)
+                    .web(web)
+                    .keep_bodies(keep_bodies),
             ],
             text: [
                 text.then(WebTextDecoder::new),
@@ -126,7 +130,7 @@ impl StreamGrpc {
     fn collect(&mut self, d: usize) {
         for mut f in self.out.drain(..) {
             if !self.keep_bodies || self.frames[d].len() >= MAX_BODIES {
-                if !f.body.is_empty() {
+                if f.captured > 0 {
                     self.bodies_dropped[d] += 1;
                 }
                 f.body = Vec::new();
