@@ -14,6 +14,7 @@ use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
+use crate::grpc::call::Call;
 use crate::model::{Backends, InferencePool, PoolKey, Tracker};
 use crate::reassembly;
 use std::io::{self, Write};
@@ -186,6 +187,12 @@ impl<W: Write> Collector<W> {
     fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>) {
         let pooled = self.pool.evidence(key);
         let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages, pooled);
+        self.emit_call(conn, s, call);
+    }
+
+    /// A stream whose call was decoded beforehand, as [`emit`](Self::emit) would have: only
+    /// for streams without a pool key (their decoding depends on nothing collected).
+    fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
         self.backends.stream(conn, &s, call.as_ref());
         let json = StreamJson::from_stream(conn, s, self.frames, call);
         match &mut self.output {

@@ -13,9 +13,13 @@
 use super::{Collector, Options, capture_info, decode, tracker_config};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::connection::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::grpc::Descriptors;
+use crate::grpc::call::Call;
 use crate::model::Tracker;
+use crate::model::{InferencePool, grpc_call};
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 /// Records per batch: enough to make the channel's cost negligible, few enough that the
 /// worker starts early and memory in flight stays small.
@@ -28,6 +32,8 @@ const QUEUED_BATCHES: usize = 4;
 #[allow(clippy::large_enum_variant)]
 enum Event {
     Stream(ConnectionInfo, Stream),
+    /// A stream without a pool key whose call this thread decoded (see `Forward::stream`).
+    Decoded(ConnectionInfo, Stream, Option<Call>),
     Connection(ConnectionRecord),
 }
 
@@ -36,6 +42,10 @@ enum Event {
 struct Forward<W> {
     batch: Vec<Event>,
     tx: Option<mpsc::SyncSender<Vec<Event>>>,
+    /// Batches sent and not yet taken by the worker.
+    queued: Arc<AtomicUsize>,
+    descriptors: Descriptors,
+    no_messages: bool,
     chunks: mpsc::Receiver<Vec<u8>>,
     /// NDJSON: the output and its first write error (later chunks are dropped).
     lines: Option<(W, Option<io::Error>)>,
@@ -53,6 +63,7 @@ impl<W: Write> Forward<W> {
         if !self.batch.is_empty() {
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
             if let Some(tx) = &self.tx {
+                self.queued.fetch_add(1, Ordering::Relaxed);
                 // An error means the worker has ended (it panicked): `join` reports it.
                 let _ = tx.send(batch);
             }
@@ -73,7 +84,16 @@ impl<W: Write> Forward<W> {
 
 impl<W: Write> H2Sink for Forward<W> {
     fn stream(&mut self, conn: &ConnectionInfo, stream: Stream) {
-        self.push(Event::Stream(conn.clone(), stream));
+        // Decoding messages to JSON can be most of the worker's load (three quarters of a
+        // full export): while the worker is behind, this thread decodes calls too rather
+        // than wait. Only calls without a pool key: theirs depend on nothing collected.
+        let behind = self.queued.load(Ordering::Relaxed) >= QUEUED_BATCHES / 2;
+        if behind && InferencePool::key(conn.id, &stream).is_none() {
+            let call = grpc_call(&stream, &self.descriptors, self.no_messages, [&[], &[]]);
+            self.push(Event::Decoded(conn.clone(), stream, call));
+        } else {
+            self.push(Event::Stream(conn.clone(), stream));
+        }
     }
 
     fn connection(&mut self, conn: ConnectionRecord) {
@@ -108,6 +128,8 @@ pub(super) fn export<W: Write>(
     out: W,
 ) -> (io::Result<()>, Option<CaptureError>) {
     let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(QUEUED_BATCHES);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let taken = Arc::clone(&queued);
     // Unbounded on purpose: the decoding thread drains it after every batch, and a bound
     // here could deadlock with the bound above (each thread waiting on the other).
     let (chunk_tx, chunks) = mpsc::channel();
@@ -125,9 +147,11 @@ pub(super) fn export<W: Write>(
         let worker = scope.spawn(move || {
             let mut collector = collector;
             for batch in rx {
+                taken.fetch_sub(1, Ordering::Relaxed);
                 for ev in batch {
                     match ev {
                         Event::Stream(conn, s) => collector.stream(&conn, s),
+                        Event::Decoded(conn, s, call) => collector.emit_call(&conn, s, call),
                         Event::Connection(c) => collector.connection(c),
                     }
                 }
@@ -137,6 +161,9 @@ pub(super) fn export<W: Write>(
         let forward = Forward {
             batch: Vec::with_capacity(BATCH),
             tx: Some(tx),
+            queued,
+            descriptors: options.descriptors.clone(),
+            no_messages: options.no_messages,
             chunks,
             lines,
         };
