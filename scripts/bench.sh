@@ -53,6 +53,17 @@ mkdir -p "$BENCH_DIR"
 RESULTS=$BENCH_DIR/results.tsv
 TIMEF=$BENCH_DIR/time.out
 
+# A fresh machine: install what is missing (as .ci/run does), when root and apt-get can.
+missing=""
+command -v tshark >/dev/null || missing="$missing tshark"
+[[ -x /usr/bin/time ]] || missing="$missing time"
+command -v taskset >/dev/null && command -v prlimit >/dev/null || missing="$missing util-linux"
+if [[ -n $missing && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "bench: installing$missing" >&2
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
 for tool in tshark /usr/bin/time taskset prlimit; do
     command -v "$tool" >/dev/null || {
         echo "bench: $tool missing (apt-get install -y tshark time util-linux)" >&2
