@@ -7,14 +7,17 @@
 # scripts/bench/gen-capture (replicas of a fixture's connections, cached in
 # $BENCH_DIR), then times, in the same run:
 #   h2scope export --no-messages | full (--proto-path fixtures/protos) | --frames | --ndjson
-#   h2scope --no-messages and full again under `taskset -c 0` (one core)
+#   h2scope --no-messages, full and --frames again with -j1 under `taskset -c 0` (one core;
+#   the other rows use h2scope's default, two threads on a machine with two cores)
 #   tshark -T fields (TSHARK.md frames command), -T json -J http2, and (gRPC) protobuf -T json,
 #   only on the sizes in TSHARK_SIZES (default 100M: tshark needs minutes per 100 MB).
 # Every output goes to /dev/null. The captures are read from the page cache (each is read
 # once before it is timed). Wall time is measured around the command; CPU time (user + sys)
-# and peak RSS come from /usr/bin/time. Both tools run on one thread, so on an idle machine
-# CPU time is the wall time; on a busy one (load average is recorded per run) CPU time is
-# the steadier figure, and the MB/s (CPU) and ratio columns use it. The ratio compares MB/s
+# and peak RSS come from /usr/bin/time. tshark and `h2scope -j1` run on one thread, so on an
+# idle machine their CPU time is the wall time; h2scope's default (-j2) spreads the same work
+# over two threads: its CPU time is the total work, its wall time what two cores give. On a
+# busy machine (load average is recorded per run) CPU time is the steadier figure, and the
+# MB/s (CPU) and ratio columns use it. The ratio compares MB/s
 # with tshark's on the same kind of traffic (its largest size measured): no-messages and
 # ndjson against -T fields, frames against -J http2, full against protobuf JSON (gRPC) or
 # -J http2 (h2c).
@@ -24,11 +27,12 @@
 #   TSHARK_SIZES="100M"      sizes tshark runs on ("" = none)
 #   TSHARK_TIMEOUT=1800      seconds before a tshark run is abandoned (reported as a timeout)
 #   RUNS=1                   runs per h2scope measurement; the median wall time is reported
-#   ONE_CORE=1               also run h2scope under taskset -c 0
+#   ONE_CORE=1               also run h2scope -j1 under taskset -c 0
 #   BENCH_DIR=/tmp/h2scope-bench   where captures and results go (rm -r it when done)
 #   MEM_CAP_MB=<60% of RAM>  address-space cap for each h2scope run (prlimit --as): the
-#                            document modes hold every stream until the end (about 3x the
-#                            capture with decoded messages, 9x with --frames), so on large
+#                            document modes hold every record's JSON until the end (about
+#                            1.9x the capture with decoded messages, 3.4x with --frames; the
+#                            size of the output), so on large
 #                            files they fail here ("exit 134", allocation failure) instead
 #                            of swapping the machine; --ndjson is the mode for those files
 # Results: a table on stdout, and $BENCH_DIR/results.tsv.
@@ -49,6 +53,17 @@ mkdir -p "$BENCH_DIR"
 RESULTS=$BENCH_DIR/results.tsv
 TIMEF=$BENCH_DIR/time.out
 
+# A fresh machine: install what is missing (as .ci/run does), when root and apt-get can.
+missing=""
+command -v tshark >/dev/null || missing="$missing tshark"
+[[ -x /usr/bin/time ]] || missing="$missing time"
+command -v taskset >/dev/null && command -v prlimit >/dev/null || missing="$missing util-linux"
+if [[ -n $missing && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "bench: installing$missing" >&2
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
 for tool in tshark /usr/bin/time taskset prlimit; do
     command -v "$tool" >/dev/null || {
         echo "bench: $tool missing (apt-get install -y tshark time util-linux)" >&2
@@ -129,10 +144,12 @@ for kind in $KINDS; do
         measure "$kind" "$size" "$f" h2scope frames 2 0 "${H[@]}" --frames "$f"
         measure "$kind" "$size" "$f" h2scope ndjson 2 0 "${H[@]}" --ndjson "$f"
         if [[ $ONE_CORE == 1 ]]; then
-            measure "$kind" "$size" "$f" h2scope no-messages 1 0 taskset -c 0 "${H[@]}" \
+            measure "$kind" "$size" "$f" h2scope no-messages 1 0 taskset -c 0 "${H[@]}" -j1 \
                 --no-messages "$f"
-            measure "$kind" "$size" "$f" h2scope full 1 0 taskset -c 0 "${H[@]}" \
+            measure "$kind" "$size" "$f" h2scope full 1 0 taskset -c 0 "${H[@]}" -j1 \
                 --proto-path "$PROTOS" "$f"
+            measure "$kind" "$size" "$f" h2scope frames 1 0 taskset -c 0 "${H[@]}" -j1 \
+                --frames "$f"
         fi
         [[ " $TSHARK_SIZES " == *" $size "* ]] || continue
         # TSHARK.md's options: two passes, no name resolution, HTTP/2 on the servers' ports.

@@ -57,6 +57,15 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         reassembly: args.limits.to_limits().reassembly(),
         limits: args.limits.to_limits(),
         keep_streams: None,
+        // More than two would idle: the export has two stages. With --frames or --ndjson the
+        // second thread cost more than it saved (docs/performance.md): one unless asked.
+        threads: args.threads.unwrap_or_else(|| {
+            if args.frames || args.ndjson {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+            }
+        }),
     };
     let (written, error) = match &args.output {
         Some(path) => {

@@ -70,8 +70,8 @@ impl StreamGrpc {
         StreamGrpc {
             kind,
             deframers: [
-                Deframer::new(max_message).web(web),
-                Deframer::new(max_message).web(web),
+                Deframer::new(max_message).web(web).keep_bodies(keep_bodies),
+                Deframer::new(max_message).web(web).keep_bodies(keep_bodies),
             ],
             text: [
                 text.then(WebTextDecoder::new),
@@ -129,7 +129,7 @@ impl StreamGrpc {
     fn collect(&mut self, d: usize) {
         for mut f in self.out.drain(..) {
             if !self.keep_bodies || self.frames[d].len() >= MAX_BODIES {
-                if !f.body.is_empty() {
+                if f.captured > 0 {
                     self.bodies_dropped[d] += 1;
                 }
                 f.body = Vec::new();

@@ -1312,8 +1312,28 @@ impl Connection {
         }
     }
 
+    /// Nothing is half-decoded (an HTTP/2 connection at a frame boundary both ways, no
+    /// header block open): ending it now reports exactly what closing it later would.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Http2
+            && self.sides.iter().all(|side| {
+                side.pending.is_none() && side.decoder.as_ref().is_none_or(FrameDecoder::is_idle)
+            })
+    }
+
     /// The TCP connection ended: flush the decoders, report open streams, then the connection.
-    pub fn close<S: H2Sink>(mut self, tcp: &ConnStats, sink: &mut S) {
+    pub fn close<S: H2Sink>(self, tcp: &ConnStats, sink: &mut S) {
+        self.end(tcp, sink).close(tcp, sink);
+    }
+
+    /// Reports every stream and keeps only the connection's record, to be completed with
+    /// the final TCP counters by [`Ended::close`]. Reassembly holds an ended connection
+    /// until trailing packets stop (on a busy capture, seconds of connections, and a
+    /// `Connection` is over 1 KB before its streams); when it [`is_idle`] at the last byte,
+    /// ending it there changes nothing but when its streams are reported.
+    ///
+    /// [`is_idle`]: Connection::is_idle
+    pub fn end<S: H2Sink>(mut self, tcp: &ConnStats, sink: &mut S) -> Ended {
         if matches!(
             self.state,
             State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_)
@@ -1334,18 +1354,19 @@ impl Connection {
         for id in ids {
             self.finish_stream(id, sink);
         }
+        self.into_ended(tcp)
+    }
+
+    /// The connection's record, every stream having been reported.
+    fn into_ended(self, tcp: &ConnStats) -> Ended {
         let protocol = match self.state {
             State::Http2 => Protocol::Http2,
             State::Http1 | State::AwaitUpgrade(_) | State::AwaitTunnel(_) => Protocol::Http1,
             State::Tls => Protocol::Tls,
             State::Detecting | State::Unknown => Protocol::Unknown,
         };
-        let mut tcp = tcp.clone();
-        if self.swapped {
-            swap_tcp(&mut tcp);
-        }
         let [client, server] = self.sides;
-        sink.connection(ConnectionRecord {
+        let record = Box::new(ConnectionRecord {
             info: self.info,
             protocol,
             joined_mid_connection: self.mid,
@@ -1360,8 +1381,32 @@ impl Connection {
             frames: self.frames,
             frame_count: self.frame_count,
             anomalies: self.anomalies,
-            tcp,
+            tcp: tcp.clone(),
         });
+        Ended {
+            record,
+            swapped: self.swapped,
+        }
+    }
+}
+
+/// A connection whose bytes are all decoded and whose streams are all reported, waiting
+/// for its final TCP counters: only the boxed record is kept.
+pub struct Ended {
+    record: Box<ConnectionRecord>,
+    /// Reassembly's direction is reversed relative to ours.
+    swapped: bool,
+}
+
+impl Ended {
+    /// Reports the connection with its final TCP counters.
+    pub fn close<S: H2Sink>(self, tcp: &ConnStats, sink: &mut S) {
+        let mut record = *self.record;
+        record.tcp = tcp.clone();
+        if self.swapped {
+            swap_tcp(&mut record.tcp);
+        }
+        sink.connection(record);
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod inert;
 mod json;
+mod threaded;
 
 pub use inert::TerminalSafe;
 pub use json::*;
@@ -15,6 +16,7 @@ use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
+use crate::grpc::call::Call;
 use crate::model::{Backends, InferencePool, PoolKey, Tracker};
 use crate::reassembly;
 use std::io::{self, Write};
@@ -39,6 +41,9 @@ pub struct Options {
     /// A document keeps at most this many streams and ended connections, the newest
     /// (`sniff --keep-calls`, so hours of capture stay bounded); `backends` counts all.
     pub keep_streams: Option<usize>,
+    /// Threads for an export (0 or 1: one). With two or more, a second thread turns finished
+    /// streams into JSON (gRPC message decoding included) while the first decodes packets.
+    pub threads: usize,
 }
 
 fn secs(ts: Timestamp) -> f64 {
@@ -47,9 +52,17 @@ fn secs(ts: Timestamp) -> f64 {
 
 /// Where converted records go: kept for one document, or written as lines at once.
 enum Output<W: Write> {
+    /// Pretty documents keep the records (their indentation depends on their place).
     Document {
         streams: Window<StreamJson>,
         connections: Window<ConnectionJson>,
+    },
+    /// Compact documents serialize each record as it completes and keep only its bytes:
+    /// memory is the output's size, and the records' many small allocations are freed while
+    /// they are still in cache instead of all at the end.
+    Compact {
+        streams: Records<(i64, u64, u32)>,
+        connections: Records<u64>,
     },
     Ndjson {
         out: io::BufWriter<W>,
@@ -115,16 +128,73 @@ pub struct Collector<W: Write> {
 /// Calls held back for pooled inference; beyond this they are decoded at once.
 const MAX_DEFERRED: usize = 10_000;
 
+/// Serialized records (compact JSON, back to back in one buffer) and their sort keys.
+struct Records<K> {
+    bytes: Vec<u8>,
+    /// Per record: its sort key and where its bytes end (each starts where the last ended).
+    index: Vec<(K, usize)>,
+}
+
+impl<K: Ord + Copy> Records<K> {
+    fn new() -> Self {
+        Records {
+            bytes: Vec::new(),
+            index: Vec::new(),
+        }
+    }
+
+    fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
+        // Writing into a Vec cannot fail, and our types serialize without errors.
+        if serde_json::to_writer(&mut self.bytes, value).is_ok() {
+            self.index.push((key, self.bytes.len()));
+        }
+    }
+
+    /// Writes `[r1,r2,...]` in key order (ties keep their order, as a stable sort does).
+    fn write_sorted(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut ranges: Vec<(K, usize, usize)> = Vec::with_capacity(self.index.len());
+        let mut start = 0;
+        for &(k, end) in &self.index {
+            ranges.push((k, start, end));
+            start = end;
+        }
+        // Offsets are unique and grow with arrival: an unstable sort on (key, offset) is stable.
+        ranges.sort_unstable_by_key(|&(k, s, _)| (k, s));
+        out.write_all(b"[")?;
+        for (i, &(_, s, e)) in ranges.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(&self.bytes[s..e])?;
+        }
+        out.write_all(b"]")
+    }
+}
+
 impl<W: Write> Collector<W> {
-    /// Collects everything for one document.
+    /// Collects everything for one document (held as records, to be written pretty).
     pub fn document(options: &Options) -> Self {
+        Self::document_as(options, true)
+    }
+
+    /// Collects everything for one document; a compact one is serialized as records
+    /// complete.
+    fn document_as(options: &Options, pretty: bool) -> Self {
         Collector {
             frames: options.frames,
             no_messages: options.no_messages,
             descriptors: options.descriptors.clone(),
-            output: Output::Document {
-                streams: Window::new(options.keep_streams),
-                connections: Window::new(options.keep_streams),
+            // A window (sniff --keep-calls) drops the oldest records: those are kept as records.
+            output: if pretty || options.keep_streams.is_some() {
+                Output::Document {
+                    streams: Window::new(options.keep_streams),
+                    connections: Window::new(options.keep_streams),
+                }
+            } else {
+                Output::Compact {
+                    streams: Records::new(),
+                    connections: Records::new(),
+                }
             },
             backends: Backends::new(options.backend_header.as_deref()),
             pool: InferencePool::default(),
@@ -167,10 +237,20 @@ impl<W: Write> Collector<W> {
     fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>) {
         let pooled = self.pool.evidence(key);
         let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages, pooled);
+        self.emit_call(conn, s, call);
+    }
+
+    /// A stream whose call was decoded beforehand, as [`emit`](Self::emit) would have: only
+    /// for streams without a pool key (their decoding depends on nothing collected).
+    fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
         self.backends.stream(conn, &s, call.as_ref());
         let json = StreamJson::from_stream(conn, s, self.frames, call);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
+            Output::Compact { streams, .. } => streams.push(
+                (total_order_key(json.start), json.connection, json.stream_id),
+                &json,
+            ),
             Output::Ndjson { .. } => self.line("stream", &json),
         }
     }
@@ -188,7 +268,7 @@ impl<W: Write> H2Sink for Collector<W> {
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {
             self.pool.add(k, &s);
-            let document = matches!(self.output, Output::Document { .. });
+            let document = !matches!(self.output, Output::Ndjson { .. });
             if document && !self.descriptors.is_empty() && self.deferred.len() < MAX_DEFERRED {
                 self.deferred
                     .push((conn.clone(), s, key.unwrap_or_default()));
@@ -205,6 +285,7 @@ impl<W: Write> H2Sink for Collector<W> {
         let json = ConnectionJson::new(&c, self.frames);
         match &mut self.output {
             Output::Document { connections, .. } => connections.push(json),
+            Output::Compact { connections, .. } => connections.push(json.id, &json),
             Output::Ndjson { .. } => self.line("connection", &json),
         }
     }
@@ -229,14 +310,11 @@ impl<W: Write> Session<W> {
             Some(w) if ndjson => Collector::ndjson(options, w),
             w => {
                 out = w;
-                Collector::document(options)
+                Collector::document_as(options, pretty)
             }
         };
-        let config = options
-            .limits
-            .connection(options.frames, !options.no_messages);
         Session {
-            tracker: Tracker::new(config, collector),
+            tracker: Tracker::new(tracker_config(options), collector),
             out,
             pretty,
         }
@@ -249,16 +327,36 @@ impl<W: Write> Session<W> {
 
     /// Writes what remains: the whole document, or the last NDJSON lines (backends, then the
     /// capture).
-    pub fn finish(self, mut capture: CaptureInfo) -> io::Result<()> {
-        let mut collector = self.tracker.into_sink();
-        collector.flush_deferred();
-        let backends: Vec<BackendJson> = collector
+    pub fn finish(self, capture: CaptureInfo) -> io::Result<()> {
+        self.tracker
+            .into_sink()
+            .finish(capture, self.out, self.pretty)
+    }
+}
+
+fn tracker_config(options: &Options) -> connection::Config {
+    options
+        .limits
+        .connection(options.frames, !options.no_messages)
+}
+
+impl<W: Write> Collector<W> {
+    /// Writes what remains to `out` (document modes) or to the collector's own writer
+    /// (NDJSON).
+    fn finish<O: Write>(
+        mut self,
+        mut capture: CaptureInfo,
+        out: Option<O>,
+        pretty: bool,
+    ) -> io::Result<()> {
+        self.flush_deferred();
+        let backends: Vec<BackendJson> = self
             .backends
             .sorted()
             .into_iter()
             .map(BackendJson::new)
             .collect();
-        match collector.output {
+        match self.output {
             Output::Document {
                 streams,
                 connections,
@@ -278,22 +376,42 @@ impl<W: Write> Session<W> {
                     streams,
                     backends,
                 };
-                match self.out {
-                    Some(out) => write_document(out, &doc, self.pretty),
+                match out {
+                    Some(out) => write_document(out, &doc, pretty),
                     None => Ok(()),
                 }
             }
+            Output::Compact {
+                streams,
+                connections,
+            } => match out {
+                // The same bytes serde_json writes for a `Document`: its fields in order.
+                Some(out) => {
+                    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+                    out.write_all(b"{\"capture\":")?;
+                    serde_json::to_writer(&mut out, &capture)?;
+                    out.write_all(b",\"connections\":")?;
+                    connections.write_sorted(&mut out)?;
+                    out.write_all(b",\"streams\":")?;
+                    streams.write_sorted(&mut out)?;
+                    out.write_all(b",\"backends\":")?;
+                    serde_json::to_writer(&mut out, &backends)?;
+                    out.write_all(b"}\n")?;
+                    out.flush()
+                }
+                None => Ok(()),
+            },
             Output::Ndjson { .. } => {
                 for b in &backends {
-                    collector.line("backend", b);
+                    self.line("backend", b);
                 }
-                collector.line("capture", &capture);
-                match collector.output {
+                self.line("capture", &capture);
+                match self.output {
                     Output::Ndjson { mut out, error } => match error {
                         Some(e) => Err(e),
                         None => out.flush(),
                     },
-                    Output::Document { .. } => Ok(()),
+                    _ => Ok(()),
                 }
             }
         }
@@ -312,21 +430,38 @@ pub fn export<W: Write>(
     pretty: bool,
     out: W,
 ) -> (io::Result<()>, Option<CaptureError>) {
+    if options.threads >= 2 {
+        return threaded::export(source, reader, options, ndjson, pretty, out);
+    }
     let mut session = Session::new(options, ndjson, pretty, out);
-    let (summary, error) = engine::run_reader(
-        &mut reader,
-        options.reassembly.clone(),
-        options.filter.clone(),
-        session.sink(),
-    );
-    let capture = CaptureInfo::new(
+    let (summary, error) = decode(&mut reader, options, session.sink());
+    let capture = capture_info(source, &reader, &summary, error.as_ref());
+    (session.finish(capture), error)
+}
+
+/// Runs the capture through reassembly into `tracker`.
+fn decode<S: H2Sink>(
+    reader: &mut CaptureReader,
+    options: &Options,
+    tracker: &mut Tracker<S>,
+) -> (CaptureSummary, Option<CaptureError>) {
+    let (reassembly, filter) = (options.reassembly.clone(), options.filter.clone());
+    engine::run_reader(reader, reassembly, filter, tracker)
+}
+
+fn capture_info(
+    source: &str,
+    reader: &CaptureReader,
+    summary: &CaptureSummary,
+    error: Option<&CaptureError>,
+) -> CaptureInfo {
+    CaptureInfo::new(
         source.to_string(),
         Some(reader.format()),
         reader.gzipped(),
-        &summary,
-        error.as_ref().map(ToString::to_string),
-    );
-    (session.finish(capture), error)
+        summary,
+        error.map(ToString::to_string),
+    )
 }
 
 /// An integer that orders like `f64::total_cmp` (the same bit trick it uses).

@@ -493,6 +493,7 @@ mod tests {
             compressed: false,
             declared_len: body.len() as u32,
             body: body.to_vec(),
+            captured: body.len(),
             error: None,
         }
     }

@@ -79,6 +79,9 @@ pub struct Framed {
     /// What was captured: the whole body, a prefix of it (see `error`), or nothing when it was
     /// over the limit.
     pub body: Vec<u8>,
+    /// Body bytes captured: `body.len()`, or what it would be when the deframer counts
+    /// bodies without keeping them ([`Deframer::keep_bodies`]).
+    pub captured: usize,
     /// Why the frame is not a clean, complete one: "message cut short: 10 of 20 bytes",
     /// "300 bytes lost ...", "declared length ... exceeds ...", "reserved flag bits ...".
     pub error: Option<String>,
@@ -150,6 +153,8 @@ pub struct Deframer {
     next_index: u32,
     state: State,
     stats: DeframerStats,
+    /// Off (`--no-messages`): bodies are counted, not copied.
+    keep_bodies: bool,
 }
 
 impl Default for Deframer {
@@ -167,7 +172,15 @@ impl Deframer {
             next_index: 0,
             state: State::fresh(),
             stats: DeframerStats::default(),
+            keep_bodies: true,
         }
+    }
+
+    /// Off: frames come with an empty body, and `captured` still says how much of it there
+    /// was. Copying bodies only to drop them was a tenth of a `--no-messages` export.
+    pub fn keep_bodies(mut self, keep: bool) -> Self {
+        self.keep_bodies = keep;
+        self
     }
 
     /// gRPC-Web mode: flag 0x80 marks a trailers frame. In plain gRPC that bit is reserved,
@@ -210,12 +223,15 @@ impl Deframer {
                 }
                 State::Body { msg, remaining } => {
                     let take = (*remaining).min(data.len());
-                    if msg.body.is_empty() {
-                        // Reserve for what is known to be coming, not for the declared length:
-                        // a 5-byte prefix must not make us allocate 16 MiB.
-                        msg.body.reserve(take.max((*remaining).min(64 << 10)));
+                    if self.keep_bodies {
+                        if msg.body.is_empty() {
+                            // Reserve for what is known to be coming, not for the declared
+                            // length: a 5-byte prefix must not make us allocate 16 MiB.
+                            msg.body.reserve(take.max((*remaining).min(64 << 10)));
+                        }
+                        msg.body.extend_from_slice(&data[..take]);
                     }
-                    msg.body.extend_from_slice(&data[..take]);
+                    msg.captured += take;
                     *remaining -= take;
                     data = &data[take..];
                     if *remaining == 0 {
@@ -262,7 +278,7 @@ impl Deframer {
                 self.desync(format!("{what} {where_}"), ts, out);
             }
             State::Body { msg, remaining } => {
-                let captured = msg.body.len();
+                let captured = msg.captured;
                 let rest = *remaining as u64;
                 msg.add_error(format!(
                     "{what} inside the body: captured {captured} of {} bytes",
@@ -327,8 +343,8 @@ impl Deframer {
                 msg.ts = ts;
                 msg.add_error(format!(
                     "message cut short: {} of {} bytes",
-                    msg.body.len(),
-                    msg.body.len() + remaining
+                    msg.captured,
+                    msg.captured + remaining
                 ));
                 self.emit(msg, out);
             }
@@ -358,6 +374,7 @@ impl Deframer {
             compressed: flags & FLAG_COMPRESSED != 0,
             declared_len: len,
             body: Vec::new(),
+            captured: 0,
             error: None,
         };
         let known = if self.web {
@@ -428,6 +445,7 @@ impl Deframer {
             compressed: false,
             declared_len: 0,
             body: Vec::new(),
+            captured: 0,
             error: Some(format!(
                 "{why}: framing lost, the rest of this direction is not deframed"
             )),
@@ -445,6 +463,7 @@ fn placeholder() -> Framed {
         compressed: false,
         declared_len: 0,
         body: Vec::new(),
+        captured: 0,
         error: None,
     }
 }

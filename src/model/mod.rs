@@ -9,7 +9,7 @@ use crate::connection::{self, Connection, ConnectionInfo, ConnectionRecord, H2Si
 use crate::grpc::call::{Call, CallInput, decode_call};
 use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
 use crate::http2::hpack::Text;
-use crate::reassembly::{ConnId, StreamEvent, StreamSink};
+use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +23,9 @@ pub struct Tracker<S> {
     config: connection::Config,
     /// Looked up for every reassembly event; foldhash (seeded per process) for speed.
     conns: HashMap<ConnId, Connection, foldhash::fast::RandomState>,
+    /// Connections whose bytes all arrived (FIN or RST), as their small records, until
+    /// reassembly closes them (it waits for trailing packets).
+    ended: HashMap<ConnId, connection::Ended, foldhash::fast::RandomState>,
     sink: S,
 }
 
@@ -31,6 +34,7 @@ impl<S: H2Sink> Tracker<S> {
         Tracker {
             config,
             conns: HashMap::default(),
+            ended: HashMap::default(),
             sink,
         }
     }
@@ -83,6 +87,8 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
             StreamEvent::Closed { conn, stats, .. } => {
                 if let Some(c) = self.conns.remove(&conn) {
                     c.close(stats, &mut self.sink);
+                } else if let Some(e) = self.ended.remove(&conn) {
+                    e.close(stats, &mut self.sink);
                 }
             }
         }
@@ -92,6 +98,16 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
         let before = Timestamp(now.0.saturating_sub(LIVE_STREAM_LINGER_NS));
         for c in self.conns.values_mut() {
             c.flush_lingering(before, &mut self.sink);
+        }
+    }
+
+    fn ended(&mut self, conn: ConnId, stats: &ConnStats) {
+        // A connection with bytes half-decoded waits for `Closed`: closing adds to it then.
+        if self.conns.get(&conn).is_some_and(Connection::is_idle) {
+            if let Some(c) = self.conns.remove(&conn) {
+                let e = c.end(stats, &mut self.sink);
+                self.ended.insert(conn, e);
+            }
         }
     }
 }

@@ -211,3 +211,42 @@ fn the_readme_limits_table_matches_the_flags() {
         }
     }
 }
+
+/// `-j1` and `-j2` are the same export byte for byte: the second thread only moves the
+/// streams-to-JSON work, in the same order (`export/threaded.rs`).
+#[test]
+fn one_thread_and_two_threads_write_the_same_bytes() {
+    let protos = support::root().join("fixtures/protos");
+    let protos = protos.to_str().unwrap();
+    for name in [
+        "grpc-roundrobin.pcapng",
+        "grpc-one-backend.pcapng",
+        "h2c-nghttp-lo.pcap",
+        "h2c-mid-connection.pcap",
+        "curl-h2c-upgrade.pcap",
+    ] {
+        let path = fixture(name);
+        let path = path.to_str().unwrap();
+        for mode in [
+            &[][..],
+            &["--no-messages"],
+            &["--frames"],
+            &["--ndjson"],
+            &["--pretty"],
+            &["--proto-path", protos],
+            &["--ndjson", "--proto-path", protos],
+        ] {
+            let run = |j: &str| {
+                let mut args = vec!["export", j];
+                args.extend_from_slice(mode);
+                args.push(path);
+                let out = support::h2scope(&args);
+                assert!(out.status.success(), "{name} {mode:?} {j}");
+                out.stdout
+            };
+            let one = run("-j1");
+            assert!(!one.is_empty());
+            assert!(one == run("-j2"), "{name} {mode:?}: -j1 and -j2 differ");
+        }
+    }
+}

@@ -393,3 +393,31 @@ fn web_text_chunks_padded_separately_feed_the_deframer() {
         assert_eq!(out[1].kind, FrameKind::WebTrailers);
     }
 }
+
+/// `--no-messages`: counting bodies reports the same frames, errors and stats as keeping
+/// them, with `captured` standing for the body, also when a loss or the end cuts one short.
+#[test]
+fn counting_bodies_reports_what_keeping_them_does() {
+    let data = stream(&[(0, vec![1; 30]), (1, b"ok".to_vec()), (0, vec![2; 40])]);
+    for cut in [0, 3, 7, 20, 36, 50, data.len() - 5] {
+        let run = |keep: bool| {
+            let mut d = Deframer::new(DEFAULT_MAX_MESSAGE).keep_bodies(keep);
+            let mut out = feed(&mut d, &data[..cut], &[]);
+            d.lost(3, ts(8), &mut out);
+            d.push(&data[(cut + 3).min(data.len())..], ts(9), &mut out);
+            d.finish(ts(10), &mut out);
+            (out, d.stats())
+        };
+        let (kept, kept_stats) = run(true);
+        let (counted, counted_stats) = run(false);
+        assert_eq!(kept_stats, counted_stats, "cut at {cut}");
+        assert_eq!(kept.len(), counted.len(), "cut at {cut}");
+        for (k, c) in kept.iter().zip(&counted) {
+            assert!(c.body.is_empty());
+            assert_eq!(k.body.len(), k.captured, "cut at {cut}");
+            let mut k = k.clone();
+            k.body = Vec::new();
+            assert_eq!(&k, c, "cut at {cut}");
+        }
+    }
+}

@@ -346,6 +346,11 @@ impl FrameDecoder {
         }
     }
 
+    /// At a frame boundary with nothing held: [`finish`](Self::finish) would report nothing.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Header) && self.buf.is_empty()
+    }
+
     /// End of the stream. The decoder is then back at a frame boundary, as from `new`.
     pub fn finish<F: FnMut(Event<'_>)>(&mut self, f: &mut F) {
         match self.state {

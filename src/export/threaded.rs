@@ -1,0 +1,193 @@
+//! The two-thread export: this thread reads, reassembles and decodes HTTP/2; a worker
+//! thread turns the finished streams and connections into JSON (gRPC message decoding,
+//! serialization, freeing the records).
+//!
+//! Why this split: the profile has two halves of about equal weight, packets to streams
+//! and streams to JSON, and the hand-over between them is already a stream of owned
+//! records (`H2Sink`). The worker runs the one-thread [`Collector`] on the same events in
+//! the same order, so the output is byte-identical to a one-thread run. Events cross in
+//! batches to amortise the channel; at most `QUEUED_BATCHES` wait, which bounds the memory
+//! in flight. NDJSON lines come back to this thread in chunks and are written here, so the
+//! writer need not be `Send` (standard output's lock is not).
+
+use super::{Collector, Options, capture_info, decode, tracker_config};
+use crate::capture::{CaptureError, CaptureReader};
+use crate::connection::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::grpc::Descriptors;
+use crate::grpc::call::Call;
+use crate::model::Tracker;
+use crate::model::{InferencePool, grpc_call};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+
+/// Records per batch: enough to make the channel's cost negligible, few enough that the
+/// worker starts early and memory in flight stays small.
+const BATCH: usize = 64;
+/// Batches waiting for the worker before the decoding thread blocks.
+const QUEUED_BATCHES: usize = 4;
+
+// Unboxed on purpose: the records move by value into a batch, and a box would cost one
+// more allocation per record for no gain (the variants are of similar size).
+#[allow(clippy::large_enum_variant)]
+enum Event {
+    Stream(ConnectionInfo, Stream),
+    /// A stream without a pool key whose call this thread decoded (see `Forward::stream`).
+    Decoded(ConnectionInfo, Stream, Option<Call>),
+    Connection(ConnectionRecord),
+}
+
+/// The decoding thread's sink: batches events for the worker and writes the NDJSON chunks
+/// it has sent back.
+struct Forward<W> {
+    batch: Vec<Event>,
+    tx: Option<mpsc::SyncSender<Vec<Event>>>,
+    /// Batches sent and not yet taken by the worker.
+    queued: Arc<AtomicUsize>,
+    descriptors: Descriptors,
+    no_messages: bool,
+    chunks: mpsc::Receiver<Vec<u8>>,
+    /// NDJSON: the output and its first write error (later chunks are dropped).
+    lines: Option<(W, Option<io::Error>)>,
+}
+
+impl<W: Write> Forward<W> {
+    fn push(&mut self, ev: Event) {
+        self.batch.push(ev);
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            if let Some(tx) = &self.tx {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                // An error means the worker has ended (it panicked): `join` reports it.
+                let _ = tx.send(batch);
+            }
+        }
+        while let Ok(chunk) = self.chunks.try_recv() {
+            self.write(&chunk);
+        }
+    }
+
+    fn write(&mut self, chunk: &[u8]) {
+        if let Some((out, error @ None)) = &mut self.lines {
+            if let Err(e) = out.write_all(chunk) {
+                *error = Some(e);
+            }
+        }
+    }
+}
+
+impl<W: Write> H2Sink for Forward<W> {
+    fn stream(&mut self, conn: &ConnectionInfo, stream: Stream) {
+        // Decoding messages to JSON can be most of the worker's load (three quarters of a
+        // full export): while the worker is behind, this thread decodes calls too rather
+        // than wait. Only calls without a pool key: theirs depend on nothing collected.
+        let behind = self.queued.load(Ordering::Relaxed) >= QUEUED_BATCHES / 2;
+        if behind && InferencePool::key(conn.id, &stream).is_none() {
+            let call = grpc_call(&stream, &self.descriptors, self.no_messages, [&[], &[]]);
+            self.push(Event::Decoded(conn.clone(), stream, call));
+        } else {
+            self.push(Event::Stream(conn.clone(), stream));
+        }
+    }
+
+    fn connection(&mut self, conn: ConnectionRecord) {
+        self.push(Event::Connection(conn));
+    }
+}
+
+/// The worker's NDJSON writer: each write goes back to the decoding thread (the collector
+/// buffers lines into 64 KiB writes).
+struct Chunks(mpsc::Sender<Vec<u8>>);
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .send(buf.to_vec())
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// [`super::export`] on two threads.
+pub(super) fn export<W: Write>(
+    source: &str,
+    mut reader: CaptureReader,
+    options: &Options,
+    ndjson: bool,
+    pretty: bool,
+    out: W,
+) -> (io::Result<()>, Option<CaptureError>) {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(QUEUED_BATCHES);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let taken = Arc::clone(&queued);
+    // Unbounded on purpose: the decoding thread drains it after every batch, and a bound
+    // here could deadlock with the bound above (each thread waiting on the other).
+    let (chunk_tx, chunks) = mpsc::channel();
+    let collector = if ndjson {
+        Collector::ndjson(options, Chunks(chunk_tx))
+    } else {
+        Collector::document_as(options, pretty)
+    };
+    let (out, lines) = if ndjson {
+        (None, Some((out, None)))
+    } else {
+        (Some(out), None)
+    };
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let mut collector = collector;
+            for batch in rx {
+                taken.fetch_sub(1, Ordering::Relaxed);
+                for ev in batch {
+                    match ev {
+                        Event::Stream(conn, s) => collector.stream(&conn, s),
+                        Event::Decoded(conn, s, call) => collector.emit_call(&conn, s, call),
+                        Event::Connection(c) => collector.connection(c),
+                    }
+                }
+            }
+            collector
+        });
+        let forward = Forward {
+            batch: Vec::with_capacity(BATCH),
+            tx: Some(tx),
+            queued,
+            descriptors: options.descriptors.clone(),
+            no_messages: options.no_messages,
+            chunks,
+            lines,
+        };
+        let mut tracker = Tracker::new(tracker_config(options), forward);
+        let (summary, error) = decode(&mut reader, options, &mut tracker);
+        let mut forward = tracker.into_sink();
+        forward.send();
+        forward.tx = None;
+        let collector = match worker.join() {
+            Ok(c) => c,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let capture = capture_info(source, &reader, &summary, error.as_ref());
+        // NDJSON: the collector writes its last lines into the channel, then is dropped
+        // with its sender, so every chunk is there to drain.
+        let written = collector.finish(capture, out, pretty);
+        while let Ok(chunk) = forward.chunks.try_recv() {
+            forward.write(&chunk);
+        }
+        let written = match (written, forward.lines) {
+            (Err(e), _) | (Ok(()), Some((_, Some(e)))) => Err(e),
+            (Ok(()), Some((mut out, None))) => out.flush(),
+            (Ok(()), None) => Ok(()),
+        };
+        (written, error)
+    })
+}
