@@ -12,4 +12,5 @@ mod h2_peer;
 mod hostile;
 mod schema;
 mod sniff;
+mod sniff_grpc;
 mod tui;

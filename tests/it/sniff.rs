@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn can_capture() -> bool {
+pub(crate) fn can_capture() -> bool {
     // CAP_NET_RAW is bit 13 of the effective set (root has it unless it was dropped).
     std::fs::read_to_string("/proc/self/status")
         .map(|s| {
