@@ -227,6 +227,16 @@ pub struct LimitArgs {
     /// compressed, with the error.
     #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = size)]
     pub max_decompressed_size: usize,
+
+    /// Largest HPACK dynamic table a peer may ask for (SETTINGS_HEADER_TABLE_SIZE and size
+    /// updates); a larger size update is reported and the table's entries become unknown.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = table_size)]
+    pub max_hpack_table_size: u32,
+}
+
+fn table_size(text: &str) -> Result<u32, String> {
+    let n = h2scope::limits::parse_size(text).map_err(|e| e.to_string())?;
+    u32::try_from(n).map_err(|_| format!("{text}: HPACK table sizes are at most 4GiB - 1"))
 }
 
 fn size(text: &str) -> Result<usize, h2scope::limits::SizeError> {
@@ -243,6 +253,7 @@ impl LimitArgs {
             max_streams: self.max_streams,
             max_message_size: self.max_message_size,
             max_decompressed_size: self.max_decompressed_size,
+            max_hpack_table_size: self.max_hpack_table_size,
         }
     }
 }

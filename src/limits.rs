@@ -4,8 +4,8 @@
 //! this struct gathers the ones worth a flag, with the layers' own defaults, and hands each
 //! layer its part ([`Limits::reassembly`], [`Limits::connection`]). The README's "Limits"
 //! section lists them with their flags and what is reported when one is hit; fixed bounds
-//! (hard caps against absurd values, such as the 16 MiB capture record or the 1 MiB HPACK
-//! table) stay constants in their modules.
+//! (hard caps against absurd values, such as the 16 MiB capture record or the 10,000
+//! fields of a header block) stay constants in their modules.
 
 use crate::connection;
 use crate::grpc::{DEFAULT_DECOMPRESS_CAP, DEFAULT_MAX_MESSAGE};
@@ -30,6 +30,8 @@ pub struct Limits {
     pub max_message_size: usize,
     /// Compressed gRPC messages inflating past this are shown compressed.
     pub max_decompressed_size: usize,
+    /// The most an HPACK dynamic table may hold; larger size updates are errors.
+    pub max_hpack_table_size: u32,
 }
 
 impl Default for Limits {
@@ -44,6 +46,7 @@ impl Default for Limits {
             max_streams: connection.max_open_streams,
             max_message_size: DEFAULT_MAX_MESSAGE,
             max_decompressed_size: DEFAULT_DECOMPRESS_CAP,
+            max_hpack_table_size: connection.max_hpack_table,
         }
     }
 }
@@ -72,6 +75,7 @@ impl Limits {
             },
             max_message: self.max_message_size,
             max_decompressed: self.max_decompressed_size,
+            max_hpack_table: self.max_hpack_table_size,
             ..connection::Config::default()
         }
     }

@@ -57,6 +57,9 @@ pub struct Config {
     pub max_message: usize,
     /// A compressed gRPC message inflating past this is reported, shown compressed.
     pub max_decompressed: usize,
+    /// The most an HPACK dynamic table may hold (SETTINGS values above it are capped, size
+    /// updates above it are errors).
+    pub max_hpack_table: u32,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             frame_limits: DecoderLimits::default(),
             max_message: crate::grpc::DEFAULT_MAX_MESSAGE,
             max_decompressed: crate::grpc::DEFAULT_DECOMPRESS_CAP,
+            max_hpack_table: crate::http2::hpack::HARD_MAX_TABLE_SIZE,
         }
     }
 }
@@ -286,6 +290,7 @@ impl Connection {
         let side = || {
             let mut side = Side::new();
             side.hpack.set_max_header_list_size(config.max_header_block);
+            side.hpack.set_table_size_cap(config.max_hpack_table);
             side
         };
         let sides = [side(), side()];
@@ -482,6 +487,7 @@ impl Connection {
             side.hpack = hpack::Decoder::new_mid_connection();
             side.hpack
                 .set_max_header_list_size(self.config.max_header_block);
+            side.hpack.set_table_size_cap(self.config.max_hpack_table);
             // The SETTINGS that sized the table were not seen: assume a generous bound so
             // the decoder never concludes too early that the unknown entries are gone.
             side.hpack

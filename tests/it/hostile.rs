@@ -677,6 +677,80 @@ fn an_hpack_table_size_update_to_4_gb_is_capped() {
     r.rss_below(40, "4 GB table size update");
 }
 
+/// A server asks for a 2 MiB HPACK table (the client advertised 2 MiB) and fills it with
+/// 1.2 MB of entries: over the 1 MiB default of --max-hpack-table-size the update is an HPACK
+/// error and the oldest entry cannot be referred to; with `--max-hpack-table-size 4MiB` the
+/// table holds them all and a later response refers to the oldest by index.
+#[test]
+fn max_hpack_table_size_caps_by_default_and_the_flag_raises_it() {
+    // Three responses of 100 entries of 4 KB each (a frame and a block stay under 1 MiB),
+    // the first starting with the size update; then a response naming the oldest entry by
+    // its index (static table 61 + 300 dynamic entries).
+    let value = vec![b'v'; 4000];
+    let mut rest = Vec::new();
+    for (n, id) in [1u32, 3, 5].into_iter().enumerate() {
+        let mut block = if id == 1 {
+            hpack_int(0x20, 5, 2 << 20)
+        } else {
+            Vec::new()
+        };
+        block.push(0x88); // :status 200
+        for i in 0..100 {
+            block.extend(literal(
+                0x40,
+                format!("x-{}", n * 100 + i).as_bytes(),
+                &value,
+            ));
+        }
+        let n = 3 + 2 * n as i64;
+        let req = request_block("/fill");
+        rest.push(chunk(
+            true,
+            n,
+            frame(HEADERS, END_HEADERS | END_STREAM, id, &req),
+        ));
+        rest.push(chunk(
+            false,
+            n + 1,
+            frame(HEADERS, END_HEADERS | END_STREAM, id, &block),
+        ));
+    }
+    let mut last = vec![0x88];
+    last.extend(hpack_int(0x80, 7, 61 + 300));
+    let req = request_block("/oldest");
+    rest.push(chunk(
+        true,
+        9,
+        frame(HEADERS, END_HEADERS | END_STREAM, 7, &req),
+    ));
+    rest.push(chunk(
+        false,
+        10,
+        frame(HEADERS, END_HEADERS | END_STREAM, 7, &last),
+    ));
+    // SETTINGS_HEADER_TABLE_SIZE = 2 MiB, from the client (the server's encoder obeys it).
+    let capture = h2_capture(&[0, 1, 0, 0x20, 0, 0], rest, 60_000);
+
+    let doc = export_bytes(&capture, "table-2m.pcap", &[]).json();
+    let all = anomalies(&doc);
+    assert!(
+        all.iter()
+            .any(|a| a.contains("table size update to 2097152 exceeds")),
+        "{all:?}"
+    );
+    let oldest = |doc: &Value| {
+        stream_by_id(doc, 7)
+            .and_then(|s| s["response_headers"].as_array().cloned())
+            .and_then(|h| h.iter().find(|h| h[0] == "x-0").map(|h| h[1].clone()))
+    };
+    assert_eq!(oldest(&doc), None);
+
+    let raised = ["--max-hpack-table-size", "4MiB"];
+    let doc = export_bytes(&capture, "table-2m.pcap", &raised).json();
+    assert!(anomalies(&doc).is_empty(), "{:?}", anomalies(&doc));
+    assert_eq!(oldest(&doc), Some(Value::from("v".repeat(4000))));
+}
+
 /// A gRPC request whose gzip-compressed message inflates to 64 MiB: decompression stops at
 /// the 16 MiB cap, the message carries the error, and the call is otherwise intact.
 #[test]

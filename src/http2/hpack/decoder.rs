@@ -50,6 +50,8 @@ pub struct Decoder {
     /// SETTINGS_HEADER_TABLE_SIZE as advertised by the decoding side, capped.
     setting: u32,
     max_header_list_size: usize,
+    /// The most `setting` may be ([`set_table_size_cap`](Self::set_table_size_cap)).
+    table_cap: u32,
 }
 
 /// A dynamic table entry, as reported by [`Decoder::dynamic_entries`].
@@ -84,6 +86,7 @@ impl Decoder {
             generation: 0,
             setting: n,
             max_header_list_size: MAX_HEADER_LIST_SIZE,
+            table_cap: HARD_MAX_TABLE_SIZE,
         }
     }
 
@@ -99,6 +102,7 @@ impl Decoder {
             generation: 1,
             setting: DEFAULT_TABLE_SIZE,
             max_header_list_size: MAX_HEADER_LIST_SIZE,
+            table_cap: HARD_MAX_TABLE_SIZE,
         }
     }
 
@@ -111,7 +115,16 @@ impl Decoder {
     /// (§4.2). While the maximum is unknown (mid-connection, no size update seen yet) its
     /// upper bound follows this value.
     pub fn set_max_table_size_setting(&mut self, n: u32) {
-        self.setting = n.min(HARD_MAX_TABLE_SIZE);
+        self.setting = n.min(self.table_cap);
+        self.table.set_max_bound(self.setting);
+    }
+
+    /// Sets the cap on the table's maximum size ([`HARD_MAX_TABLE_SIZE`] by default): SETTINGS
+    /// values above it are capped and size updates above it are errors. The caller bounds
+    /// it: h2scope passes its `--max-hpack-table-size`, for peers that really use more.
+    pub fn set_table_size_cap(&mut self, n: u32) {
+        self.table_cap = n;
+        self.setting = self.setting.min(n);
         self.table.set_max_bound(self.setting);
     }
 
