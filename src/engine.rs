@@ -136,11 +136,11 @@ impl Engine {
 
     pub fn packet<S: StreamSink>(&mut self, p: &Packet<'_>, sink: &mut S) {
         let s = &mut self.summary;
-        if let Some(f) = &self.filter {
-            if !f.matches(p.link_type, p.data) {
-                s.filtered_out += 1;
-                return;
-            }
+        if let Some(f) = &self.filter
+            && !f.matches(p.link_type, p.data)
+        {
+            s.filtered_out += 1;
+            return;
         }
         s.packets += 1;
         s.bytes += u64::from(p.orig_len);
@@ -321,11 +321,11 @@ pub fn run_live<C: crate::capture::live::LiveSource + ?Sized, S: StreamSink, W: 
         }
         match capture.next_packet(LIVE_TICK) {
             Ok(Some(p)) => {
-                if let Some(w) = save.as_deref_mut() {
-                    if let Err(e) = w.write_packet(&p) {
-                        error = Some(format!("cannot save packets: {e}"));
-                        break;
-                    }
+                if let Some(w) = save.as_deref_mut()
+                    && let Err(e) = w.write_packet(&p)
+                {
+                    error = Some(format!("cannot save packets: {e}"));
+                    break;
                 }
                 engine.packet(&p, sink);
             }

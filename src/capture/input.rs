@@ -155,11 +155,11 @@ impl Input {
                 // Every slice `take` handed out is dead by now (see the module doc), so the
                 // mapped pages behind `pos` can go: reading a file keeps a flat RSS.
                 #[cfg(unix)]
-                if let Backing::Map(map) = data {
-                    if *pos - *released >= RELEASE_EVERY {
-                        let _ = super::live::release_mapped(map, *released, *pos);
-                        *released = *pos - *pos % super::live::RELEASE_ALIGN;
-                    }
+                if let Backing::Map(map) = data
+                    && *pos - *released >= RELEASE_EVERY
+                {
+                    let _ = super::live::release_mapped(map, *released, *pos);
+                    *released = *pos - *pos % super::live::RELEASE_ALIGN;
                 }
                 let data = Backing::as_ref(data);
                 let end = pos.saturating_add(n).min(data.len());

@@ -112,7 +112,7 @@ impl Read for Trickle {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        if self.rng % 11 == 0 {
+        if self.rng.is_multiple_of(11) {
             return Err(io::ErrorKind::Interrupted.into());
         }
         let want = 1 + (self.rng % 7) as usize;
@@ -169,7 +169,7 @@ pub(crate) struct NgFile {
 }
 
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }

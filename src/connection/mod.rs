@@ -806,10 +806,10 @@ impl Connection {
             }
             Event::DataEnd { header } => {
                 self.record(r, ts, &header);
-                if header.end_stream() {
-                    if let Some(s) = self.streams.get_mut(&header.stream_id) {
-                        s.ended[r.index()] = true;
-                    }
+                if header.end_stream()
+                    && let Some(s) = self.streams.get_mut(&header.stream_id)
+                {
+                    s.ended[r.index()] = true;
                 }
                 self.maybe_finish(header.stream_id, sink);
             }
@@ -909,17 +909,17 @@ impl Connection {
     /// CONTINUATION frames of the same stream may come.
     fn interrupts_block(&mut self, r: Dir, header: &FrameHeader) {
         let side = &mut self.sides[r.index()];
-        if let Some(p) = &side.pending {
-            if header.kind != FrameType::Continuation || header.stream_id != p.stream_id {
-                let id = p.stream_id;
-                side.pending = None;
-                side.hpack.lose_sync();
-                self.anomaly(format!(
+        if let Some(p) = &side.pending
+            && (header.kind != FrameType::Continuation || header.stream_id != p.stream_id)
+        {
+            let id = p.stream_id;
+            side.pending = None;
+            side.hpack.lose_sync();
+            self.anomaly(format!(
                     "{} frame on stream {} interrupted the header block of stream {id} (RFC 9113 §6.10)",
                     header.kind.name(),
                     header.stream_id
                 ));
-            }
         }
     }
 
@@ -1065,17 +1065,17 @@ impl Connection {
                     if self.track_windows {
                         self.sides[other].window += i64::from(increment);
                     }
-                } else if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
-                    if let Some(w) = s.window.as_mut() {
-                        w[other] += i64::from(increment);
-                    }
+                } else if let Some(s) = self.stream_mut(header.stream_id, ts, sink)
+                    && let Some(w) = s.window.as_mut()
+                {
+                    w[other] += i64::from(increment);
                 }
             }
             Frame::RstStream { error_code } => {
-                if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
-                    if s.reset.is_none() {
-                        s.reset = Some((r, error_code));
-                    }
+                if let Some(s) = self.stream_mut(header.stream_id, ts, sink)
+                    && s.reset.is_none()
+                {
+                    s.reset = Some((r, error_code));
                 }
             }
             Frame::Priority(_)
@@ -1253,11 +1253,12 @@ impl Connection {
     /// it is reported: frames in flight when one side reset it (RFC 9113 §5.1) still
     /// belong to it, such as the response to a request the client already cancelled.
     fn maybe_finish<S: H2Sink>(&mut self, id: u32, sink: &mut S) {
-        if let Some(s) = self.streams.get_mut(&id) {
-            if s.is_complete() && !s.lingering {
-                s.lingering = true;
-                self.lingering.push_back((id, self.frame_count));
-            }
+        if let Some(s) = self.streams.get_mut(&id)
+            && s.is_complete()
+            && !s.lingering
+        {
+            s.lingering = true;
+            self.lingering.push_back((id, self.frame_count));
         }
         while let Some(&(old, at)) = self.lingering.front() {
             if self.frame_count < at + LINGER_FRAMES {
@@ -1289,10 +1290,10 @@ impl Connection {
         if let Some(g) = s.grpc.as_mut() {
             g.finish(end);
         }
-        if self.finished_order.len() >= MAX_FINISHED_IDS {
-            if let Some(old) = self.finished_order.pop_front() {
-                self.finished_ids.remove(&old);
-            }
+        if self.finished_order.len() >= MAX_FINISHED_IDS
+            && let Some(old) = self.finished_order.pop_front()
+        {
+            self.finished_ids.remove(&old);
         }
         self.finished_ids.insert(id);
         self.finished_order.push_back(id);

@@ -90,10 +90,10 @@ impl<T> Window<T> {
 
     fn push(&mut self, item: T) {
         self.items.push(item);
-        if let Some(k) = self.keep {
-            if self.items.len() >= k.saturating_mul(2).max(1) {
-                self.trim(k);
-            }
+        if let Some(k) = self.keep
+            && self.items.len() >= k.saturating_mul(2).max(1)
+        {
+            self.trim(k);
         }
     }
 

@@ -74,10 +74,10 @@ impl<W: Write> Forward<W> {
     }
 
     fn write(&mut self, chunk: &[u8]) {
-        if let Some((out, error @ None)) = &mut self.lines {
-            if let Err(e) = out.write_all(chunk) {
-                *error = Some(e);
-            }
+        if let Some((out, error @ None)) = &mut self.lines
+            && let Err(e) = out.write_all(chunk)
+        {
+            *error = Some(e);
         }
     }
 }

@@ -196,15 +196,15 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
                     .or_else(|| Some("message framing lost".into())),
             });
         }
-        if dropped > 0 {
-            if let Some(last) = msgs.last_mut() {
-                let note = format!("{dropped} later messages kept without their bodies");
-                last.error = Some(
-                    last.error
-                        .take()
-                        .map_or(note.clone(), |e| format!("{e}; {note}")),
-                );
-            }
+        if dropped > 0
+            && let Some(last) = msgs.last_mut()
+        {
+            let note = format!("{dropped} later messages kept without their bodies");
+            last.error = Some(
+                last.error
+                    .take()
+                    .map_or(note.clone(), |e| format!("{e}; {note}")),
+            );
         }
     }
 

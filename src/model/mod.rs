@@ -103,11 +103,11 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
 
     fn ended(&mut self, conn: ConnId, stats: &ConnStats) {
         // A connection with bytes half-decoded waits for `Closed`: closing adds to it then.
-        if self.conns.get(&conn).is_some_and(Connection::is_idle) {
-            if let Some(c) = self.conns.remove(&conn) {
-                let e = c.end(stats, &mut self.sink);
-                self.ended.insert(conn, e);
-            }
+        if self.conns.get(&conn).is_some_and(Connection::is_idle)
+            && let Some(c) = self.conns.remove(&conn)
+        {
+            let e = c.end(stats, &mut self.sink);
+            self.ended.insert(conn, e);
         }
     }
 }

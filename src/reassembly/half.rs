@@ -204,19 +204,19 @@ impl HalfStream {
         while !self.pending.is_empty() {
             self.gap_to_next(out);
         }
-        if let (Some(a), Some(fin)) = (self.anchor, self.fin_offset) {
-            if fin > a.offset {
-                self.skip_gap(fin - a.offset, out);
-            }
+        if let (Some(a), Some(fin)) = (self.anchor, self.fin_offset)
+            && fin > a.offset
+        {
+            self.skip_gap(fin - a.offset, out);
         }
         self.check_fin();
     }
 
     fn check_fin(&mut self) {
-        if let (Some(a), Some(fin)) = (self.anchor, self.fin_offset) {
-            if a.offset >= fin {
-                self.fin_delivered = true;
-            }
+        if let (Some(a), Some(fin)) = (self.anchor, self.fin_offset)
+            && a.offset >= fin
+        {
+            self.fin_delivered = true;
         }
     }
 

@@ -523,7 +523,7 @@ impl Reassembler {
         let next = *self
             .next_sweep
             .get_or_insert(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));
-        if now < next && self.packets % SWEEP_PACKETS != 0 {
+        if now < next && !self.packets.is_multiple_of(SWEEP_PACKETS) {
             return;
         }
         self.next_sweep = Some(Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS)));

@@ -481,11 +481,11 @@ impl ViewState {
     /// Selects the call that arrived last among the visible ones (the highest index: calls
     /// are numbered as they arrive, whatever the sort order).
     fn select_newest(&mut self, model: &Model) {
-        if let Some((pos, _)) = self.visible.iter().enumerate().max_by_key(|&(_, &i)| i) {
-            if pos != self.calls_sel {
-                self.calls_sel = pos;
-                self.keep_visible(model);
-            }
+        if let Some((pos, _)) = self.visible.iter().enumerate().max_by_key(|&(_, &i)| i)
+            && pos != self.calls_sel
+        {
+            self.calls_sel = pos;
+            self.keep_visible(model);
         }
     }
 

@@ -463,10 +463,10 @@ impl Model {
                 if self.conn_ids.remove(&id) {
                     self.conns_forgotten += 1;
                 }
-                if let Some(b) = self.backends.iter_mut().find(|b| b.server == c.info.server) {
-                    if b.conns.remove(&id) {
-                        b.conns_forgotten += 1;
-                    }
+                if let Some(b) = self.backends.iter_mut().find(|b| b.server == c.info.server)
+                    && b.conns.remove(&id)
+                {
+                    b.conns_forgotten += 1;
                 }
             }
         }

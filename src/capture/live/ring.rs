@@ -346,7 +346,7 @@ impl LiveCapture {
 
     /// A u32 of ring memory at `off`, bounds-checked.
     fn read_u32(&self, off: usize) -> Result<u32, LiveError> {
-        if off.checked_add(4).is_none_or(|end| end > self.ring.len) || off % 4 != 0 {
+        if off.checked_add(4).is_none_or(|end| end > self.ring.len) || !off.is_multiple_of(4) {
             return Err(LiveError::Ring("offset out of the ring"));
         }
         // SAFETY: in bounds and aligned (checked above); the kernel writes this memory
@@ -356,7 +356,7 @@ impl LiveCapture {
     }
 
     fn read_u16(&self, off: usize) -> Result<u16, LiveError> {
-        if off.checked_add(2).is_none_or(|end| end > self.ring.len) || off % 2 != 0 {
+        if off.checked_add(2).is_none_or(|end| end > self.ring.len) || !off.is_multiple_of(2) {
             return Err(LiveError::Ring("offset out of the ring"));
         }
         // SAFETY: as in `read_u32`.
@@ -545,12 +545,12 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(3);
         let mut seen = 0;
         while Instant::now() < deadline && seen < 2 {
-            if let Some(p) = cap.next_packet(Duration::from_millis(50)).unwrap() {
-                if p.data.windows(marker.len()).any(|w| w == marker) {
-                    seen += 1;
-                    assert!(p.ts.0 > 1_600_000_000_000_000_000, "kernel timestamp");
-                    assert_eq!(p.link_type, LinkType::ETHERNET);
-                }
+            if let Some(p) = cap.next_packet(Duration::from_millis(50)).unwrap()
+                && p.data.windows(marker.len()).any(|w| w == marker)
+            {
+                seen += 1;
+                assert!(p.ts.0 > 1_600_000_000_000_000_000, "kernel timestamp");
+                assert_eq!(p.link_type, LinkType::ETHERNET);
             }
         }
         // The marker travels twice (request and echo), and each is seen once.

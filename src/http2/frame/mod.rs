@@ -122,7 +122,7 @@ impl LengthRule {
         match self {
             LengthRule::Exactly(n) => len == n,
             LengthRule::AtLeast(n) => len >= n,
-            LengthRule::MultipleOf(n) => n != 0 && len % n == 0,
+            LengthRule::MultipleOf(n) => n != 0 && len.is_multiple_of(n),
         }
     }
 }
