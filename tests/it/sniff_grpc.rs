@@ -266,3 +266,90 @@ fn sniff_decodes_live_grpc_calls_with_their_backend_method_status_and_messages()
     }
     assert_eq!(lines.iter().filter(|v| v["type"] == "backend").count(), 2);
 }
+
+/// The live terminal UI (`sudo h2scope sniff -i lo -f 'tcp port ...'` in a real
+/// pseudo-terminal) shows the gRPC calls as they happen: each with its method, status and
+/// the backend that served it, and the backends panel counting them.
+#[test]
+fn sniff_terminal_ui_shows_live_grpc_calls_and_their_backends() {
+    use crate::tui::{tmux, tmux_session, wait_for};
+    if !can_capture() {
+        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+        return;
+    }
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux not installed");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listeners = rt.block_on(async {
+        [
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        ]
+    });
+    let ports = [
+        listeners[0].local_addr().unwrap().port(),
+        listeners[1].local_addr().unwrap().port(),
+    ];
+    for (l, name) in listeners.into_iter().zip(["pod-a", "pod-b"]) {
+        rt.spawn(serve(l, name));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("tmux.sock");
+    let script = format!(
+        "'{bin}' sniff -i lo -f 'tcp port {a} or tcp port {b}' --backend-header x-backend \
+         --proto-path '{protos}'; sleep 60",
+        bin = env!("CARGO_BIN_EXE_h2scope"),
+        a = ports[0],
+        b = ports[1],
+        protos = support::root().join("fixtures/protos").display(),
+    );
+    tmux_session(&sock, 160, 45, &script);
+    struct Kill<'a>(&'a std::path::Path);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            tmux(self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(&sock);
+    wait_for(&sock, "● capturing");
+
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), client(ports, 2))
+            .await
+            .expect("calls finished")
+    });
+    let pane = wait_for(&sock, "Calls 6/6");
+    let rows: Vec<&str> = pane
+        .lines()
+        .filter(|l| l.contains("Inventory/GetItem"))
+        .collect();
+    assert_eq!(rows.len(), 6, "{pane}");
+    for name in ["pod-a", "pod-b"] {
+        let mine: Vec<&&str> = rows.iter().filter(|r| r.contains(name)).collect();
+        assert_eq!(mine.len(), 3, "{pane}");
+        assert_eq!(
+            mine.iter().filter(|r| r.contains(" OK ")).count(),
+            2,
+            "{pane}"
+        );
+        assert_eq!(
+            mine.iter().filter(|r| r.contains("NOT_FOUND")).count(),
+            1,
+            "{pane}"
+        );
+    }
+    // The backends panel: both backends, three calls each.
+    for port in ports {
+        let line = pane
+            .lines()
+            .find(|l| l.contains(&format!("127.0.0.1:{port}")))
+            .unwrap_or_else(|| panic!("no backend row for {port}: {pane}"));
+        assert!(line.contains(" 3 "), "{line}");
+    }
+}
