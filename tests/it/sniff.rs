@@ -22,25 +22,76 @@ pub(crate) fn can_capture() -> bool {
         .unwrap_or(false)
 }
 
-async fn serve(listener: tokio::net::TcpListener, name: &'static str) {
+/// An `h2` server on `listener`: every request of every connection goes to `handle`, on a
+/// task of its own.
+pub(crate) async fn serve_h2<F, Fut>(listener: tokio::net::TcpListener, handle: F)
+where
+    F: Fn(http::Request<h2::RecvStream>, h2::server::SendResponse<Bytes>) -> Fut
+        + Copy
+        + Send
+        + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     while let Ok((sock, _)) = listener.accept().await {
         tokio::spawn(async move {
             let Ok(mut conn) = h2::server::handshake(sock).await else {
                 return;
             };
-            while let Some(Ok((req, mut respond))) = conn.accept().await {
-                let path = req.uri().path().to_string();
-                let status = if path == "/missing" { 404 } else { 200 };
-                let resp = http::Response::builder()
-                    .status(status)
-                    .header("x-backend", name)
-                    .body(())
-                    .unwrap();
-                let mut send = respond.send_response(resp, false).unwrap();
-                let _ = send.send_data(Bytes::from(format!("{name}{path}")), true);
+            while let Some(Ok((req, respond))) = conn.accept().await {
+                tokio::spawn(handle(req, respond));
             }
         });
     }
+}
+
+/// A runtime for test servers and clients, and `n` listeners on loopback with their ports.
+pub(crate) fn runtime_and_listeners(
+    n: usize,
+) -> (
+    tokio::runtime::Runtime,
+    Vec<tokio::net::TcpListener>,
+    Vec<u16>,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listeners: Vec<_> = (0..n)
+        .map(|_| {
+            rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap()
+        })
+        .collect();
+    let ports = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    (rt, listeners, ports)
+}
+
+/// Kills the tmux server on this socket when dropped, whatever the test did.
+pub(crate) struct KillTmux<'a>(pub(crate) &'a std::path::Path);
+
+impl Drop for KillTmux<'_> {
+    fn drop(&mut self) {
+        crate::tui::tmux(self.0, &["kill-server"]);
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, name: &'static str) {
+    serve_h2(listener, move |req, mut respond| async move {
+        let path = req.uri().path().to_string();
+        let status = if path == "/missing" { 404 } else { 200 };
+        let resp = http::Response::builder()
+            .status(status)
+            .header("x-backend", name)
+            .body(())
+            .unwrap();
+        let mut send = respond.send_response(resp, false).unwrap();
+        let _ = send.send_data(Bytes::from(format!("{name}{path}")), true);
+    })
+    .await
 }
 
 /// Makes requests numbered `calls` to each backend over one connection per backend: call 1
@@ -235,24 +286,11 @@ fn sniff_on_a_missing_interface_lists_the_real_ones() {
 
 /// Two backends on loopback (`pod-a`, `pod-b`) and a runtime to make calls with.
 fn backends() -> (tokio::runtime::Runtime, [u16; 2]) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (l1, l2) = rt.block_on(async {
-        (
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        )
-    });
-    let ports = [
-        l1.local_addr().unwrap().port(),
-        l2.local_addr().unwrap().port(),
-    ];
-    rt.spawn(serve(l1, "pod-a"));
-    rt.spawn(serve(l2, "pod-b"));
-    (rt, ports)
+    let (rt, listeners, ports) = runtime_and_listeners(2);
+    for (l, name) in listeners.into_iter().zip(["pod-a", "pod-b"]) {
+        rt.spawn(serve(l, name));
+    }
+    (rt, [ports[0], ports[1]])
 }
 
 fn calls(rt: &tokio::runtime::Runtime, ports: [u16; 2], range: std::ops::Range<usize>) {
@@ -300,13 +338,7 @@ fn sniff_terminal_ui_shows_live_calls_and_pauses() {
     );
     tmux_session(&sock, 160, 45, &script);
     // Whatever happens below, the tmux server goes away with the test.
-    struct Kill<'a>(&'a std::path::Path);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            tmux(self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(&sock);
+    let _kill = KillTmux(&sock);
     wait_for(&sock, "● capturing");
 
     // Three calls to each backend appear, each with the backend that served it.

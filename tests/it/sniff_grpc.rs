@@ -3,7 +3,7 @@
 //! status trailers and protobuf messages, encoded here by hand, not by our decoder), with
 //! the backend, method, status and decoded messages, and nothing outside the filter.
 
-use crate::sniff::can_capture;
+use crate::sniff::{KillTmux, can_capture, runtime_and_listeners, serve_h2};
 use crate::support;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Value, json};
@@ -61,50 +61,41 @@ fn request_id(message: &[u8]) -> Option<String> {
 /// A gRPC server: `GetItem` answers `Item { id, name: <backend>, quantity: n }` for
 /// `item-n`, and NOT_FOUND (no message, `grpc-message` in the trailers) for `missing`.
 async fn serve(listener: tokio::net::TcpListener, name: &'static str) {
-    while let Ok((sock, _)) = listener.accept().await {
-        tokio::spawn(async move {
-            let Ok(mut conn) = h2::server::handshake(sock).await else {
-                return;
-            };
-            while let Some(Ok((req, mut respond))) = conn.accept().await {
-                tokio::spawn(async move {
-                    let mut body = req.into_body();
-                    let mut bytes = Vec::new();
-                    while let Some(Ok(d)) = body.data().await {
-                        let _ = body.flow_control().release_capacity(d.len());
-                        bytes.extend_from_slice(&d);
-                    }
-                    let id = unframe(&bytes).and_then(request_id).unwrap_or_default();
-                    let resp = http::Response::builder()
-                        .status(200)
-                        .header("content-type", "application/grpc")
-                        .header("x-backend", name)
-                        .body(())
-                        .unwrap();
-                    let Ok(mut send) = respond.send_response(resp, false) else {
-                        return;
-                    };
-                    let mut trailers = http::HeaderMap::new();
-                    match id.strip_prefix("item-").and_then(|n| n.parse::<u8>().ok()) {
-                        Some(n) => {
-                            let _ = send.send_data(framed(&item(&id, name, n)), false);
-                            trailers.insert("grpc-status", "0".parse().unwrap());
-                        }
-                        None => {
-                            trailers.insert("grpc-status", "5".parse().unwrap());
-                            trailers.insert("grpc-message", "no such item".parse().unwrap());
-                        }
-                    }
-                    let _ = send.send_trailers(trailers);
-                });
+    serve_h2(listener, move |req, mut respond| async move {
+        let mut body = req.into_body();
+        let mut bytes = Vec::new();
+        while let Some(Ok(d)) = body.data().await {
+            let _ = body.flow_control().release_capacity(d.len());
+            bytes.extend_from_slice(&d);
+        }
+        let id = unframe(&bytes).and_then(request_id).unwrap_or_default();
+        let resp = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .header("x-backend", name)
+            .body(())
+            .unwrap();
+        let Ok(mut send) = respond.send_response(resp, false) else {
+            return;
+        };
+        let mut trailers = http::HeaderMap::new();
+        match id.strip_prefix("item-").and_then(|n| n.parse::<u8>().ok()) {
+            Some(n) => {
+                let _ = send.send_data(framed(&item(&id, name, n)), false);
+                trailers.insert("grpc-status", "0".parse().unwrap());
             }
-        });
-    }
+            None => {
+                trailers.insert("grpc-status", "5".parse().unwrap());
+                trailers.insert("grpc-message", "no such item".parse().unwrap());
+            }
+        }
+        let _ = send.send_trailers(trailers);
+    })
+    .await
 }
 
 /// Calls `GetItem` on each backend over one connection: `item-1` .. `item-n` (not 0: proto3
-/// JSON leaves a zero quantity out), then
-/// `missing`. Returns the statuses the client read from the trailers.
+/// JSON leaves a zero quantity out), then `missing`. Returns the statuses the client read from the trailers.
 async fn client(ports: [u16; 2], n: u8) -> Vec<(u16, String, String)> {
     let mut seen = Vec::new();
     for port in ports {
@@ -149,21 +140,9 @@ fn sniff_decodes_live_grpc_calls_with_their_backend_method_status_and_messages()
         eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     // Two gRPC backends, and a third one outside the filter.
-    let listeners = rt.block_on(async {
-        let mut l = Vec::new();
-        for _ in 0..3 {
-            l.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
-        }
-        l
-    });
-    let port = |i: usize| listeners[i].local_addr().unwrap().port();
-    let (ports, outside) = ([port(0), port(1)], port(2));
+    let (rt, listeners, port) = runtime_and_listeners(3);
+    let (ports, outside) = ([port[0], port[1]], port[2]);
     for (l, name) in listeners.into_iter().zip(["pod-a", "pod-b", "pod-c"]) {
         rt.spawn(serve(l, name));
     }
@@ -272,7 +251,7 @@ fn sniff_decodes_live_grpc_calls_with_their_backend_method_status_and_messages()
 /// the backend that served it, and the backends panel counting them.
 #[test]
 fn sniff_terminal_ui_shows_live_grpc_calls_and_their_backends() {
-    use crate::tui::{tmux, tmux_session, wait_for};
+    use crate::tui::{tmux_session, wait_for};
     if !can_capture() {
         eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
         return;
@@ -281,21 +260,8 @@ fn sniff_terminal_ui_shows_live_grpc_calls_and_their_backends() {
         eprintln!("SKIPPED: tmux not installed");
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listeners = rt.block_on(async {
-        [
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        ]
-    });
-    let ports = [
-        listeners[0].local_addr().unwrap().port(),
-        listeners[1].local_addr().unwrap().port(),
-    ];
+    let (rt, listeners, port) = runtime_and_listeners(2);
+    let ports = [port[0], port[1]];
     for (l, name) in listeners.into_iter().zip(["pod-a", "pod-b"]) {
         rt.spawn(serve(l, name));
     }
@@ -310,13 +276,7 @@ fn sniff_terminal_ui_shows_live_grpc_calls_and_their_backends() {
         protos = support::root().join("fixtures/protos").display(),
     );
     tmux_session(&sock, 160, 45, &script);
-    struct Kill<'a>(&'a std::path::Path);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            tmux(self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(&sock);
+    let _kill = KillTmux(&sock);
     wait_for(&sock, "● capturing");
 
     rt.block_on(async {
