@@ -157,9 +157,8 @@ pub struct ExportArgs {
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
 
-    /// Threads: 1 decodes everything on one; 2 (the default when two cores are available,
-    /// except with --frames or --ndjson, where it does not pay) turns finished streams into
-    /// JSON on a second thread. The output is the same.
+    /// Threads: 1 decodes everything on one; 2 (the default when two cores are available)
+    /// turns finished streams into JSON on a second thread. The output is the same.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 

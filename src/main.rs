@@ -13,6 +13,12 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
+// mimalloc instead of glibc's malloc: an export makes and frees millions of small strings
+// and vectors (header fields, JSON records), and with `-j2` many are freed on the other
+// thread; docs/performance.md has the figures.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -31,6 +37,14 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Standard output as a plain file (a duplicate of its descriptor). The export writes it in
+/// 64 KiB blocks; the standard library's line-buffered stdout would search every block for
+/// a newline first.
+fn stdout_file() -> io::Result<File> {
+    use std::os::fd::AsFd;
+    Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
 }
 
 /// One line on stderr. Messages quote file and interface names and whatever an error says of
@@ -57,15 +71,10 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         reassembly: args.limits.to_limits().reassembly(),
         limits: args.limits.to_limits(),
         keep_streams: None,
-        // More than two would idle: the export has two stages. With --frames or --ndjson the
-        // second thread cost more than it saved (docs/performance.md): one unless asked.
-        threads: args.threads.unwrap_or_else(|| {
-            if args.frames || args.ndjson {
-                1
-            } else {
-                std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
-            }
-        }),
+        // More than two would idle: the export has two stages.
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2))),
     };
     let (written, error) = match &args.output {
         Some(path) => {
@@ -84,7 +93,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 &options,
                 args.ndjson,
                 args.pretty,
-                export::TerminalSafe::new(io::stdout().lock()),
+                export::TerminalSafe::new(stdout_file()?),
             );
             (w.map_err(anyhow::Error::from), e)
         }

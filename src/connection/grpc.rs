@@ -128,7 +128,10 @@ impl StreamGrpc {
 
     fn collect(&mut self, d: usize) {
         for mut f in self.out.drain(..) {
-            if !self.keep_bodies || self.frames[d].len() >= MAX_BODIES {
+            if !self.keep_bodies {
+                // --no-messages: bodies are left out by request, which is no loss to report.
+                f.body = Vec::new();
+            } else if self.frames[d].len() >= MAX_BODIES {
                 if f.captured > 0 {
                     self.bodies_dropped[d] += 1;
                 }

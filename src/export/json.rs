@@ -15,9 +15,74 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 fn secs(ts: Timestamp) -> f64 {
     ts.as_secs_f64()
+}
+
+/// An address and port, written as `Display` writes it (`10.0.0.1:50051`, `[::1]:443`).
+/// IPv4, every stream's case, is formatted on the stack: `to_string` per record cost more
+/// than the rest of its scalars.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint(pub SocketAddr);
+
+impl Serialize for Endpoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            SocketAddr::V4(a) => {
+                // "255.255.255.255:65535" is 21 bytes.
+                let mut text = ArrayText::<21>::default();
+                let [o1, o2, o3, o4] = a.ip().octets();
+                for (octet, sep) in [(o1, b'.'), (o2, b'.'), (o3, b'.'), (o4, b':')] {
+                    text.push(itoa::Buffer::new().format(octet).as_bytes());
+                    text.push(&[sep]);
+                }
+                text.push(itoa::Buffer::new().format(a.port()).as_bytes());
+                match text.as_str() {
+                    Some(t) => s.serialize_str(t),
+                    None => s.collect_str(&self.0),
+                }
+            }
+            SocketAddr::V6(_) => s.collect_str(&self.0),
+        }
+    }
+}
+
+/// Text built on the stack, up to `N` bytes (more is dropped, and `as_str` says so).
+struct ArrayText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    overflow: bool,
+}
+
+impl<const N: usize> Default for ArrayText<N> {
+    fn default() -> Self {
+        ArrayText {
+            buf: [0; N],
+            len: 0,
+            overflow: false,
+        }
+    }
+}
+
+impl<const N: usize> ArrayText<N> {
+    fn push(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(self.buf.get(..self.len)?).ok()
+    }
 }
 
 /// The whole document `h2scope export` writes.
@@ -226,8 +291,8 @@ pub struct WindowsJson {
 pub struct StreamJson {
     pub connection: u64,
     pub stream_id: u32,
-    pub client: String,
-    pub server: String,
+    pub client: Endpoint,
+    pub server: Endpoint,
     pub method: Option<String>,
     pub path: Option<String>,
     pub authority: Option<String>,
@@ -379,8 +444,8 @@ impl StreamJson {
         StreamJson {
             connection: conn.id,
             stream_id: s.id,
-            client: conn.client.to_string(),
-            server: conn.server.to_string(),
+            client: Endpoint(conn.client),
+            server: Endpoint(conn.server),
             method: known(&s.request_headers, ":method"),
             path: known(&s.request_headers, ":path"),
             authority: known(&s.request_headers, ":authority"),
@@ -504,8 +569,8 @@ impl TcpDetail {
 #[derive(Debug, Serialize)]
 pub struct ConnectionJson {
     pub id: u64,
-    pub client: String,
-    pub server: String,
+    pub client: Endpoint,
+    pub server: Endpoint,
     pub protocol: &'static str,
     pub joined_mid_connection: bool,
     pub h2c_upgrade: bool,
@@ -544,8 +609,8 @@ impl ConnectionJson {
         let st = &c.tcp;
         ConnectionJson {
             id: c.info.id,
-            client: c.info.client.to_string(),
-            server: c.info.server.to_string(),
+            client: Endpoint(c.info.client),
+            server: Endpoint(c.info.server),
             protocol: c.protocol.as_str(),
             joined_mid_connection: c.joined_mid_connection,
             h2c_upgrade: c.h2c_upgrade,
@@ -627,6 +692,24 @@ impl BackendJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_are_written_as_display_writes_them() {
+        for a in [
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "10.0.0.1:50051",
+            "127.0.0.1:8",
+            "[::1]:443",
+            "[fe80::1%2]:80",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            assert_eq!(
+                serde_json::to_string(&Endpoint(addr)).unwrap(),
+                format!("\"{addr}\"")
+            );
+        }
+    }
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {

@@ -5,6 +5,7 @@
 //! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`);
 //! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
 
+mod compact;
 mod inert;
 mod json;
 mod threaded;
@@ -66,6 +67,8 @@ enum Output<W: Write> {
     },
     Ndjson {
         out: io::BufWriter<W>,
+        /// The line being written (reused).
+        line: Vec<u8>,
         /// The first write error; later records are dropped (a closed pipe ends the run).
         error: Option<io::Error>,
     },
@@ -128,44 +131,69 @@ pub struct Collector<W: Write> {
 /// Calls held back for pooled inference; beyond this they are decoded at once.
 const MAX_DEFERRED: usize = 10_000;
 
-/// Serialized records (compact JSON, back to back in one buffer) and their sort keys.
+/// Serialized records (compact JSON, back to back in chunks of about [`CHUNK`] bytes) and
+/// their sort keys.
 struct Records<K> {
-    bytes: Vec<u8>,
-    /// Per record: its sort key and where its bytes end (each starts where the last ended).
-    index: Vec<(K, usize)>,
+    /// Full chunks are never reallocated, so the document costs its size once: one growing
+    /// buffer would be copied at every doubling and briefly held twice.
+    chunks: Vec<Vec<u8>>,
+    /// Per record: its sort key, its chunk and where its bytes end there (each record
+    /// starts where the one before it in the same chunk ended, or at 0).
+    index: Vec<(K, u32, u32)>,
 }
+
+/// A chunk is closed once it holds this much; a record never spans two.
+const CHUNK: usize = 1 << 20;
 
 impl<K: Ord + Copy> Records<K> {
     fn new() -> Self {
         Records {
-            bytes: Vec::new(),
+            chunks: Vec::new(),
             index: Vec::new(),
         }
     }
 
     fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
-        // Writing into a Vec cannot fail, and our types serialize without errors.
-        if serde_json::to_writer(&mut self.bytes, value).is_ok() {
-            self.index.push((key, self.bytes.len()));
+        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK + CHUNK / 4));
+        }
+        let n = self.chunks.len() - 1;
+        let Some(chunk) = self.chunks.last_mut() else {
+            return;
+        };
+        // Our types serialize without errors (string keys only); a failed record is cut off.
+        let start = chunk.len();
+        // A chunk past 4 GiB (one record that large) cannot be indexed: it is left out.
+        match compact::to_vec(chunk, value) {
+            Ok(()) if u32::try_from(chunk.len()).is_ok() => {
+                self.index.push((key, n as u32, chunk.len() as u32));
+            }
+            _ => chunk.truncate(start),
         }
     }
 
     /// Writes `[r1,r2,...]` in key order (ties keep their order, as a stable sort does).
     fn write_sorted(&self, out: &mut impl Write) -> io::Result<()> {
-        let mut ranges: Vec<(K, usize, usize)> = Vec::with_capacity(self.index.len());
-        let mut start = 0;
-        for &(k, end) in &self.index {
-            ranges.push((k, start, end));
-            start = end;
+        let mut ranges: Vec<(K, u32, u32, u32)> = Vec::with_capacity(self.index.len());
+        let mut at = (0, 0);
+        for &(k, chunk, end) in &self.index {
+            let start = if at.0 == chunk { at.1 } else { 0 };
+            ranges.push((k, chunk, start, end));
+            at = (chunk, end);
         }
-        // Offsets are unique and grow with arrival: an unstable sort on (key, offset) is stable.
-        ranges.sort_unstable_by_key(|&(k, s, _)| (k, s));
+        // (chunk, start) is unique and grows with arrival: an unstable sort on (key, chunk,
+        // start) is stable.
+        ranges.sort_unstable_by_key(|&(k, c, s, _)| (k, c, s));
         out.write_all(b"[")?;
-        for (i, &(_, s, e)) in ranges.iter().enumerate() {
+        for (i, &(_, c, s, e)) in ranges.iter().enumerate() {
             if i > 0 {
                 out.write_all(b",")?;
             }
-            out.write_all(&self.bytes[s..e])?;
+            let bytes = self
+                .chunks
+                .get(c as usize)
+                .and_then(|b| b.get(s as usize..e as usize));
+            out.write_all(bytes.unwrap_or_default())?;
         }
         out.write_all(b"]")
     }
@@ -210,6 +238,7 @@ impl<W: Write> Collector<W> {
             descriptors: options.descriptors.clone(),
             output: Output::Ndjson {
                 out: io::BufWriter::with_capacity(1 << 16, out),
+                line: Vec::new(),
                 error: None,
             },
             backends: Backends::new(options.backend_header.as_deref()),
@@ -219,13 +248,17 @@ impl<W: Write> Collector<W> {
     }
 
     fn line<T: serde::Serialize>(&mut self, kind: &'static str, value: &T) {
-        if let Output::Ndjson { out, error } = &mut self.output {
+        if let Output::Ndjson { out, line, error } = &mut self.output {
             if error.is_some() {
                 return;
             }
-            let r = serde_json::to_writer(&mut *out, &Tagged { kind, value })
-                .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"));
+            line.clear();
+            let r = compact::to_vec(line, &Tagged { kind, value })
+                .map_err(io::Error::other)
+                .and_then(|()| {
+                    line.push(b'\n');
+                    out.write_all(line)
+                });
             if let Err(e) = r {
                 *error = Some(e);
             }
@@ -407,7 +440,7 @@ impl<W: Write> Collector<W> {
                 }
                 self.line("capture", &capture);
                 match self.output {
-                    Output::Ndjson { mut out, error } => match error {
+                    Output::Ndjson { mut out, error, .. } => match error {
                         Some(e) => Err(e),
                         None => out.flush(),
                     },

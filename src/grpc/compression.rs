@@ -120,11 +120,16 @@ fn read_capped(
     encoding: &'static str,
 ) -> Result<Vec<u8>, CompressionError> {
     let mut out = Vec::new();
-    let limit = (cap as u64).saturating_add(1);
-    r.take(limit)
-        .read_to_end(&mut out)
+    // Up to the cap, then one byte more to tell "exactly the cap" from "over it": reading
+    // `cap + 1` at once would double the buffer past the cap for that one byte.
+    let mut r = r.take(cap as u64);
+    r.read_to_end(&mut out).map_err(|e| corrupt(encoding, &e))?;
+    let mut probe = [0u8; 1];
+    let more = r
+        .into_inner()
+        .read(&mut probe)
         .map_err(|e| corrupt(encoding, &e))?;
-    if out.len() > cap {
+    if more > 0 {
         return Err(CompressionError::TooLarge { cap });
     }
     Ok(out)

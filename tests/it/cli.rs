@@ -250,3 +250,100 @@ fn one_thread_and_two_threads_write_the_same_bytes() {
         }
     }
 }
+
+/// serde_json's pretty layout of compact JSON text: a newline and two spaces per level after
+/// `[`, `{` and `,`, `": "` after keys, and `[]` / `{}` when empty. Only the layout changes:
+/// string contents and numbers are copied as they are.
+fn pretty_layout(compact: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(compact.len() * 2);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(b' ', depth * 2));
+    };
+    let mut bytes = compact.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if in_string {
+            out.push(b);
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                out.push(b);
+            }
+            b'[' | b'{' => {
+                out.push(b);
+                if matches!(bytes.peek(), Some(b']' | b'}')) {
+                    out.extend(bytes.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(b);
+            }
+            b',' => {
+                out.push(b);
+                newline(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// The compact document (records written by `export/compact.rs` as streams complete) is
+/// the document serde_json writes with `--pretty`, but for layout: the same strings,
+/// escapes and numbers, on every fixture and external capture.
+#[test]
+fn the_compact_writer_writes_what_serde_json_writes() {
+    let protos = support::root().join("fixtures/protos");
+    let protos = protos.to_str().unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(support::root().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng" || e == "gz")
+        })
+        .collect();
+    if let Some(dir) = support::external_captures() {
+        files.extend(support::capture_files(&dir));
+    }
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for path in &files {
+        let path = path.to_str().unwrap();
+        for mode in [&["--frames"][..], &["--proto-path", protos]] {
+            let run = |extra: &[&str]| {
+                let mut args = vec!["export", "-j1"];
+                args.extend_from_slice(mode);
+                args.extend_from_slice(extra);
+                args.push(path);
+                let out = support::h2scope(&args);
+                // Damaged captures exit 1 with everything read before the damage.
+                assert!(out.status.code().is_some_and(|c| c <= 1), "{path} {mode:?}");
+                out.stdout
+            };
+            let (compact, pretty) = (run(&[]), run(&["--pretty"]));
+            if compact.is_empty() {
+                continue;
+            }
+            assert!(
+                pretty_layout(&compact) == pretty,
+                "{path} {mode:?}: the compact and pretty documents differ beyond layout"
+            );
+        }
+    }
+}

@@ -1,0 +1,635 @@
+//! Compact JSON into a byte buffer: the export's records, byte for byte what
+//! `serde_json::to_writer` writes, faster.
+//!
+//! Nearly half of an export's output is string contents (header names and values, paths,
+//! decoded messages), and serde_json checks them one byte at a time. This serializer checks
+//! eight bytes at a time and copies clean runs whole; numbers go through the same `itoa` and
+//! `zmij` that serde_json uses, so the text is identical (a test holds it to serde_json on
+//! every fixture's records and on hostile strings). Writing into a `Vec` cannot fail, so
+//! the only errors are the ones serde itself asks for (a map key that is not a string).
+
+use serde::ser::{self, Serialize};
+use std::fmt;
+
+/// Appends `value` as compact JSON to `out`.
+pub fn to_vec<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    value.serialize(&mut Writer { out })
+}
+
+/// Why a value could not be written (a serde custom error, or a map key that is no string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+fn key_must_be_a_string() -> Error {
+    Error("key must be a string".into())
+}
+
+/// What follows a byte in a JSON string: 0 itself, else the letter after the backslash
+/// (`u` for `\u00XX`). The same escapes as serde_json, which decides the output's bytes.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any of the eight bytes of `x` needs escaping: a control (< 0x20), `"` or `\`.
+/// Exact in what it reports (the classic has-less-than and has-zero-byte tests), so a clean
+/// word is never checked again byte by byte.
+#[inline]
+fn word_needs_escape(x: u64) -> bool {
+    let has_zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    (below_space | has_zero(x ^ (ONES * b'"' as u64)) | has_zero(x ^ (ONES * b'\\' as u64))) != 0
+}
+
+/// Where the first byte at or after `from` that needs escaping is. Eight bytes at a time;
+/// the last few are checked as one word padded with a clean byte, so short strings (most
+/// header names and values) take one or two word checks.
+#[inline]
+fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
+    while from < bytes.len() {
+        let rest = bytes.get(from..)?;
+        let mut w = [b'a'; 8];
+        let n = rest.len().min(8);
+        w[..n].copy_from_slice(&rest[..n]);
+        if word_needs_escape(u64::from_le_bytes(w))
+            && let Some(i) = rest[..n].iter().position(|&b| ESCAPE[b as usize] != 0)
+        {
+            return Some(from + i);
+        }
+        from += n;
+    }
+    None
+}
+
+/// `s` as a JSON string, quotes included.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    while let Some(i) = next_escape(bytes, start) {
+        out.extend_from_slice(&bytes[start..i]);
+        let b = bytes[i];
+        match ESCAPE[b as usize] {
+            b'u' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]);
+            }
+            e => out.extend_from_slice(&[b'\\', e]),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// The ten integer methods of a serializer, each calling `self.$write(v)`.
+macro_rules! integers {
+    ($write:ident) => {
+        integers!($write: serialize_i8 i8, serialize_i16 i16, serialize_i32 i32,
+            serialize_i64 i64, serialize_i128 i128, serialize_u8 u8, serialize_u16 u16,
+            serialize_u32 u32, serialize_u64 u64, serialize_u128 u128);
+    };
+    ($write:ident: $($method:ident $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            self.$write(v)
+        }
+    )*};
+}
+
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl Writer<'_> {
+    fn int<I: itoa::Integer>(&mut self, v: I) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    fn int_value<I: itoa::Integer>(&mut self, v: I) -> Result<(), Error> {
+        self.int(v);
+        Ok(())
+    }
+
+    fn null(&mut self) {
+        self.out.extend_from_slice(b"null");
+    }
+}
+
+/// An object or array being written; `first` says whether a comma comes before the next item.
+pub struct Compound<'w, 'a> {
+    w: &'w mut Writer<'a>,
+    first: bool,
+    /// The closing bytes: `]`, `}`, or `]}` / `}}` for enum variants.
+    close: &'static [u8],
+}
+
+impl Compound<'_, '_> {
+    fn comma(&mut self) {
+        if !std::mem::take(&mut self.first) {
+            self.w.out.push(b',');
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        self.comma();
+        write_str(self.w.out, key);
+        self.w.out.push(b':');
+    }
+
+    fn end(self) {
+        self.w.out.extend_from_slice(self.close);
+    }
+}
+
+impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'w, 'a>;
+    type SerializeTuple = Compound<'w, 'a>;
+    type SerializeTupleStruct = Compound<'w, 'a>;
+    type SerializeTupleVariant = Compound<'w, 'a>;
+    type SerializeMap = Compound<'w, 'a>;
+    type SerializeStruct = Compound<'w, 'a>;
+    type SerializeStructVariant = Compound<'w, 'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    integers!(int_value);
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        if v.is_finite() {
+            self.out
+                .extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+        } else {
+            self.null();
+        }
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if v.is_finite() {
+            self.out
+                .extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+        } else {
+            self.null();
+        }
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        write_str(self.out, v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        // As serde_json: an array of numbers.
+        self.out.push(b'[');
+        for (i, b) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.int(*b);
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.null();
+        Ok(())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.null();
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.null();
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        write_str(self.out, variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.push(b':');
+        value.serialize(&mut *self)?;
+        self.out.push(b'}');
+        Ok(())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
+        self.out.push(b'[');
+        Ok(Compound {
+            w: self,
+            first: true,
+            close: b"]",
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'w, 'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'w, 'a>, Error> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.extend_from_slice(b":[");
+        Ok(Compound {
+            w: self,
+            first: true,
+            close: b"]}",
+        })
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
+        self.out.push(b'{');
+        Ok(Compound {
+            w: self,
+            first: true,
+            close: b"}",
+        })
+    }
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'w, 'a>, Error> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'w, 'a>, Error> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.extend_from_slice(b":{");
+        Ok(Compound {
+            w: self,
+            first: true,
+            close: b"}}",
+        })
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        self.comma();
+        value.serialize(&mut *self.w)
+    }
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self);
+        Ok(())
+    }
+}
+
+/// Tuples, tuple structs and tuple variants are written as sequences.
+macro_rules! as_seq {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                ser::SerializeSeq::serialize_element(self, value)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self);
+                Ok(())
+            }
+        }
+    )*};
+}
+
+as_seq!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+impl ser::SerializeMap for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
+        self.comma();
+        key.serialize(KeyWriter { out: self.w.out })?;
+        self.w.out.push(b':');
+        Ok(())
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut *self.w)
+    }
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self);
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.key(key);
+        value.serialize(&mut *self.w)
+    }
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self);
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        ser::SerializeStruct::serialize_field(self, key, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self);
+        Ok(())
+    }
+}
+
+/// A map key: strings as they are; integers, booleans and characters quoted, as serde_json
+/// writes them; anything else is an error, as in serde_json.
+struct KeyWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl KeyWriter<'_> {
+    fn quoted<I: itoa::Integer>(self, v: I) -> Result<(), Error> {
+        self.out.push(b'"');
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.out.push(b'"');
+        Ok(())
+    }
+}
+
+impl ser::Serializer for KeyWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        write_str(self.out, v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out
+            .extend_from_slice(if v { b"\"true\"" } else { b"\"false\"" });
+        Ok(())
+    }
+    integers!(quoted);
+    fn serialize_f32(self, _v: f32) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_f64(self, _v: f64) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, _value: &T) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        write_str(self.out, variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, Error> {
+        Err(key_must_be_a_string())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(key_must_be_a_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn ours<T: Serialize>(v: &T) -> String {
+        let mut out = Vec::new();
+        to_vec(&mut out, v).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        let v = json!({
+            "s": "plain \"quoted\" back\\slash \u{0} \u{1f} \t\n\r\u{8}\u{c} é € 😀 \u{7f}\u{85}",
+            "n": [0, -1, 18446744073709551615u64, -9223372036854775808i64, 1.5, -0.0, 1e300,
+                  2.2250738585072014e-308, 0.1, 1795321478.420048],
+            "b": [true, false, null],
+            "nested": {"": {}, "a": [], "k": [{"x": 1}]},
+        });
+        assert_eq!(ours(&v), serde_json::to_string(&v).unwrap());
+        assert_eq!(ours(&f64::NAN), "null");
+        assert_eq!(ours(&f64::INFINITY), "null");
+        let mut m = std::collections::BTreeMap::new();
+        m.insert(7u32, 'c');
+        m.insert(9u32, '"');
+        assert_eq!(ours(&m), serde_json::to_string(&m).unwrap());
+        assert_eq!(
+            ours(&b"ab"[..].to_vec()),
+            serde_json::to_string(b"ab").unwrap()
+        );
+        let mut bad = std::collections::BTreeMap::new();
+        bad.insert(vec![1u8], 1);
+        assert!(to_vec(&mut Vec::new(), &bad).is_err());
+    }
+
+    #[derive(serde::Serialize)]
+    enum Shapes {
+        Unit,
+        New(u8),
+        Tuple(u8, String),
+        Record { a: Option<u8>, b: f32 },
+    }
+
+    #[test]
+    fn enums_and_structs_match_serde_json() {
+        for v in [
+            Shapes::Unit,
+            Shapes::New(3),
+            Shapes::Tuple(1, "x\"".into()),
+            Shapes::Record { a: None, b: 0.25 },
+        ] {
+            assert_eq!(ours(&v), serde_json::to_string(&v).unwrap());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_is_escaped_as_serde_json_escapes_it(s in any::<String>()) {
+            prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn ascii_around_escapes_at_every_offset(
+            s in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'"'), Just(b'\\'),
+                Just(0u8), Just(0x1f), Just(0x20), Just(0x7f), Just(b'!'), Just(b'#'),
+                Just(b'['), Just(b']')], 0..40)
+        ) {
+            let s = String::from_utf8(s).unwrap();
+            prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
+        }
+    }
+}
