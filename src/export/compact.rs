@@ -75,19 +75,25 @@ fn word_needs_escape(x: u64) -> bool {
 /// header names and values) take one or two word checks.
 #[inline]
 fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
-    while from < bytes.len() {
-        let rest = bytes.get(from..)?;
-        let mut w = [b'a'; 8];
-        let n = rest.len().min(8);
-        w[..n].copy_from_slice(&rest[..n]);
-        if word_needs_escape(u64::from_le_bytes(w))
-            && let Some(i) = rest[..n].iter().position(|&b| ESCAPE[b as usize] != 0)
-        {
-            return Some(from + i);
+    while let Some(word) = bytes.get(from..from + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if word_needs_escape(u64::from_le_bytes(w)) {
+            break;
         }
-        from += n;
+        from += 8;
     }
-    None
+    let rest = bytes.get(from..)?;
+    if rest.len() < 8 {
+        let mut w = [b'a'; 8];
+        w.get_mut(..rest.len())?.copy_from_slice(rest);
+        if !word_needs_escape(u64::from_le_bytes(w)) {
+            return None;
+        }
+    }
+    rest.iter()
+        .position(|&b| ESCAPE[b as usize] != 0)
+        .map(|i| from + i)
 }
 
 /// `s` as a JSON string, quotes included.
