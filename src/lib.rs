@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 
 pub mod capture;
+pub mod compact_json;
 pub mod connection;
 pub mod engine;
 pub mod export;

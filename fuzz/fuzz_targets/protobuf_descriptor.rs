@@ -1,10 +1,11 @@
 //! `decode_json` with a schema: the message types of `fixtures/protos/demo.proto` first, then
 //! every other type in the pool (well-known types, `google.rpc`, descriptor.proto), chosen by
-//! the input's first byte; the rest is the body. The output must serialize as JSON.
+//! the input's first byte; the rest is the body. The output must serialize as JSON, and
+//! `decode_json_text` must write exactly that JSON, compact (or fail as `decode_json` did).
 
 #![no_main]
 
-use h2scope::grpc::{Descriptors, decode_json};
+use h2scope::grpc::{Descriptors, decode_json, decode_json_text};
 use libfuzzer_sys::fuzz_target;
 use prost_reflect::MessageDescriptor;
 use std::path::PathBuf;
@@ -35,7 +36,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let types = types();
     let desc = &types[usize::from(selector) % types.len()];
-    if let Ok(json) = decode_json(desc, body) {
-        serde_json::to_string(&json).expect("serializable");
+    let tree = decode_json(desc, body);
+    let mut text = Vec::new();
+    let direct = decode_json_text(desc, body, &mut text);
+    match (tree, direct) {
+        (Ok(json), Ok(())) => {
+            let want = serde_json::to_string(&json).expect("serializable");
+            assert!(
+                want.as_bytes() == text.as_slice(),
+                "text differs from the tree:\n{want}\n{}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("tree {a:?}, text {b:?}"),
     }
 });

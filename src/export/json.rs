@@ -343,9 +343,26 @@ pub struct MessageJson {
     pub ts: f64,
     pub size: u32,
     pub compressed: bool,
-    pub json: Option<Value>,
+    pub json: MessageBody,
     pub raw: Option<RawJson>,
     pub error: Option<String>,
+}
+
+/// A message decoded to JSON: a tree, or text already written by `compact_json` (which
+/// only `compact_json` can write as it is: see [`crate::compact_json::Raw`]).
+#[derive(Debug)]
+pub enum MessageBody {
+    Tree(Option<Value>),
+    Text(String),
+}
+
+impl Serialize for MessageBody {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MessageBody::Tree(v) => v.serialize(s),
+            MessageBody::Text(t) => crate::compact_json::Raw(t).serialize(s),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -368,7 +385,10 @@ impl GrpcJson {
                     ts: secs(m.ts),
                     size: m.size,
                     compressed: m.compressed,
-                    json: m.json,
+                    json: match m.json_text {
+                        Some(text) => MessageBody::Text(text),
+                        None => MessageBody::Tree(m.json),
+                    },
                     raw: m.raw.map(|r| RawJson {
                         base64: r.base64,
                         fields: r.fields,

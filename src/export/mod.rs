@@ -5,7 +5,6 @@
 //! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`);
 //! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
 
-mod compact;
 mod inert;
 mod json;
 mod threaded;
@@ -119,6 +118,9 @@ impl<T> Window<T> {
 pub struct Collector<W: Write> {
     frames: bool,
     no_messages: bool,
+    /// Messages are decoded to JSON text rather than trees: the output is written by
+    /// `compact_json` (compact documents and NDJSON), which takes the text as it is.
+    json_text: bool,
     descriptors: Descriptors,
     output: Output<W>,
     backends: Backends,
@@ -164,7 +166,7 @@ impl<K: Ord + Copy> Records<K> {
         // Our types serialize without errors (string keys only); a failed record is cut off.
         let start = chunk.len();
         // A chunk past 4 GiB (one record that large) cannot be indexed: it is left out.
-        match compact::to_vec(chunk, value) {
+        match crate::compact_json::to_vec(chunk, value) {
             Ok(()) if u32::try_from(chunk.len()).is_ok() => {
                 self.index.push((key, n as u32, chunk.len() as u32));
             }
@@ -208,12 +210,15 @@ impl<W: Write> Collector<W> {
     /// Collects everything for one document; a compact one is serialized as records
     /// complete.
     fn document_as(options: &Options, pretty: bool) -> Self {
+        // A window (sniff --keep-calls) drops the oldest records: those are kept as records,
+        // written at the end by serde_json, which needs trees.
+        let records = pretty || options.keep_streams.is_some();
         Collector {
             frames: options.frames,
             no_messages: options.no_messages,
+            json_text: !records,
             descriptors: options.descriptors.clone(),
-            // A window (sniff --keep-calls) drops the oldest records: those are kept as records.
-            output: if pretty || options.keep_streams.is_some() {
+            output: if records {
                 Output::Document {
                     streams: Window::new(options.keep_streams),
                     connections: Window::new(options.keep_streams),
@@ -235,6 +240,7 @@ impl<W: Write> Collector<W> {
         Collector {
             frames: options.frames,
             no_messages: options.no_messages,
+            json_text: true,
             descriptors: options.descriptors.clone(),
             output: Output::Ndjson {
                 out: io::BufWriter::with_capacity(1 << 16, out),
@@ -253,7 +259,7 @@ impl<W: Write> Collector<W> {
                 return;
             }
             line.clear();
-            let r = compact::to_vec(line, &Tagged { kind, value })
+            let r = crate::compact_json::to_vec(line, &Tagged { kind, value })
                 .map_err(io::Error::other)
                 .and_then(|()| {
                     line.push(b'\n');
@@ -267,9 +273,20 @@ impl<W: Write> Collector<W> {
 }
 
 impl<W: Write> Collector<W> {
+    /// Whether calls are to be decoded with their messages as JSON text (see `json_text`).
+    pub(crate) fn wants_json_text(&self) -> bool {
+        self.json_text
+    }
+
     fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>) {
         let pooled = self.pool.evidence(key);
-        let call = crate::model::grpc_call(&s, &self.descriptors, self.no_messages, pooled);
+        let call = crate::model::grpc_call(
+            &s,
+            &self.descriptors,
+            self.no_messages,
+            self.json_text,
+            pooled,
+        );
         self.emit_call(conn, s, call);
     }
 

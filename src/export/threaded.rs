@@ -46,6 +46,8 @@ struct Forward<W> {
     queued: Arc<AtomicUsize>,
     descriptors: Descriptors,
     no_messages: bool,
+    /// As the collector's: calls decoded here go to it.
+    json_text: bool,
     chunks: mpsc::Receiver<Vec<u8>>,
     /// NDJSON: the output and its first write error (later chunks are dropped).
     lines: Option<(W, Option<io::Error>)>,
@@ -89,7 +91,13 @@ impl<W: Write> H2Sink for Forward<W> {
         // than wait. Only calls without a pool key: theirs depend on nothing collected.
         let behind = self.queued.load(Ordering::Relaxed) >= QUEUED_BATCHES / 2;
         if behind && InferencePool::key(conn.id, &stream).is_none() {
-            let call = grpc_call(&stream, &self.descriptors, self.no_messages, [&[], &[]]);
+            let call = grpc_call(
+                &stream,
+                &self.descriptors,
+                self.no_messages,
+                self.json_text,
+                [&[], &[]],
+            );
             self.push(Event::Decoded(conn.clone(), stream, call));
         } else {
             self.push(Event::Stream(conn.clone(), stream));
@@ -138,6 +146,7 @@ pub(super) fn export<W: Write>(
     } else {
         Collector::document_as(options, pretty)
     };
+    let json_text = collector.wants_json_text();
     let (out, lines) = if ndjson {
         (None, Some((out, None)))
     } else {
@@ -164,6 +173,7 @@ pub(super) fn export<W: Write>(
             queued,
             descriptors: options.descriptors.clone(),
             no_messages: options.no_messages,
+            json_text,
             chunks,
             lines,
         };

@@ -25,10 +25,33 @@ static PAIRS: [[u8; 2]; 4096] = {
 /// check per group), then the padded tail: raw message bodies and protobuf `bytes` fields go
 /// out through here, so this is on the export's hot path.
 pub fn encode(data: &[u8]) -> String {
+    let mut out = Vec::new();
+    encode_into(data, &mut out);
+    // Only ALPHABET and '=' were written: always ASCII.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`encode`], appended to `out`.
+pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
     let sextet = |n: u32, shift: u32| ALPHABET[((n >> shift) & 63) as usize];
-    let mut out = vec![0u8; data.len().div_ceil(3) * 4];
-    let mut groups = data.chunks_exact(3);
-    let mut quads = out.chunks_exact_mut(4);
+    let start = out.len();
+    out.resize(start + data.len().div_ceil(3) * 4, 0);
+    let dst = out.get_mut(start..).unwrap_or_default();
+    // Two groups (6 bytes in, 8 out) per step, then one group at a time.
+    let pairs = data.len() / 6;
+    let (dst_pairs, dst_rest) = dst.split_at_mut(pairs * 8);
+    let (data_pairs, data_rest) = data.split_at(pairs * 6);
+    for (g, o) in data_pairs
+        .chunks_exact(6)
+        .zip(dst_pairs.chunks_exact_mut(8))
+    {
+        let n = u64::from_be_bytes([g[0], g[1], g[2], g[3], g[4], g[5], 0, 0]);
+        let pick = |shift: u32| PAIRS[((n >> shift) & 0xfff) as usize];
+        let ([a, b], [c, d], [e, f], [g, h]) = (pick(52), pick(40), pick(28), pick(16));
+        o.copy_from_slice(&[a, b, c, d, e, f, g, h]);
+    }
+    let mut groups = data_rest.chunks_exact(3);
+    let mut quads = dst_rest.chunks_exact_mut(4);
     for (g, o) in (&mut groups).zip(&mut quads) {
         let n = (u32::from(g[0]) << 16) | (u32::from(g[1]) << 8) | u32::from(g[2]);
         let [a, b] = PAIRS[(n >> 12) as usize];
@@ -49,8 +72,6 @@ pub fn encode(data: &[u8]) -> String {
     if let Some(o) = quads.next() {
         o.copy_from_slice(&tail);
     }
-    // Only ALPHABET and '=' were written: always ASCII.
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The 6-bit value of a base64 character, standard or URL-safe alphabet.

@@ -7,8 +7,8 @@
 
 use super::{
     Codec, ContentKind, DEFAULT_DECOMPRESS_CAP, Descriptors, Encoding, FrameKind, Framed,
-    decode_json, decode_raw_limited, decompress, parse_status, percent_decode, status_details,
-    status_name,
+    decode_json, decode_json_text, decode_raw_limited, decompress, parse_status, percent_decode,
+    status_details, status_name,
 };
 use crate::capture::Timestamp;
 use serde_json::Value;
@@ -47,6 +47,9 @@ pub struct CallInput<'a> {
     /// Message bodies (requests, responses) of other calls that share this call's unknown
     /// `:path` entry, and so its method: more evidence for inferring it.
     pub pooled: [&'a [Vec<u8>]; 2],
+    /// Decode messages with a schema to compact JSON text ([`Message::json_text`]) instead
+    /// of a tree: for output that writes them once and never looks at them.
+    pub json_text: bool,
 }
 
 impl Default for CallInput<'_> {
@@ -65,6 +68,7 @@ impl Default for CallInput<'_> {
             no_bodies: false,
             max_decompressed: DEFAULT_DECOMPRESS_CAP,
             pooled: [&[], &[]],
+            json_text: false,
         }
     }
 }
@@ -100,6 +104,9 @@ pub struct Message {
     pub compressed: bool,
     /// Decoded through the method's descriptor.
     pub json: Option<Value>,
+    /// The same, as compact JSON text, instead of `json` when the input asked for text
+    /// ([`CallInput::json_text`]).
+    pub json_text: Option<String>,
     /// Schema-less decode and raw bytes, when there is no descriptor or it did not parse.
     pub raw: Option<Raw>,
     pub error: Option<String>,
@@ -155,7 +162,7 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
             .iter()
             .filter(|f| f.kind == FrameKind::Message)
             .map(|f| {
-                let limits = (input.no_bodies, input.max_decompressed);
+                let limits = (input.no_bodies, input.max_decompressed, input.json_text);
                 message(f, desc, enc.as_ref(), &codec, limits)
             })
             .collect::<Vec<_>>()
@@ -189,6 +196,7 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
                 size: 0,
                 compressed: false,
                 json: None,
+                json_text: None,
                 raw: None,
                 error: f
                     .error
@@ -285,7 +293,7 @@ fn message(
     desc: Option<&prost_reflect::MessageDescriptor>,
     enc: Option<&Encoding>,
     codec: &Codec,
-    (no_bodies, max_decompressed): (bool, usize),
+    (no_bodies, max_decompressed, json_text): (bool, usize, bool),
 ) -> Message {
     let mut m = Message {
         index: f.index,
@@ -293,6 +301,7 @@ fn message(
         size: f.declared_len,
         compressed: f.compressed,
         json: None,
+        json_text: None,
         raw: None,
         error: f.error.clone(),
     };
@@ -310,7 +319,7 @@ fn message(
                 return m;
             }
             Some(e) => match decompress(e, &f.body, max_decompressed) {
-                Ok(b) => b,
+                Ok(b) => std::borrow::Cow::Owned(b),
                 Err(err) => {
                     note(&mut m, format!("cannot decompress ({e}): {err}"));
                     m.raw = Some(raw(&f.body, false));
@@ -319,7 +328,7 @@ fn message(
             },
         }
     } else {
-        f.body.clone()
+        std::borrow::Cow::Borrowed(f.body.as_slice())
     };
     if !f.is_complete() {
         // A partial body decodes as far as it goes, schema-less.
@@ -347,13 +356,23 @@ fn message(
             }
         },
         Codec::Proto | Codec::Other(_) => match desc {
-            Some(d) => match decode_json(d, &body) {
-                Ok(v) => m.json = Some(v),
-                Err(e) => {
+            Some(d) => {
+                let decoded = if json_text {
+                    let mut text = Vec::new();
+                    decode_json_text(d, &body, &mut text).map(|()| {
+                        // The writer escapes what JSON needs and copies valid UTF-8 strings.
+                        m.json_text = Some(String::from_utf8(text).unwrap_or_else(|e| {
+                            String::from_utf8_lossy(e.as_bytes()).into_owned()
+                        }));
+                    })
+                } else {
+                    decode_json(d, &body).map(|v| m.json = Some(v))
+                };
+                if let Err(e) = decoded {
                     note(&mut m, format!("does not parse as {}: {e}", d.full_name()));
                     m.raw = Some(raw(&body, true));
                 }
-            },
+            }
             None => m.raw = Some(raw(&body, true)),
         },
     }

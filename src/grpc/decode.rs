@@ -88,6 +88,19 @@ pub enum DecodeError {
 /// doc for the exact shape). `Err` when the body is not a valid encoding of that type, or is
 /// over the limits.
 pub fn decode_json(desc: &MessageDescriptor, body: &[u8]) -> Result<Json, DecodeError> {
+    let (msg, count) = decode_bounded(desc, body)?;
+    let mut walker = Walker {
+        budget: MAX_JSON_VALUES - count,
+    };
+    Ok(walker.message(&msg, 0))
+}
+
+/// The body decoded as `desc`, once it is known to be within the limits, and the count of
+/// values it creates (what is left of [`MAX_JSON_VALUES`] pays for the rest).
+fn decode_bounded(
+    desc: &MessageDescriptor,
+    body: &[u8],
+) -> Result<(DynamicMessage, usize), DecodeError> {
     if body.len() > MAX_JSON_BODY {
         return Err(DecodeError::TooLarge { len: body.len() });
     }
@@ -96,10 +109,196 @@ pub fn decode_json(desc: &MessageDescriptor, body: &[u8]) -> Result<Json, Decode
         type_name: desc.full_name().to_string(),
         reason: e.to_string(),
     })?;
-    let mut walker = Walker {
-        budget: MAX_JSON_VALUES - count,
+    Ok((msg, count))
+}
+
+/// [`decode_json`], written straight to compact JSON text: the same bytes as
+/// `compact_json::to_vec(&decode_json(desc, body)?)`, without the tree.
+///
+/// An export writes every decoded message once and never looks at it again, and building
+/// the `serde_json::Value` tree (a `String` per key, a B-tree per object, a base64 `String`
+/// per `bytes` field), writing it, and freeing it was most of a full export's time. Plain
+/// messages (fields of scalars, strings, bytes, enums, plain messages, lists and maps, the
+/// common case) are written directly, keys in the tree's order (sorted; a later duplicate
+/// replaces an earlier one). A message whose JSON spends the value budget or needs
+/// prost-reflect's serializer (unknown fields, `Any`, the other well-known types) is
+/// written from the tree instead, so the two can never disagree; the tests and the
+/// `protobuf_descriptor` fuzz target hold them to the same bytes.
+pub fn decode_json_text(
+    desc: &MessageDescriptor,
+    body: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    let (msg, count) = decode_bounded(desc, body)?;
+    let start = out.len();
+    if text_message(&msg, 0, out).is_err() {
+        out.truncate(start);
+        let mut walker = Walker {
+            budget: MAX_JSON_VALUES - count,
+        };
+        // Serializing a tree of strings, numbers and string-keyed objects cannot fail.
+        let _ = crate::compact_json::to_vec(out, &walker.message(&msg, 0));
+    }
+    Ok(())
+}
+
+/// Met something only the tree walker writes (see [`decode_json_text`]).
+struct NeedsTree;
+
+/// A field or an extension: what names a key of a message object.
+enum Named {
+    Field(prost_reflect::FieldDescriptor),
+    Ext(prost_reflect::ExtensionDescriptor),
+}
+
+impl Named {
+    fn name(&self) -> &str {
+        match self {
+            Named::Field(f) => f.json_name(),
+            Named::Ext(e) => e.json_name(),
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            Named::Field(f) => f.kind(),
+            Named::Ext(e) => e.kind(),
+        }
+    }
+}
+
+fn text_message(msg: &DynamicMessage, depth: usize, out: &mut Vec<u8>) -> Result<(), NeedsTree> {
+    if depth >= MAX_JSON_DEPTH {
+        let _ = crate::compact_json::to_vec(out, &too_deep());
+        return Ok(());
+    }
+    let desc = msg.descriptor();
+    let name = desc.full_name();
+    if name == "google.protobuf.Any" || msg.unknown_fields().next().is_some() {
+        return Err(NeedsTree);
+    }
+    if special_json(name) {
+        // As the tree walker does: prost-reflect's JSON form of a well-known type (small:
+        // a Timestamp is one string), written from its tree.
+        let v = msg
+            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+            .map_err(|_| NeedsTree)?;
+        let _ = crate::compact_json::to_vec(out, &v);
+        return Ok(());
+    }
+    // The tree's object is a B-tree map: keys sorted, and an extension whose JSON name equals
+    // a field's replaces it.
+    let mut entries: Vec<(Named, &Value)> = msg
+        .fields()
+        .map(|(f, v)| (Named::Field(f), v))
+        .chain(msg.extensions().map(|(e, v)| (Named::Ext(e), v)))
+        .collect();
+    entries.sort_by(|a, b| a.0.name().cmp(b.0.name()));
+    out.push(b'{');
+    let mut first = true;
+    let mut i = 0;
+    while let Some((named, value)) = entries.get(i) {
+        i += 1;
+        if entries
+            .get(i)
+            .is_some_and(|next| next.0.name() == named.name())
+        {
+            // A later entry with the same key replaces this one (the sort is stable).
+            continue;
+        }
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        crate::compact_json::write_str(out, named.name());
+        out.push(b':');
+        text_value(value, &named.kind(), depth, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn text_value(
+    value: &Value,
+    kind: &Kind,
+    depth: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), NeedsTree> {
+    let json = |out: &mut Vec<u8>, v: Json| {
+        let _ = crate::compact_json::to_vec(out, &v);
     };
-    Ok(walker.message(&msg, 0))
+    match value {
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        Value::U32(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        Value::I64(n) => {
+            out.push(b'"');
+            out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
+            out.push(b'"');
+        }
+        Value::U64(n) => {
+            out.push(b'"');
+            out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
+            out.push(b'"');
+        }
+        Value::F32(x) => json(out, float32(*x)),
+        Value::F64(x) => json(out, float(*x)),
+        Value::String(s) => crate::compact_json::write_str(out, s),
+        Value::Bytes(b) => {
+            // Base64 needs no escaping.
+            out.push(b'"');
+            base64::encode_into(b, out);
+            out.push(b'"');
+        }
+        Value::EnumNumber(n) => match kind {
+            Kind::Enum(e) if e.full_name() == "google.protobuf.NullValue" => {
+                out.extend_from_slice(b"null")
+            }
+            Kind::Enum(e) => match e.get_value(*n) {
+                Some(v) => crate::compact_json::write_str(out, v.name()),
+                None => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            },
+            _ => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        },
+        Value::Message(m) => text_message(m, depth + 1, out)?,
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                text_value(v, kind, depth, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let value_kind = match kind {
+                Kind::Message(entry) if entry.is_map_entry() => {
+                    entry.map_entry_value_field().kind()
+                }
+                other => other.clone(),
+            };
+            let mut sorted: Vec<(String, &Value)> =
+                entries.iter().map(|(k, v)| (map_key(k), v)).collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push(b'{');
+            let mut first = true;
+            let mut i = 0;
+            while let Some((key, v)) = sorted.get(i) {
+                i += 1;
+                if sorted.get(i).is_some_and(|next| next.0 == *key) {
+                    continue;
+                }
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                crate::compact_json::write_str(out, key);
+                out.push(b':');
+                text_value(v, &value_kind, depth, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
 }
 
 /// An upper bound on the values decoding `data` as `desc` creates; `None` past `limit`.

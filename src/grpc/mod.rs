@@ -34,7 +34,7 @@ pub mod raw;
 pub mod status;
 
 pub use compression::{CompressionError, DEFAULT_DECOMPRESS_CAP, Encoding, decompress};
-pub use decode::{DecodeError, decode_json};
+pub use decode::{DecodeError, decode_json, decode_json_text};
 pub use descriptors::{DescriptorError, Descriptors, MethodInfo};
 pub use framing::{
     DEFAULT_MAX_MESSAGE, Deframer, DeframerStats, FrameKind, Framed, WebTextDecoder,

@@ -173,10 +173,14 @@ impl InferencePool {
 
 /// The gRPC call a stream carried, decoded through `descriptors`; `None` for other streams.
 /// `pooled` is evidence from calls that share its unknown `:path` (see [`InferencePool`]).
+///
+/// `json_text`: messages decoded with a schema come as compact JSON text
+/// ([`crate::grpc::call::Message::json_text`]), for output that only writes them.
 pub fn grpc_call(
     s: &Stream,
     descriptors: &Descriptors,
     no_bodies: bool,
+    json_text: bool,
     pooled: [&[Vec<u8>]; 2],
 ) -> Option<Call> {
     let g = s.grpc.as_ref()?;
@@ -227,6 +231,7 @@ pub fn grpc_call(
         no_bodies,
         max_decompressed: g.max_decompressed,
         pooled,
+        json_text,
     };
     Some(decode_call(&input, descriptors))
 }

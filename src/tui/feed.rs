@@ -180,6 +180,7 @@ impl<F> H2Sink for Sink<F> {
             &s,
             &self.descriptors,
             false,
+            false,
             self.pool.evidence(key.as_ref()),
         );
         let rec = CallRecord::new(conn, s, call);

@@ -420,6 +420,26 @@ fn an_empty_map_entry_counts_its_key_and_value() {
     assert!(held(&m) <= bound, "{} > {bound}", held(&m));
 }
 
+/// A body of `(field number, wire type choice, payload)` fields: right and wrong wire types
+/// for the schema, packed and not, nested.
+fn fields_body(fields: &[(u8, u8, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (number, wt, payload) in fields {
+        let wt = [0u8, 1, 2, 5, 2, 2][usize::from(*wt % 6)];
+        body.push(number << 3 | wt);
+        match wt {
+            0 => body.push(payload.first().copied().unwrap_or(1) & 0x7f),
+            1 => body.extend_from_slice(&[7; 8]),
+            5 => body.extend_from_slice(&[7; 4]),
+            _ => {
+                body.push(payload.len() as u8);
+                body.extend_from_slice(payload);
+            }
+        }
+    }
+    body
+}
+
 proptest! {
     /// The pre-scan count is an upper bound of what the decode creates, for bodies made of
     /// random fields of the schema (right and wrong wire types, packed and not, nested).
@@ -429,20 +449,7 @@ proptest! {
     ) {
         let d = descriptors();
         let desc = d.message("h2scope.test.Everything").unwrap();
-        let mut body = Vec::new();
-        for (number, wt, payload) in &fields {
-            let wt = [0u8, 1, 2, 5, 2, 2][*wt as usize];
-            body.push(number << 3 | wt);
-            match wt {
-                0 => body.push(payload.first().copied().unwrap_or(1) & 0x7f),
-                1 => body.extend_from_slice(&[7; 8]),
-                5 => body.extend_from_slice(&[7; 4]),
-                _ => {
-                    body.push(payload.len() as u8);
-                    body.extend_from_slice(payload);
-                }
-            }
-        }
+        let body = fields_body(&fields);
         let bound = count_values(&desc, &body, usize::MAX).unwrap();
         if let Ok(m) = DynamicMessage::decode(desc, body.as_slice()) {
             prop_assert!(held(&m) <= bound, "{} > {bound}", held(&m));
@@ -455,6 +462,93 @@ proptest! {
         for name in ["h2scope.test.Everything", "google.protobuf.Any", "google.rpc.Status", "google.protobuf.Struct"] {
             let desc = d.message(name).unwrap();
             let _ = decode_json(&desc, &body);
+            text_matches_tree(&desc, &body);
         }
     }
+
+    /// Bodies of random fields of the schema, as in `value_count_is_an_upper_bound`: most
+    /// decode, so the direct text path is exercised, not only its fallback.
+    #[test]
+    fn text_is_the_tree_written_compact(
+        fields in prop::collection::vec((1u8..=22, 0u8..6, prop::collection::vec(prop::num::u8::ANY, 0..12)), 0..30),
+    ) {
+        let d = descriptors();
+        let desc = d.message("h2scope.test.Everything").unwrap();
+        let body = fields_body(&fields);
+        text_matches_tree(&desc, &body);
+    }
+}
+
+/// `decode_json_text` writes what `decode_json` gives, serialized compact; both fail alike.
+fn text_matches_tree(desc: &MessageDescriptor, body: &[u8]) {
+    let tree = decode_json(desc, body);
+    let mut text = b"[".to_vec();
+    let direct = decode_json_text(desc, body, &mut text);
+    match (tree, direct) {
+        (Ok(tree), Ok(())) => {
+            let mut want = b"[".to_vec();
+            crate::compact_json::to_vec(&mut want, &tree).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&text),
+                String::from_utf8_lossy(&want)
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("tree {a:?}, text {b:?}"),
+    }
+}
+
+/// Every message the tests above build, through both paths: plain fields of every kind,
+/// maps, lists, enums, unknown fields, `Any` (resolved, well-known, unresolved) and the other
+/// well-known types.
+#[test]
+fn text_matches_tree_on_every_test_message() {
+    let d = descriptors();
+    let everything_desc = d.message("h2scope.test.Everything").unwrap();
+    let mut bodies: Vec<(MessageDescriptor, Vec<u8>)> =
+        vec![(everything_desc.clone(), everything(&d).encode_to_vec())];
+    // Without its well-known-type fields the message takes the direct path.
+    let mut plain = everything(&d);
+    for name in ["when", "extra", "took", "meta", "wrapped"] {
+        plain.clear_field_by_name(name);
+    }
+    let plain = plain.encode_to_vec();
+    let mut text = Vec::new();
+    assert!(
+        text_message(
+            &DynamicMessage::decode(everything_desc.clone(), plain.as_slice()).unwrap(),
+            0,
+            &mut text
+        )
+        .is_ok(),
+        "the plain message is written directly"
+    );
+    bodies.push((everything_desc.clone(), plain));
+    let mut with_unknown = everything(&d).encode_to_vec();
+    with_unknown.extend_from_slice(&[0xf8, 0x06, 0x2a, 0x82, 0x07, 0x02, b'h', b'i']);
+    bodies.push((everything_desc.clone(), with_unknown));
+    for name in ["h2scope.test.Inner", "google.protobuf.Empty"] {
+        bodies.push((d.message(name).unwrap(), Vec::new()));
+    }
+    let mut m = msg(&d, "h2scope.test.Everything");
+    for (field, value) in [
+        (
+            "extra",
+            any(&d, "h2scope.test.Inner", vec![0x0a, 0x02, b'o', b'k']),
+        ),
+        (
+            "extra",
+            any(&d, "google.protobuf.Duration", vec![0x08, 0x05]),
+        ),
+        ("extra", any(&d, "no.such.Type", vec![0x08, 0x01])),
+    ] {
+        if m.descriptor().get_field_by_name(field).is_some() {
+            m.set_field_by_name(field, value);
+            bodies.push((everything_desc.clone(), m.encode_to_vec()));
+        }
+    }
+    for (desc, body) in &bodies {
+        text_matches_tree(desc, body);
+    }
+    assert!(bodies.len() >= 8);
 }

@@ -1,5 +1,5 @@
-//! Compact JSON into a byte buffer: the export's records, byte for byte what
-//! `serde_json::to_writer` writes, faster.
+//! Compact JSON into a byte buffer, byte for byte what `serde_json::to_writer` writes,
+//! faster: the export's records and the messages decoded to JSON text.
 //!
 //! Nearly half of an export's output is string contents (header names and values, paths,
 //! decoded messages), and serde_json checks them one byte at a time. This serializer checks
@@ -13,7 +13,7 @@ use std::fmt;
 
 /// Appends `value` as compact JSON to `out`.
 pub fn to_vec<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    value.serialize(&mut Writer { out })
+    value.serialize(&mut Writer { out, raw: false })
 }
 
 /// Why a value could not be written (a serde custom error, or a map key that is no string).
@@ -141,6 +141,23 @@ macro_rules! integers {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
+    /// The next string is JSON text to copy as it is ([`Raw`]).
+    raw: bool,
+}
+
+/// The newtype name by which [`Raw`] tells this writer to copy its string as it is.
+const RAW_TOKEN: &str = "$h2scope::compact_json::Raw";
+
+/// JSON text that this writer copies into its output as it is: text this module wrote
+/// earlier (a message decoded to JSON), so writing it is a copy. Any other serializer sees a
+/// newtype holding a string and writes a JSON string: use it only with [`to_vec`].
+#[derive(Debug, Clone, Copy)]
+pub struct Raw<'a>(pub &'a str);
+
+impl Serialize for Raw<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(RAW_TOKEN, self.0)
+    }
 }
 
 impl Writer<'_> {
@@ -225,7 +242,11 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(self.out, v);
+        if std::mem::take(&mut self.raw) {
+            self.out.extend_from_slice(v.as_bytes());
+        } else {
+            write_str(self.out, v);
+        }
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
@@ -266,10 +287,13 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        value.serialize(self)
+        self.raw = name == RAW_TOKEN;
+        let r = value.serialize(&mut *self);
+        self.raw = false;
+        r
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
@@ -600,6 +624,12 @@ mod tests {
         let mut bad = std::collections::BTreeMap::new();
         bad.insert(vec![1u8], 1);
         assert!(to_vec(&mut Vec::new(), &bad).is_err());
+    }
+
+    #[test]
+    fn raw_text_is_copied_as_it_is() {
+        let v = (Raw("{\"a\":[1,\"x\"]}"), "{\"a\"}");
+        assert_eq!(ours(&v), "[{\"a\":[1,\"x\"]},\"{\\\"a\\\"}\"]");
     }
 
     #[derive(serde::Serialize)]
