@@ -8,12 +8,13 @@
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Every 12-bit value as its two base64 characters: a 3-byte group is two lookups.
-static PAIRS: [[u8; 2]; 4096] = {
-    let mut t = [[0u8; 2]; 4096];
+/// Every 12-bit value as its two base64 characters, the first in the low byte: a 3-byte
+/// group is two lookups, and two groups are one 8-byte store.
+static PAIRS: [u16; 4096] = {
+    let mut t = [0u16; 4096];
     let mut i = 0;
     while i < 4096 {
-        t[i] = [ALPHABET[i >> 6], ALPHABET[i & 63]];
+        t[i] = ALPHABET[i >> 6] as u16 | (ALPHABET[i & 63] as u16) << 8;
         i += 1;
     }
     t
@@ -46,17 +47,17 @@ pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
         .zip(dst_pairs.chunks_exact_mut(8))
     {
         let n = u64::from_be_bytes([g[0], g[1], g[2], g[3], g[4], g[5], 0, 0]);
-        let pick = |shift: u32| PAIRS[((n >> shift) & 0xfff) as usize];
-        let ([a, b], [c, d], [e, f], [g, h]) = (pick(52), pick(40), pick(28), pick(16));
-        o.copy_from_slice(&[a, b, c, d, e, f, g, h]);
+        let pick = |shift: u32| u64::from(PAIRS[((n >> shift) & 0xfff) as usize]);
+        let chars = pick(52) | pick(40) << 16 | pick(28) << 32 | pick(16) << 48;
+        o.copy_from_slice(&chars.to_le_bytes());
     }
     let mut groups = data_rest.chunks_exact(3);
     let mut quads = dst_rest.chunks_exact_mut(4);
     for (g, o) in (&mut groups).zip(&mut quads) {
         let n = (u32::from(g[0]) << 16) | (u32::from(g[1]) << 8) | u32::from(g[2]);
-        let [a, b] = PAIRS[(n >> 12) as usize];
-        let [c, d] = PAIRS[(n & 0xfff) as usize];
-        o.copy_from_slice(&[a, b, c, d]);
+        let chars =
+            u32::from(PAIRS[(n >> 12) as usize]) | u32::from(PAIRS[(n & 0xfff) as usize]) << 16;
+        o.copy_from_slice(&chars.to_le_bytes());
     }
     let tail = match *groups.remainder() {
         [a] => {
