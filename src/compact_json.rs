@@ -100,9 +100,9 @@ fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
 /// vectorizes it (16 or 32 bytes a step): most strings are clean and are then copied whole.
 #[inline]
 fn any_escape(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    bytes.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// `s` as a JSON string, quotes included.

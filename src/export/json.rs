@@ -368,7 +368,7 @@ impl Serialize for MessageBody {
 #[derive(Debug, Serialize)]
 pub struct RawJson {
     pub base64: String,
-    pub fields: Option<Value>,
+    pub fields: Option<Vec<crate::grpc::raw::RawItem>>,
 }
 
 impl GrpcJson {

@@ -5,10 +5,11 @@
 //! Every message is kept in the result: decoded, or schema-less with its raw bytes and the
 //! reason it could not be decoded. Never drop a message.
 
+use super::raw::{RawItem, decode_raw_items};
 use super::{
     Codec, ContentKind, DEFAULT_DECOMPRESS_CAP, Descriptors, Encoding, FrameKind, Framed,
-    decode_json, decode_json_text, decode_raw_limited, decompress, parse_status, percent_decode,
-    status_details, status_name,
+    decode_json, decode_json_text, decompress, parse_status, percent_decode, status_details,
+    status_name,
 };
 use crate::capture::Timestamp;
 use serde_json::Value;
@@ -116,7 +117,9 @@ pub struct Message {
 pub struct Raw {
     pub base64: String,
     /// `protoc --decode_raw`-like reading; `None` when the bytes are no protobuf at all.
-    pub fields: Option<Value>,
+    /// Typed items (they serialize as [`crate::grpc::decode_raw`]'s JSON): written as they
+    /// are by an export, turned into a tree ([`crate::grpc::raw::to_value`]) for display.
+    pub fields: Option<Vec<RawItem>>,
 }
 
 fn protocol_name(kind: &Option<ContentKind>) -> String {
@@ -491,7 +494,7 @@ fn raw(body: &[u8], protobuf: bool) -> Raw {
     Raw {
         base64: super::base64_encode(body),
         fields: if protobuf {
-            decode_raw_limited(body, MAX_RAW_NODES).ok().map(|(v, _)| v)
+            decode_raw_items(body, MAX_RAW_NODES).ok().map(|(v, _)| v)
         } else {
             None
         },

@@ -146,7 +146,15 @@ const FCOMMENT: u8 = 0x10;
 fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
     let bad = |why: &str| corrupt("gzip", &why);
     let body = gzip_body(data).ok_or_else(|| bad("invalid gzip header"))?;
-    let (out, used) = inflate_capped(body, false, cap, "gzip")?;
+    // The trailer's length (ISIZE), as a size hint only: it is whatever the sender wrote.
+    // Right, it is the one allocation the output needs; a bomb's is over the cap, so its
+    // buffer is the cap from the start instead of doubling up to it.
+    let hint = data
+        .len()
+        .checked_sub(4)
+        .and_then(|at| data.get(at..))
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let (out, used) = inflate_capped(body, false, cap, hint, "gzip")?;
     let trailer = body
         .get(used..used + 8)
         .ok_or_else(|| bad("unexpected end of data: no gzip trailer"))?;
@@ -198,6 +206,7 @@ fn inflate_capped(
     input: &[u8],
     zlib: bool,
     cap: usize,
+    size_hint: Option<usize>,
     encoding: &'static str,
 ) -> Result<(Vec<u8>, usize), CompressionError> {
     use miniz_oxide::inflate::TINFLStatus;
@@ -212,8 +221,9 @@ fn inflate_capped(
     }
     let run = |state: &mut DecompressorOxide| {
         state.init();
-        // A first guess of 4x the input; doubled as needed, never past the cap.
-        let mut out = vec![0u8; input.len().saturating_mul(4).clamp(256, 1 << 20).min(cap)];
+        // The hint, else a first guess of 4x the input; doubled as needed, never past the cap.
+        let guess = input.len().saturating_mul(4).clamp(256, 1 << 20);
+        let mut out = vec![0u8; size_hint.unwrap_or(guess).min(cap)];
         let (mut in_pos, mut out_pos) = (0, 0);
         loop {
             let (status, used, written) = decompress(
@@ -228,6 +238,10 @@ fn inflate_capped(
             match status {
                 TINFLStatus::Done => {
                     out.truncate(out_pos);
+                    if out.capacity() > out_pos.saturating_mul(2).saturating_add(4096) {
+                        // A hint far over the truth: give the room back.
+                        out.shrink_to_fit();
+                    }
                     return Ok((out, in_pos));
                 }
                 TINFLStatus::HasMoreOutput => {
@@ -272,11 +286,11 @@ fn looks_like_zlib(data: &[u8]) -> bool {
 }
 
 fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
-    let raw = || inflate_capped(data, false, cap, "deflate").map(|(out, _)| out);
+    let raw = || inflate_capped(data, false, cap, None, "deflate").map(|(out, _)| out);
     if !looks_like_zlib(data) {
         return raw();
     }
-    match inflate_capped(data, true, cap, "deflate") {
+    match inflate_capped(data, true, cap, None, "deflate") {
         Ok((out, _)) => Ok(out),
         Err(e @ CompressionError::TooLarge { .. }) => Err(e),
         // One raw stream in 31 or so passes the header check by chance.

@@ -40,7 +40,8 @@
 //! abandoned at its own level, never retried from above.
 
 use super::base64;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Nesting levels tried as messages or groups.
 pub const MAX_DEPTH: usize = 32;
@@ -48,6 +49,9 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_NODES: usize = 50_000;
 /// Bytes of string and base64 text in one output.
 pub const MAX_TEXT: usize = 4 << 20;
+
+/// What `omitted` says.
+const OMITTED: &str = "output limit reached";
 
 /// The largest field number protobuf allows (2^29 - 1).
 const MAX_FIELD: u64 = (1 << 29) - 1;
@@ -69,6 +73,19 @@ pub fn decode_raw(body: &[u8]) -> Result<Value, RawError> {
 /// [`decode_raw`] with at most `max_nodes` values (at most [`MAX_NODES`]); also returns how
 /// many were output, for callers that share a budget.
 pub fn decode_raw_limited(body: &[u8], max_nodes: usize) -> Result<(Value, usize), RawError> {
+    let (items, nodes) = decode_raw_items(body, max_nodes)?;
+    Ok((to_value(&items), nodes))
+}
+
+/// The reading as a JSON tree (what [`RawItem`]s serialize to).
+pub fn to_value(items: &[RawItem]) -> Value {
+    // Strings, integers, finite floats and string keys: cannot fail.
+    serde_json::to_value(items).unwrap_or_default()
+}
+
+/// [`decode_raw_limited`] as typed items, which serialize to the same JSON without a tree
+/// (an export writes millions of these objects once).
+pub fn decode_raw_items(body: &[u8], max_nodes: usize) -> Result<(Vec<RawItem>, usize), RawError> {
     let mut raw = Raw {
         nodes: 0,
         reserved: 0,
@@ -78,7 +95,69 @@ pub fn decode_raw_limited(body: &[u8], max_nodes: usize) -> Result<(Value, usize
     };
     let mut pos = 0;
     let fields = raw.fields(body, &mut pos, 0, None)?;
-    Ok((Value::Array(fields), raw.nodes))
+    Ok((fields, raw.nodes))
+}
+
+/// One object of the output array (see the module doc).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RawItem {
+    Field(Box<RawField>),
+    /// Where output stopped at a limit: `{"remaining_bytes": n, "truncated": true}`.
+    Truncated {
+        remaining_bytes: usize,
+        truncated: bool,
+    },
+}
+
+/// A field occurrence. The members are declared in the byte order of their JSON keys, so
+/// the object comes out as a sorted JSON map would (the order the output has always had);
+/// absent ones are left out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RawField {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub double: Option<Float>,
+    pub field: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub float: Option<Float>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<RawItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Vec<RawItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packed_varint: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub string: Option<String>,
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zigzag: Option<i64>,
+}
+
+/// A floating-point reading: a number, or "NaN", "Infinity", "-Infinity" as in proto3 JSON.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Float {
+    Number(f64),
+    Text(&'static str),
+}
+
+impl Serialize for Float {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Float::Number(x) => s.serialize_f64(*x),
+            Float::Text(t) => s.serialize_str(t),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -114,30 +193,31 @@ fn take<'a>(data: &'a [u8], pos: &mut usize, n: usize) -> Option<&'a [u8]> {
     Some(s)
 }
 
-fn float(x: f64) -> Value {
+fn float(x: f64) -> Float {
     if x.is_nan() {
-        "NaN".into()
+        Float::Text("NaN")
     } else if x.is_infinite() {
-        if x > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        Float::Text(if x > 0.0 { "Infinity" } else { "-Infinity" })
     } else {
-        serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+        Float::Number(x)
     }
 }
 
 /// An f32 as the f64 with the same shortest decimal form (0.1f32 shows as 0.1, not
 /// 0.10000000149011612).
-fn float32(x: f32) -> Value {
+fn float32(x: f32) -> Float {
     if !x.is_finite() {
         return float(f64::from(x));
     }
     float(x.to_string().parse().unwrap_or(f64::from(x)))
 }
 
-fn entry(field: u32, ty: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("field".into(), field.into());
-    m.insert("type".into(), ty.into());
-    m
+fn entry(field: u32, ty: &'static str) -> RawField {
+    RawField {
+        field,
+        ty,
+        ..RawField::default()
+    }
 }
 
 fn err(offset: usize, reason: &'static str) -> RawError {
@@ -152,7 +232,7 @@ impl Raw {
         pos: &mut usize,
         depth: usize,
         group: Option<u32>,
-    ) -> Result<Vec<Value>, RawError> {
+    ) -> Result<Vec<RawItem>, RawError> {
         let mut out = Vec::new();
         loop {
             if !self.exhausted && self.nodes.saturating_add(self.reserved) >= self.max_nodes {
@@ -161,7 +241,10 @@ impl Raw {
             }
             if self.exhausted {
                 if *pos < data.len() {
-                    out.push(json!({"truncated": true, "remaining_bytes": data.len() - *pos}));
+                    out.push(RawItem::Truncated {
+                        remaining_bytes: data.len() - *pos,
+                        truncated: true,
+                    });
                     *pos = data.len();
                 }
                 return Ok(out);
@@ -183,13 +266,12 @@ impl Raw {
                 0 => {
                     let v = read_varint(data, pos).map_err(|r| err(start, r))?;
                     let mut m = entry(field, "varint");
-                    m.insert("value".into(), v.into());
+                    m.value = Some(v);
                     if v > i64::MAX as u64 {
-                        m.insert("signed".into(), (v as i64).into());
+                        m.signed = Some(v as i64);
                     }
                     if v != 0 {
-                        let zigzag = ((v >> 1) as i64) ^ -((v & 1) as i64);
-                        m.insert("zigzag".into(), zigzag.into());
+                        m.zigzag = Some(((v >> 1) as i64) ^ -((v & 1) as i64));
                     }
                     m
                 }
@@ -197,22 +279,22 @@ impl Raw {
                     let b = take(data, pos, 8).ok_or(err(start, "truncated fixed64"))?;
                     let v = u64::from_le_bytes(b.try_into().unwrap_or_default());
                     let mut m = entry(field, "fixed64");
-                    m.insert("value".into(), v.into());
+                    m.value = Some(v);
                     if v > i64::MAX as u64 {
-                        m.insert("signed".into(), (v as i64).into());
+                        m.signed = Some(v as i64);
                     }
-                    m.insert("double".into(), float(f64::from_bits(v)));
+                    m.double = Some(float(f64::from_bits(v)));
                     m
                 }
                 5 => {
                     let b = take(data, pos, 4).ok_or(err(start, "truncated fixed32"))?;
                     let v = u32::from_le_bytes(b.try_into().unwrap_or_default());
                     let mut m = entry(field, "fixed32");
-                    m.insert("value".into(), v.into());
+                    m.value = Some(u64::from(v));
                     if v > i32::MAX as u32 {
-                        m.insert("signed".into(), (v as i32).into());
+                        m.signed = Some(i64::from(v as i32));
                     }
-                    m.insert("float".into(), float32(f32::from_bits(v)));
+                    m.float = Some(float32(f32::from_bits(v)));
                     m
                 }
                 2 => {
@@ -236,7 +318,7 @@ impl Raw {
                     let inner = self.fields(data, pos, depth + 1, Some(field))?;
                     self.reserved -= 1;
                     let mut m = entry(field, "group");
-                    m.insert("group".into(), Value::Array(inner));
+                    m.group = Some(inner);
                     m
                 }
                 4 => {
@@ -248,7 +330,7 @@ impl Raw {
                 _ => return Err(err(start, "invalid wire type")),
             };
             self.count(1);
-            out.push(Value::Object(value));
+            out.push(RawItem::Field(Box::new(value)));
         }
     }
 
@@ -259,16 +341,16 @@ impl Raw {
         }
     }
 
-    fn len_delimited(&mut self, field: u32, body: &[u8], depth: usize) -> Map<String, Value> {
+    fn len_delimited(&mut self, field: u32, body: &[u8], depth: usize) -> RawField {
         let mut m = entry(field, "len");
-        m.insert("length".into(), body.len().into());
+        m.length = Some(body.len());
         if body.is_empty() {
-            m.insert("string".into(), "".into());
+            m.string = Some(String::new());
             return m;
         }
         let text = std::str::from_utf8(body).ok();
         if let Some(s) = text.filter(|s| !s.chars().any(char::is_control)) {
-            self.text(&mut m, "string", s.to_string());
+            m.string = self.text(&mut m, s.to_string());
             return m;
         }
         if depth + 1 < MAX_DEPTH {
@@ -276,7 +358,7 @@ impl Raw {
             let mut pos = 0;
             match self.fields(body, &mut pos, depth + 1, None) {
                 Ok(fields) if !fields.is_empty() => {
-                    m.insert("message".into(), Value::Array(fields));
+                    m.message = Some(fields);
                     return m;
                 }
                 _ => *self = saved,
@@ -287,28 +369,28 @@ impl Raw {
                 .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
         };
         if let Some(s) = text.filter(lenient) {
-            self.text(&mut m, "string", s.to_string());
+            m.string = self.text(&mut m, s.to_string());
             return m;
         }
         if body.len().div_ceil(3) * 4 > MAX_TEXT.saturating_sub(self.text) {
-            m.insert("omitted".into(), "output limit reached".into());
+            m.omitted = Some(OMITTED);
             return m;
         }
-        self.text(&mut m, "bytes", base64::encode(body));
+        m.bytes = self.text(&mut m, base64::encode(body));
         if let Some(values) = self.packed_varints(body) {
-            m.insert("packed_varint".into(), values.into());
+            m.packed_varint = Some(values);
         }
         m
     }
 
-    /// Adds `s` under `key` if the text budget allows, else marks it omitted.
-    fn text(&mut self, m: &mut Map<String, Value>, key: &str, s: String) {
+    /// `s`, if the text budget allows; else `None`, with the field marked omitted.
+    fn text(&mut self, m: &mut RawField, s: String) -> Option<String> {
         if s.len() > MAX_TEXT.saturating_sub(self.text) {
-            m.insert("omitted".into(), "output limit reached".into());
-            return;
+            m.omitted = Some(OMITTED);
+            return None;
         }
         self.text += s.len();
-        m.insert(key.into(), s.into());
+        Some(s)
     }
 
     /// `body` as minimally encoded varints, if it is exactly that and the node budget allows.
@@ -336,6 +418,7 @@ impl Raw {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
 
     fn key(field: u32, wt: u8) -> Vec<u8> {
         varint(u64::from(field) << 3 | u64::from(wt))
@@ -602,7 +685,52 @@ mod tests {
         })
     }
 
+    /// The items written directly (as an export writes them) are the sorted-key JSON a tree
+    /// gives: their members are declared in key order.
+    fn items_serialize_as_their_tree(body: &[u8], max_nodes: usize) {
+        if let Ok((items, _)) = decode_raw_items(body, max_nodes) {
+            assert_eq!(
+                serde_json::to_string(&items).unwrap(),
+                serde_json::to_string(&to_value(&items)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn every_kind_of_item_serializes_as_its_tree() {
+        let fixed64 = |f, v: u64| [key(f, 1), v.to_le_bytes().to_vec()].concat();
+        let fixed32 = |f, v: u32| [key(f, 5), v.to_le_bytes().to_vec()].concat();
+        let body = [
+            [key(1, 0), varint(u64::MAX)].concat(),
+            [key(2, 0), varint(7)].concat(),
+            fixed64(3, f64::NAN.to_bits()),
+            fixed64(3, (-1.5f64).to_bits()),
+            fixed64(3, u64::MAX),
+            fixed32(4, 0.1f32.to_bits()),
+            fixed32(4, f32::NEG_INFINITY.to_bits()),
+            fixed32(4, u32::MAX),
+            ld(5, b""),
+            ld(5, b"text"),
+            ld(6, &[key(1, 0), varint(1)].concat()),
+            ld(7, &[0xff, 0x01, 0x80]),
+            ld(8, &[0x96, 0x01, 0x02]),
+            [key(9, 3), key(1, 0), varint(3), key(9, 4)].concat(),
+        ]
+        .concat();
+        items_serialize_as_their_tree(&body, MAX_NODES);
+        // Cut short by the node budget: the truncation marker.
+        items_serialize_as_their_tree(&body, 3);
+        let (items, _) = decode_raw_items(&body, 3).unwrap();
+        assert!(matches!(items.last(), Some(RawItem::Truncated { .. })));
+    }
+
     proptest! {
+        #[test]
+        fn any_items_serialize_as_their_tree(body in tree(), budget in 0usize..40) {
+            items_serialize_as_their_tree(&body, budget);
+            items_serialize_as_their_tree(&body, MAX_NODES);
+        }
+
         /// Any budget, any nesting: the output holds exactly the nodes reported, never more
         /// than the budget.
         #[test]
