@@ -361,7 +361,9 @@ fn message(
         Codec::Proto | Codec::Other(_) => match desc {
             Some(d) => {
                 let decoded = if json_text {
-                    let mut text = Vec::new();
+                    // Room for the usual case (base64 of bytes fields is 4/3 of them), so
+                    // the text is rarely copied while it grows.
+                    let mut text = Vec::with_capacity(body.len().saturating_mul(2) + 256);
                     decode_json_text(d, &body, &mut text).map(|()| {
                         // The writer escapes what JSON needs and copies valid UTF-8 strings.
                         m.json_text = Some(String::from_utf8(text).unwrap_or_else(|e| {

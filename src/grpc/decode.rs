@@ -105,12 +105,19 @@ fn decode_bounded(
         return Err(DecodeError::TooLarge { len: body.len() });
     }
     let count = count_values(desc, body, MAX_JSON_VALUES).ok_or(DecodeError::TooComplex)?;
-    let msg = DynamicMessage::decode(desc.clone(), body).map_err(|e| DecodeError::Protobuf {
+    Ok((decode_message(desc, body)?, count))
+}
+
+fn decode_message(desc: &MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, DecodeError> {
+    DynamicMessage::decode(desc.clone(), body).map_err(|e| DecodeError::Protobuf {
         type_name: desc.full_name().to_string(),
         reason: e.to_string(),
-    })?;
-    Ok((msg, count))
+    })
 }
+
+/// The most values [`scan`] counts for one body byte: an empty map entry (two bytes) counts
+/// six; every other occurrence counts at most one per byte it takes.
+const MAX_VALUES_PER_BYTE: usize = 3;
 
 /// [`decode_json`], written straight to compact JSON text: the same bytes as
 /// `compact_json::to_vec(&decode_json(desc, body)?)`, without the tree.
@@ -129,10 +136,22 @@ pub fn decode_json_text(
     body: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), DecodeError> {
-    let (msg, count) = decode_bounded(desc, body)?;
+    // A body this short cannot hold more values than the limit, so the count (which only
+    // the tree's budget needs) waits until the tree is needed.
+    let short = body.len().saturating_mul(MAX_VALUES_PER_BYTE) <= MAX_JSON_VALUES;
+    let (msg, counted) = if short {
+        (decode_message(desc, body)?, None)
+    } else {
+        let (msg, count) = decode_bounded(desc, body)?;
+        (msg, Some(count))
+    };
     let start = out.len();
     if text_message(&msg, 0, out).is_err() {
         out.truncate(start);
+        let count = match counted {
+            Some(count) => count,
+            None => count_values(desc, body, MAX_JSON_VALUES).ok_or(DecodeError::TooComplex)?,
+        };
         let mut walker = Walker {
             budget: MAX_JSON_VALUES - count,
         };
