@@ -28,6 +28,9 @@
 #   TSHARK_TIMEOUT=1800      seconds before a tshark run is abandoned (reported as a timeout)
 #   RUNS=1                   runs per h2scope measurement; the median wall time is reported
 #   ONE_CORE=1               also run h2scope -j1 under taskset -c 0
+#   OPEN=1                   then scripts/bench-open.sh (the terminal UI: first calls, key
+#                            latency while loading) on each kind's 1G capture, when 1G is
+#                            among the sizes
 #   BENCH_DIR=/tmp/h2scope-bench   where captures and results go (rm -r it when done)
 #   MEM_CAP_MB=<60% of RAM>  address-space cap for each h2scope run (prlimit --as): the
 #                            document modes hold every record's JSON until the end (about
@@ -46,6 +49,7 @@ TSHARK_SIZES=${TSHARK_SIZES-100M}
 TSHARK_TIMEOUT=${TSHARK_TIMEOUT:-1800}
 RUNS=${RUNS:-1}
 ONE_CORE=${ONE_CORE:-1}
+OPEN=${OPEN:-1}
 MEM_CAP_MB=${MEM_CAP_MB:-$(awk '/^MemTotal:/ { printf "%d", $2 * 0.6 / 1024 }' /proc/meminfo)}
 SIZES=("$@")
 [[ ${#SIZES[@]} -gt 0 ]] || SIZES=(100M 1G)
@@ -58,6 +62,7 @@ missing=""
 command -v tshark >/dev/null || missing="$missing tshark"
 [[ -x /usr/bin/time ]] || missing="$missing time"
 command -v taskset >/dev/null && command -v prlimit >/dev/null || missing="$missing util-linux"
+[[ $OPEN == 1 ]] && ! command -v tmux >/dev/null && missing="$missing tmux"
 if [[ -n $missing && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "bench: installing$missing" >&2
     apt-get update -qq >&2
@@ -245,3 +250,11 @@ END {
   for (k in ndrss)
     printf "| %s --ndjson peak RSS < 100 MB | %.0f MB (%s) | %s | |\n", k, ndrss[k], ndat[k], ndrss[k] < 100 ? "met" : "NOT MET"
 }' "$RESULTS"
+
+# The terminal UI on the 1 GB captures: first calls and key latency while the rest loads.
+if [[ $OPEN == 1 && " ${SIZES[*]} " == *" 1G "* ]]; then
+    echo
+    opened=()
+    for kind in $KINDS; do opened+=("$BENCH_DIR/$kind-1G.pcap"); done
+    H2SCOPE_BIN=$H2SCOPE bash "$ROOT/scripts/bench-open.sh" "${opened[@]}"
+fi

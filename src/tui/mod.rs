@@ -48,8 +48,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-/// How long the UI spends applying updates before it draws and looks at input again.
-const DRAIN_BUDGET: Duration = Duration::from_millis(30);
+/// How long the UI spends applying updates before it draws and looks at input again: a key
+/// pressed meanwhile waits this long plus one draw (under 50 ms on a 1 GB capture,
+/// scripts/bench-open.sh).
+const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
 /// The model, the view, and where updates come from.
 pub struct App {
@@ -199,8 +201,13 @@ impl App {
         events: &mut impl EventSource,
     ) -> io::Result<()> {
         let mut dirty = true;
+        let mut input = false;
         loop {
-            dirty |= self.drain(DRAIN_BUDGET);
+            // A key press is answered first: its frame is drawn before more updates are
+            // applied, so it waits for one draw, not for a drain and a draw.
+            if !std::mem::take(&mut input) {
+                dirty |= self.drain(DRAIN_BUDGET);
+            }
             if dirty {
                 self.draw(terminal)?;
                 dirty = false;
@@ -216,6 +223,7 @@ impl App {
             if let Some(e) = events.next(timeout)? {
                 self.handle(&e);
                 dirty = true;
+                input = true;
             }
             if self.view.quit {
                 return Ok(());
