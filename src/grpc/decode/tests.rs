@@ -414,7 +414,9 @@ fn an_empty_map_entry_counts_its_key_and_value() {
     // Empty entries are the densest body there is: MAX_VALUES_PER_BYTE values a byte.
     let d = descriptors();
     let desc = d.message("h2scope.test.Everything").unwrap();
-    let entries: Vec<u8> = std::iter::repeat_n([10 << 3 | 2, 0], 100).flatten().collect();
+    let entries: Vec<u8> = std::iter::repeat_n([10 << 3 | 2, 0], 100)
+        .flatten()
+        .collect();
     assert_eq!(
         count_values(&desc, &entries, usize::MAX),
         Some(entries.len() * MAX_VALUES_PER_BYTE)
