@@ -89,6 +89,7 @@ for f in "${captures[@]}"; do
             row=$(selected_row)
             ((row == want)) && { lat+=($(($(now_ms) - ts))); break; }
             (($(now_ms) - ts > 5000)) && { lat+=(5000); break; }
+            sleep 0.002
         done
         sleep 0.1
     done

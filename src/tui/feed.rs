@@ -31,8 +31,9 @@ use std::time::{Duration, Instant};
 
 /// How often a batch is sent while reading.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
-/// Records per batch at most.
-pub const MAX_BATCH: usize = 2048;
+/// Records per batch at most: the UI applies a batch whole, so this bounds how long a key
+/// press can wait behind one (a few milliseconds at 512).
+pub const MAX_BATCH: usize = 512;
 /// Batches the channel holds before the reader waits for the UI.
 const CHANNEL_DEPTH: usize = 16;
 
