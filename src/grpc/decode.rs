@@ -213,27 +213,48 @@ fn text_message(msg: &DynamicMessage, depth: usize, out: &mut Vec<u8>) -> Result
         .chain(msg.extensions().map(|(e, v)| (Named::Ext(e), v)))
         .collect();
     entries.sort_by(|a, b| a.0.name().cmp(b.0.name()));
+    text_object(
+        out,
+        &entries,
+        |e| e.0.name(),
+        |e, out| text_value(e.1, &e.0.kind(), depth, out),
+    )
+}
+
+/// `{"key":value,...}` from entries sorted by key (stably), as the tree's B-tree map writes
+/// them: of entries with the same key, the last one.
+fn text_object<T>(
+    out: &mut Vec<u8>,
+    entries: &[T],
+    key: impl Fn(&T) -> &str,
+    mut value: impl FnMut(&T, &mut Vec<u8>) -> Result<(), NeedsTree>,
+) -> Result<(), NeedsTree> {
     out.push(b'{');
     let mut first = true;
-    let mut i = 0;
-    while let Some((named, value)) = entries.get(i) {
-        i += 1;
-        if entries
-            .get(i)
-            .is_some_and(|next| next.0.name() == named.name())
-        {
-            // A later entry with the same key replaces this one (the sort is stable).
+    for (i, e) in entries.iter().enumerate() {
+        if entries.get(i + 1).is_some_and(|next| key(next) == key(e)) {
             continue;
         }
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        crate::compact_json::write_str(out, named.name());
+        crate::compact_json::write_str(out, key(e));
         out.push(b':');
-        text_value(value, &named.kind(), depth, out)?;
+        value(e, out)?;
     }
     out.push(b'}');
     Ok(())
+}
+
+/// An integer as JSON, quoted (proto3 JSON's 64-bit integers) or not.
+fn text_int(out: &mut Vec<u8>, n: impl itoa::Integer, quoted: bool) {
+    if quoted {
+        out.push(b'"');
+    }
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    if quoted {
+        out.push(b'"');
+    }
 }
 
 fn text_value(
@@ -247,18 +268,10 @@ fn text_value(
     };
     match value {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-        Value::U32(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-        Value::I64(n) => {
-            out.push(b'"');
-            out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
-            out.push(b'"');
-        }
-        Value::U64(n) => {
-            out.push(b'"');
-            out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
-            out.push(b'"');
-        }
+        Value::I32(n) => text_int(out, *n, false),
+        Value::U32(n) => text_int(out, *n, false),
+        Value::I64(n) => text_int(out, *n, true),
+        Value::U64(n) => text_int(out, *n, true),
         Value::F32(x) => json(out, float32(*x)),
         Value::F64(x) => json(out, float(*x)),
         Value::String(s) => crate::compact_json::write_str(out, s),
@@ -274,9 +287,9 @@ fn text_value(
             }
             Kind::Enum(e) => match e.get_value(*n) {
                 Some(v) => crate::compact_json::write_str(out, v.name()),
-                None => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+                None => text_int(out, *n, false),
             },
-            _ => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            _ => text_int(out, *n, false),
         },
         Value::Message(m) => text_message(m, depth + 1, out)?,
         Value::List(items) => {
@@ -299,22 +312,12 @@ fn text_value(
             let mut sorted: Vec<(String, &Value)> =
                 entries.iter().map(|(k, v)| (map_key(k), v)).collect();
             sorted.sort_by(|a, b| a.0.cmp(&b.0));
-            out.push(b'{');
-            let mut first = true;
-            let mut i = 0;
-            while let Some((key, v)) = sorted.get(i) {
-                i += 1;
-                if sorted.get(i).is_some_and(|next| next.0 == *key) {
-                    continue;
-                }
-                if !std::mem::take(&mut first) {
-                    out.push(b',');
-                }
-                crate::compact_json::write_str(out, key);
-                out.push(b':');
-                text_value(v, &value_kind, depth, out)?;
-            }
-            out.push(b'}');
+            text_object(
+                out,
+                &sorted,
+                |e| &e.0,
+                |e, out| text_value(e.1, &value_kind, depth, out),
+            )?;
         }
     }
     Ok(())
