@@ -145,6 +145,50 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether `bytes` are ASCII with nothing to escape, eight bytes a step (the last few as one
+/// word padded with a clean byte).
+#[inline]
+fn plain_ascii(bytes: &[u8]) -> bool {
+    let plain = |w: [u8; 8]| {
+        let x = u64::from_le_bytes(w);
+        x & HIGHS == 0 && !word_needs_escape(x)
+    };
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if !plain(w) {
+            return false;
+        }
+    }
+    let rest = words.remainder();
+    let mut w = [b'a'; 8];
+    if let Some(head) = w.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    plain(w)
+}
+
+/// `bytes` as a JSON string when they are UTF-8 (what [`write_str`] writes for them), else
+/// nothing, and false. ASCII without anything to escape (most header names and values) is
+/// checked eight bytes a step and copied; anything else is validated, then escaped.
+pub fn write_text(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if plain_ascii(bytes) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return true;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            write_str(out, text);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// The ten integer methods of a serializer, each calling `self.$write(v)`.
 macro_rules! integers {
     ($write:ident) => {
@@ -177,6 +221,22 @@ pub struct Raw<'a>(pub &'a str);
 impl Serialize for Raw<'_> {
     fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_newtype_struct(RAW_TOKEN, self.0)
+    }
+}
+
+/// [`Raw`] for JSON text held as bytes (written by this module, so UTF-8 already).
+#[derive(Debug, Clone, Copy)]
+pub struct RawBytes<'a>(pub &'a [u8]);
+
+impl Serialize for RawBytes<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct AsBytes<'a>(&'a [u8]);
+        impl Serialize for AsBytes<'_> {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        s.serialize_newtype_struct(RAW_TOKEN, &AsBytes(self.0))
     }
 }
 
@@ -274,6 +334,10 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        if std::mem::take(&mut self.raw) {
+            self.out.extend_from_slice(v);
+            return Ok(());
+        }
         // As serde_json: an array of numbers.
         self.out.push(b'[');
         for (i, b) in v.iter().enumerate() {
@@ -616,6 +680,40 @@ impl ser::Serializer for KeyWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_written_as_serde_json_writes_its_string() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"plain".to_vec(),
+            b"exactly8".to_vec(),
+            b"sixteen bytes!!!".to_vec(),
+            "caf\u{e9}".as_bytes().to_vec(),
+            b"\xff".to_vec(),
+            b"abcdefg\xc3".to_vec(),
+        ];
+        // Each byte that matters, at every place of a word and of the padded tail.
+        for bad in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc3, 0xff] {
+            for len in 1..20 {
+                for at in 0..len {
+                    let mut v = vec![b'a'; len];
+                    v[at] = bad;
+                    cases.push(v);
+                }
+            }
+        }
+        for bytes in cases {
+            let mut out = b"x".to_vec();
+            let wrote = write_text(&mut out, &bytes);
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    assert!(wrote, "{bytes:?}");
+                    assert_eq!(out[1..], *serde_json::to_string(text).unwrap().as_bytes());
+                }
+                Err(_) => assert!(!wrote && out == b"x", "{bytes:?}"),
+            }
+        }
+    }
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -187,12 +187,43 @@ pub fn base64(data: &[u8]) -> String {
 /// A header list: `[[name, value], ...]` in wire order. Names from an unknown dynamic-table
 /// entry read `"<unknown dynamic #N>"`; unknown values are `null`.
 #[derive(Debug)]
-pub struct Headers(pub Vec<HeaderField>);
+pub enum Headers {
+    Fields(Vec<HeaderField>),
+    /// The same list written beforehand as compact JSON (only for the compact writer, which
+    /// copies it): every list of every stream goes through here, and serde's generic path
+    /// checked each name and value twice, for UTF-8 and then for escapes.
+    Text(Vec<u8>),
+}
+
+impl Headers {
+    /// The list to serialize, as compact JSON text already when `text`.
+    pub fn new(fields: Vec<HeaderField>, text: bool) -> Self {
+        if !text {
+            return Headers::Fields(fields);
+        }
+        let mut out = Vec::with_capacity(
+            fields
+                .iter()
+                .map(|f| {
+                    8 + f.name.as_known().map_or(32, <[u8]>::len)
+                        + f.value.as_known().map_or(4, <[u8]>::len)
+                })
+                .sum::<usize>()
+                + 2,
+        );
+        write_headers(&mut out, &fields);
+        Headers::Text(out)
+    }
+}
 
 impl Serialize for Headers {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for f in &self.0 {
+        let fields = match self {
+            Headers::Fields(f) => f,
+            Headers::Text(t) => return crate::compact_json::RawBytes(t).serialize(s),
+        };
+        let mut seq = s.serialize_seq(Some(fields.len()))?;
+        for f in fields {
             // Borrowed where the bytes allow: this runs for every field of every stream.
             let name = match &f.name {
                 Text::Known(n) => lossy(n),
@@ -212,6 +243,51 @@ impl Serialize for Headers {
         }
         seq.end()
     }
+}
+
+/// What [`Headers::serialize`] writes for `fields` through the compact writer, written
+/// directly (a test holds the two to the same bytes).
+fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
+    use crate::compact_json::{write_str, write_text};
+    out.push(b'[');
+    for (i, f) in fields.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"[" } else { b",[" });
+        let bin = match &f.name {
+            Text::Known(n) => {
+                if !write_text(out, n) {
+                    write_str(out, &String::from_utf8_lossy(n));
+                }
+                // As `lossy(n).ends_with("-bin")`: the suffix is ASCII, kept by lossy.
+                n.ends_with(b"-bin")
+            }
+            Text::Unknown => {
+                write_str(out, &f.display_name());
+                false
+            }
+        };
+        out.push(b',');
+        match &f.value {
+            Text::Known(v) if bin => {
+                let decoded = crate::grpc::bin_header_value(v);
+                write_base64(out, decoded.as_deref().unwrap_or(v));
+            }
+            Text::Known(v) => {
+                if !write_text(out, v) {
+                    write_base64(out, v);
+                }
+            }
+            Text::Unknown => out.extend_from_slice(b"null"),
+        }
+        out.push(b']');
+    }
+    out.push(b']');
+}
+
+/// `{"base64":"..."}`, as [`BytesRef`] writes bytes that are not text.
+fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(b"{\"base64\":\"");
+    crate::grpc::base64_encode_into(data, out);
+    out.extend_from_slice(b"\"}");
 }
 
 fn known<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<String> {
@@ -416,10 +492,14 @@ impl GrpcJson {
 
 impl StreamJson {
     pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
-        let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
+        let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(|h| Headers::new(h, false));
         StreamJson {
             request_headers: headers(&s.request_headers),
-            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
+            informational: s
+                .informational
+                .iter()
+                .map(|h| Headers::new(h.clone(), false))
+                .collect(),
             response_headers: headers(&s.response_headers),
             trailers: headers(&s.trailers),
             request_trailers: headers(&s.request_trailers),
@@ -431,18 +511,23 @@ impl StreamJson {
 
     /// From a stream that is done with: its header lists, anomalies and call move into the
     /// record instead of being copied (the export's path: every field of every stream).
+    /// With `text`, the header lists are written as compact JSON text at once (for the
+    /// compact writer only, see [`Headers::Text`]).
     pub fn from_stream(
         conn: &ConnectionInfo,
         mut s: Stream,
         frames: bool,
         call: Option<Call>,
+        text: bool,
     ) -> Self {
         let scalars = StreamJson::scalars(conn, &s, frames);
-        // Lists grew by pushes: trim them, as a copy would have been, since a document
-        // holds every record until the end.
+        // Lists grew by pushes: trim them, as a copy would have been, since a pretty
+        // document holds every record until the end.
         let trim = |mut h: Vec<HeaderField>| {
-            h.shrink_to_fit();
-            Headers(h)
+            if !text {
+                h.shrink_to_fit();
+            }
+            Headers::new(h, text)
         };
         StreamJson {
             request_headers: s.request_headers.take().map(trim),
@@ -712,6 +797,84 @@ impl BackendJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn field(name: Option<&[u8]>, value: Option<&[u8]>) -> HeaderField {
+        let text = |t: Option<&[u8]>| t.map_or(Text::Unknown, |b| Text::Known(b.to_vec()));
+        HeaderField {
+            name: text(name),
+            value: text(value),
+            never_indexed: false,
+            unknown_index: name.is_none().then_some(70),
+            unknown_entry: None,
+        }
+    }
+
+    /// The header list written directly and through serde_json from the fields.
+    fn both_ways(fields: Vec<HeaderField>) -> (String, String) {
+        let want = serde_json::to_string(&Headers::Fields(fields.clone())).unwrap();
+        let got = match Headers::new(fields, true) {
+            Headers::Text(t) => String::from_utf8(t).unwrap(),
+            Headers::Fields(_) => unreachable!(),
+        };
+        (got, want)
+    }
+
+    #[test]
+    fn header_lists_as_text_are_what_serde_json_writes() {
+        let long = "x".repeat(40);
+        let escaped = format!("{long}\"{long}\n");
+        type Case<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+        let cases: &[Case] = &[
+            (Some(b":path"), Some(b"/a.B/C")),
+            (Some(b"quote\"d"), Some(b"back\\slash\ttab\x01\x7f")),
+            (Some(long.as_bytes()), Some(escaped.as_bytes())),
+            (
+                Some("n\u{e9}me".as_bytes()),
+                Some("\u{2713} v\u{e4}lue \u{1f600}".as_bytes()),
+            ),
+            (Some(b"bad\xffname"), Some(b"bad\xc3value")),
+            (Some(b"x-trace-bin"), Some(b"AAEC/v8E")),
+            (Some(b"x-raw-bin"), Some(b"\x00\x01\xfftrue binary")),
+            (Some(b"x-broken-bin"), Some(b"not base64!")),
+            (Some(b"\xff-bin"), Some(b"AAEC")),
+            (None, Some(b"value of an unknown name")),
+            (Some(b"unknown-value"), None),
+            (None, None),
+            (Some(b""), Some(b"")),
+        ];
+        let fields: Vec<HeaderField> = cases.iter().map(|&(n, v)| field(n, v)).collect();
+        let (got, want) = both_ways(fields);
+        assert_eq!(got, want);
+        assert_eq!(both_ways(Vec::new()), ("[]".into(), "[]".into()));
+    }
+
+    proptest! {
+        #[test]
+        fn header_lists_of_any_bytes_as_text_are_what_serde_json_writes(
+            list in proptest::collection::vec(
+                (
+                    proptest::option::weighted(0.9, proptest::collection::vec(any::<u8>(), 0..40)),
+                    proptest::option::weighted(0.9, proptest::collection::vec(any::<u8>(), 0..80)),
+                    any::<bool>(),
+                ),
+                0..6,
+            )
+        ) {
+            let fields = list
+                .iter()
+                .map(|(n, v, bin)| {
+                    let mut n = n.clone();
+                    if *bin && let Some(n) = n.as_mut() {
+                        n.extend_from_slice(b"-bin");
+                    }
+                    field(n.as_deref(), v.as_deref())
+                })
+                .collect();
+            let (got, want) = both_ways(fields);
+            prop_assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn endpoints_are_written_as_display_writes_them() {

@@ -7,6 +7,7 @@
 
 mod inert;
 mod json;
+mod records;
 mod threaded;
 
 pub use inert::TerminalSafe;
@@ -19,6 +20,7 @@ use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::model::{Backends, InferencePool, PoolKey, Tracker};
 use crate::reassembly;
+use records::Records;
 use std::io::{self, Write};
 
 /// What to put in the export.
@@ -133,74 +135,6 @@ pub struct Collector<W: Write> {
 /// Calls held back for pooled inference; beyond this they are decoded at once.
 const MAX_DEFERRED: usize = 10_000;
 
-/// Serialized records (compact JSON, back to back in chunks of about [`CHUNK`] bytes) and
-/// their sort keys.
-struct Records<K> {
-    /// Full chunks are never reallocated, so the document costs its size once: one growing
-    /// buffer would be copied at every doubling and briefly held twice.
-    chunks: Vec<Vec<u8>>,
-    /// Per record: its sort key, its chunk and where its bytes end there (each record
-    /// starts where the one before it in the same chunk ended, or at 0).
-    index: Vec<(K, u32, u32)>,
-}
-
-/// A chunk is closed once it holds this much; a record never spans two.
-const CHUNK: usize = 1 << 20;
-
-impl<K: Ord + Copy> Records<K> {
-    fn new() -> Self {
-        Records {
-            chunks: Vec::new(),
-            index: Vec::new(),
-        }
-    }
-
-    fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
-        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK + CHUNK / 4));
-        }
-        let n = self.chunks.len() - 1;
-        let Some(chunk) = self.chunks.last_mut() else {
-            return;
-        };
-        // Our types serialize without errors (string keys only); a failed record is cut off.
-        let start = chunk.len();
-        // A chunk past 4 GiB (one record that large) cannot be indexed: it is left out.
-        match crate::compact_json::to_vec(chunk, value) {
-            Ok(()) if u32::try_from(chunk.len()).is_ok() => {
-                self.index.push((key, n as u32, chunk.len() as u32));
-            }
-            _ => chunk.truncate(start),
-        }
-    }
-
-    /// Writes `[r1,r2,...]` in key order (ties keep their order, as a stable sort does).
-    fn write_sorted(&self, out: &mut impl Write) -> io::Result<()> {
-        let mut ranges: Vec<(K, u32, u32, u32)> = Vec::with_capacity(self.index.len());
-        let mut at = (0, 0);
-        for &(k, chunk, end) in &self.index {
-            let start = if at.0 == chunk { at.1 } else { 0 };
-            ranges.push((k, chunk, start, end));
-            at = (chunk, end);
-        }
-        // (chunk, start) is unique and grows with arrival: an unstable sort on (key, chunk,
-        // start) is stable.
-        ranges.sort_unstable_by_key(|&(k, c, s, _)| (k, c, s));
-        out.write_all(b"[")?;
-        for (i, &(_, c, s, e)) in ranges.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            let bytes = self
-                .chunks
-                .get(c as usize)
-                .and_then(|b| b.get(s as usize..e as usize));
-            out.write_all(bytes.unwrap_or_default())?;
-        }
-        out.write_all(b"]")
-    }
-}
-
 impl<W: Write> Collector<W> {
     /// Collects everything for one document (held as records, to be written pretty).
     pub fn document(options: &Options) -> Self {
@@ -294,7 +228,7 @@ impl<W: Write> Collector<W> {
     /// for streams without a pool key (their decoding depends on nothing collected).
     fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
         self.backends.stream(conn, &s, call.as_ref());
-        let json = StreamJson::from_stream(conn, s, self.frames, call);
+        let json = StreamJson::from_stream(conn, s, self.frames, call, self.json_text);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
             Output::Compact { streams, .. } => streams.push(

@@ -48,6 +48,11 @@ pub fn base64_encode(data: &[u8]) -> String {
     base64::encode(data)
 }
 
+/// [`base64_encode`], appended to `out`.
+pub fn base64_encode_into(data: &[u8], out: &mut Vec<u8>) {
+    base64::encode_into(data, out)
+}
+
 /// The bytes a `-bin` metadata value stands for: base64 text on the wire (padded or not),
 /// or, with gRPC's true-binary metadata extension (negotiated by SETTINGS 0xfe03), a 0x00
 /// byte then the raw bytes. `None` when it is neither.
