@@ -9,6 +9,12 @@ use std::time::Duration;
 pub trait EventSource {
     /// The next event, waiting at most `timeout`; `None` when nothing came.
     fn next(&mut self, timeout: Duration) -> io::Result<Option<Event>>;
+
+    /// Whether an event is waiting (without taking it): the UI stops applying updates
+    /// to answer it. Sources that cannot tell say no.
+    fn pending(&mut self) -> bool {
+        false
+    }
 }
 
 /// The terminal, through crossterm.
@@ -21,6 +27,10 @@ impl EventSource for TerminalEvents {
         } else {
             Ok(None)
         }
+    }
+
+    fn pending(&mut self) -> bool {
+        event::poll(Duration::ZERO).unwrap_or(false)
     }
 }
 

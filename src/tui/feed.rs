@@ -150,9 +150,10 @@ impl<F: FnMut(Update) -> bool> Outbox<F> {
         if self.stopped {
             return;
         }
-        if !self.batch.is_empty() {
-            let batch = std::mem::take(&mut self.batch);
-            if !(self.emit)(Update::Records(batch)) {
+        // In pieces of at most MAX_BATCH: the end of a capture closes every connection at
+        // once, and one batch of thousands would hold a key press back.
+        for piece in pieces(std::mem::take(&mut self.batch), MAX_BATCH) {
+            if !(self.emit)(Update::Records(piece)) {
                 self.stopped = true;
                 return;
             }
@@ -161,6 +162,22 @@ impl<F: FnMut(Update) -> bool> Outbox<F> {
             self.stopped = true;
         }
     }
+}
+
+/// `batch` in order, in pieces of at most `max` (at least 1) items; none when it is empty.
+fn pieces<T>(batch: Vec<T>, max: usize) -> Vec<Vec<T>> {
+    let max = max.max(1);
+    if batch.len() <= max {
+        return if batch.is_empty() {
+            Vec::new()
+        } else {
+            vec![batch]
+        };
+    }
+    let mut items = batch.into_iter();
+    std::iter::from_fn(|| Some(items.by_ref().take(max).collect::<Vec<T>>()))
+        .take_while(|piece| !piece.is_empty())
+        .collect()
 }
 
 struct Sink<F> {
@@ -378,4 +395,23 @@ pub fn spawn_live<W: std::io::Write + Send + 'static>(
             }
         })?;
     Ok((rx, handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_go_out_in_order_in_pieces_of_at_most_max() {
+        assert!(pieces(Vec::<u32>::new(), 4).is_empty());
+        assert_eq!(pieces(vec![1, 2, 3], 4), vec![vec![1, 2, 3]]);
+        assert_eq!(pieces(vec![1, 2, 3, 4], 4), vec![vec![1, 2, 3, 4]]);
+        assert_eq!(
+            pieces((1..=10).collect(), 4),
+            vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9, 10]]
+        );
+        let many = pieces((0..100_000u32).collect(), MAX_BATCH);
+        assert!(many.iter().all(|p| !p.is_empty() && p.len() <= MAX_BATCH));
+        assert!(many.concat().into_iter().eq(0..100_000));
+    }
 }

@@ -91,6 +91,7 @@ impl App {
     /// up.
     pub fn update(&mut self, u: Update) {
         if self.receive(u) {
+            self.model.settle();
             self.view.apply(&self.model, Action::ModelChanged);
         }
     }
@@ -115,12 +116,12 @@ impl App {
                 if let Update::Records(r) = &old {
                     self.view.pending -= r.len();
                 }
-                self.model.apply(old);
+                self.model.apply_unsettled(old);
                 changed = true;
             }
             return changed;
         }
-        self.model.apply(u);
+        self.model.apply_unsettled(u);
         true
     }
 
@@ -129,8 +130,9 @@ impl App {
         if !self.view.paused && !self.pending.is_empty() {
             // Resumed: what waited reaches the model in the order it came.
             for u in std::mem::take(&mut self.pending) {
-                self.model.apply(u);
+                self.model.apply_unsettled(u);
             }
+            self.model.settle();
             self.view.pending = 0;
             self.view.apply(&self.model, Action::ModelChanged);
         }
@@ -143,8 +145,9 @@ impl App {
         }
     }
 
-    /// Applies waiting updates for at most `budget`; whether anything changed.
-    fn drain(&mut self, budget: Duration) -> bool {
+    /// Applies waiting updates for at most `budget`, or until input is `pending`; whether
+    /// anything changed.
+    fn drain(&mut self, budget: Duration, pending: &mut dyn FnMut() -> bool) -> bool {
         let Some(rx) = self.updates.take() else {
             return false;
         };
@@ -157,7 +160,7 @@ impl App {
                     // While paused the view still redraws: the counters move on.
                     self.receive(u);
                     changed = true;
-                    if start.elapsed() >= budget {
+                    if start.elapsed() >= budget || pending() {
                         break;
                     }
                 }
@@ -172,6 +175,7 @@ impl App {
             self.updates = Some(rx);
         }
         if changed {
+            self.model.settle();
             self.view.apply(&self.model, Action::ModelChanged);
         }
         changed
@@ -206,7 +210,7 @@ impl App {
             // A key press is answered first: its frame is drawn before more updates are
             // applied, so it waits for one draw, not for a drain and a draw.
             if !std::mem::take(&mut input) {
-                dirty |= self.drain(DRAIN_BUDGET);
+                dirty |= self.drain(DRAIN_BUDGET, &mut || events.pending());
             }
             if dirty {
                 self.draw(terminal)?;

@@ -356,6 +356,8 @@ pub struct Model {
     pub protocol_anomalies: u64,
     /// Bumped by every change, so views know when to recompute what they derive.
     pub generation: u64,
+    /// Calls were applied since the backends were last [settled](Self::settle).
+    unsettled: bool,
     /// Distinct call names (`CallEntry::name(true)`), interned so that sorting by name
     /// compares small numbers.
     pub names: Vec<Vec<u8>>,
@@ -381,6 +383,7 @@ impl Model {
             grpc_calls: 0,
             protocol_anomalies: 0,
             generation: 0,
+            unsettled: false,
             names: Vec::new(),
             name_ids: HashMap::new(),
         }
@@ -472,7 +475,17 @@ impl Model {
         }
     }
 
+    /// Applies an update, then [`settle`](Self::settle)s.
     pub fn apply(&mut self, update: Update) {
+        self.apply_unsettled(update);
+        self.settle();
+    }
+
+    /// Applies an update but leaves the backends' percentiles and order as they were: a
+    /// percentile is a selection over up to [`EXACT_LATENCIES`] durations per backend, so
+    /// a burst of batches (the UI drains many between two frames) settles once, before it
+    /// is drawn.
+    pub fn apply_unsettled(&mut self, update: Update) {
         self.generation += 1;
         match update {
             Update::Records(records) => {
@@ -483,15 +496,7 @@ impl Model {
                     }
                 }
                 self.evict();
-                for b in &mut self.backends {
-                    b.refresh();
-                }
-                self.backends.sort_by(|a, b| {
-                    b.calls
-                        .cmp(&a.calls)
-                        .then(b.conns.len().cmp(&a.conns.len()))
-                        .then(a.server.cmp(&b.server))
-                });
+                self.unsettled = true;
             }
             Update::Progress(p) => self.progress = p,
             Update::Finished { error } => {
@@ -501,6 +506,22 @@ impl Model {
                 }
             }
         }
+    }
+
+    /// Brings the backends' percentiles and order up to date with the calls applied.
+    pub fn settle(&mut self) {
+        if !std::mem::take(&mut self.unsettled) {
+            return;
+        }
+        for b in &mut self.backends {
+            b.refresh();
+        }
+        self.backends.sort_by(|a, b| {
+            b.calls
+                .cmp(&a.calls)
+                .then(b.conns.len().cmp(&a.conns.len()))
+                .then(a.server.cmp(&b.server))
+        });
     }
 
     fn backend(&mut self, server: SocketAddr) -> &mut BackendStats {
