@@ -275,6 +275,9 @@ pub struct Connection {
     /// Flow-control accounting is meaningful only when the connection was seen from its start.
     track_windows: bool,
     packet: u64,
+    /// Where header blocks are decoded (reused), before their fields move to a list of
+    /// their own size: a list grown field by field was reallocated two or three times.
+    decoded: Vec<HeaderField>,
 }
 
 impl Connection {
@@ -319,6 +322,7 @@ impl Connection {
             anomalies: Vec::new(),
             track_windows: false,
             packet: 0,
+            decoded: Vec::new(),
         }
     }
 
@@ -1123,7 +1127,7 @@ impl Connection {
         let Some(block) = self.sides[r.index()].pending.take() else {
             return;
         };
-        let mut fields = Vec::new();
+        let mut decoded = std::mem::take(&mut self.decoded);
         if block.oversized {
             self.sides[r.index()].hpack.lose_sync();
             self.anomaly(format!(
@@ -1132,13 +1136,21 @@ impl Connection {
             ));
         } else if let Err(e) = self.sides[r.index()]
             .hpack
-            .decode(&block.fragments, &mut fields)
+            .decode(&block.fragments, &mut decoded)
         {
             self.anomaly(format!(
                 "HPACK error in the {}'s header block on stream {}: {e}",
                 who(r),
                 block.stream_id
             ));
+        }
+        // Moved into a list of exactly their number (mem::take would hand over the
+        // scratch's capacity and leave nothing to reuse).
+        #[allow(clippy::drain_collect)]
+        let fields: Vec<HeaderField> = decoded.drain(..).collect();
+        // A rare long list is not kept per connection.
+        if decoded.capacity() <= 64 {
+            self.decoded = decoded;
         }
         if !self.roles_certain {
             // Mid-connection: the first block that names a request or a response settles

@@ -10,6 +10,7 @@ use crate::grpc::call::{Call, CallInput, decode_call};
 use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
 use crate::http2::hpack::Text;
 use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -184,22 +185,25 @@ pub fn grpc_call(
     pooled: [&[Vec<u8>]; 2],
 ) -> Option<Call> {
     let g = s.grpc.as_ref()?;
-    let text = |list: &Option<Vec<crate::http2::hpack::HeaderField>>| -> Vec<(String, Vec<u8>)> {
+    // Borrowed from the header lists (copies of every trailer were a few percent of an
+    // export without bodies); gRPC-Web's trailers, parsed from the body, are owned.
+    type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, [u8]>)>;
+    fn text(list: &Option<Vec<crate::http2::hpack::HeaderField>>) -> Pairs<'_> {
         list.iter()
             .flatten()
             .filter_map(|f| match (&f.name, &f.value) {
                 (Text::Known(n), Text::Known(v)) => {
                     // Valid text checked first: from_utf8_lossy's own check is slower.
                     let name = match std::str::from_utf8(n) {
-                        Ok(text) => text.to_owned(),
-                        Err(_) => String::from_utf8_lossy(n).into_owned(),
+                        Ok(text) => Cow::Borrowed(text),
+                        Err(_) => String::from_utf8_lossy(n),
                     };
-                    Some((name, v.clone()))
+                    Some((name, Cow::Borrowed(v.as_slice())))
                 }
                 _ => None,
             })
             .collect()
-    };
+    }
     // Trailers, or for a trailers-only response (RFC 9113 §8.1, gRPC's "Trailers-Only")
     // the response headers; gRPC-Web carries them in the body.
     let mut trailers = text(&s.trailers);
@@ -210,7 +214,11 @@ pub fn grpc_call(
         .iter()
         .filter(|f| f.kind == FrameKind::WebTrailers)
     {
-        trailers.extend(parse_web_trailers(&f.body));
+        trailers.extend(
+            parse_web_trailers(&f.body)
+                .into_iter()
+                .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v))),
+        );
     }
     let input = CallInput {
         path: Stream::field(&s.request_headers, ":path").and_then(|p| std::str::from_utf8(p).ok()),
@@ -219,7 +227,7 @@ pub fn grpc_call(
         response_encoding: Stream::field(&s.response_headers, "grpc-encoding"),
         trailers: trailers
             .iter()
-            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
             .collect(),
         request: &g.frames[0],
         response: &g.frames[1],
