@@ -189,6 +189,20 @@ pub fn write_text(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     }
 }
 
+/// An integer, as the writer writes it (for records written by hand).
+pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// A float, as the writer (and serde_json) writes it: `null` when not finite.
+pub fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
 /// The ten integer methods of a serializer, each calling `self.$write(v)`.
 macro_rules! integers {
     ($write:ident) => {
@@ -242,8 +256,7 @@ impl Serialize for RawBytes<'_> {
 
 impl Writer<'_> {
     fn int<I: itoa::Integer>(&mut self, v: I) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        write_int(self.out, v);
     }
 
     fn int_value<I: itoa::Integer>(&mut self, v: I) -> Result<(), Error> {
@@ -313,12 +326,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        if v.is_finite() {
-            self.out
-                .extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
-        } else {
-            self.null();
-        }
+        write_f64(self.out, v);
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {

@@ -188,17 +188,23 @@ impl<W: Write> Collector<W> {
     }
 
     fn line<T: serde::Serialize>(&mut self, kind: &'static str, value: &T) {
+        self.line_with(|line| crate::compact_json::to_vec(line, &Tagged { kind, value }));
+    }
+
+    /// One NDJSON line, as `write` writes it (without its newline).
+    fn line_with(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::compact_json::Error>,
+    ) {
         if let Output::Ndjson { out, line, error } = &mut self.output {
             if error.is_some() {
                 return;
             }
             line.clear();
-            let r = crate::compact_json::to_vec(line, &Tagged { kind, value })
-                .map_err(io::Error::other)
-                .and_then(|()| {
-                    line.push(b'\n');
-                    out.write_all(line)
-                });
+            let r = write(line).map_err(io::Error::other).and_then(|()| {
+                line.push(b'\n');
+                out.write_all(line)
+            });
             if let Err(e) = r {
                 *error = Some(e);
             }
@@ -231,11 +237,21 @@ impl<W: Write> Collector<W> {
         let json = StreamJson::from_stream(conn, s, self.frames, call, self.json_text);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push(json),
-            Output::Compact { streams, .. } => streams.push(
+            Output::Compact { streams, .. } => streams.push_with(
                 (total_order_key(json.start), json.connection, json.stream_id),
-                &json,
+                |out| {
+                    out.push(b'{');
+                    json.write_members(out)?;
+                    out.push(b'}');
+                    Ok(())
+                },
             ),
-            Output::Ndjson { .. } => self.line("stream", &json),
+            Output::Ndjson { .. } => self.line_with(|out| {
+                out.extend_from_slice(b"{\"type\":\"stream\",");
+                json.write_members(out)?;
+                out.push(b'}');
+                Ok(())
+            }),
         }
     }
 

@@ -95,9 +95,18 @@ impl<K: Ord + Copy> Records<K> {
     }
 
     pub(super) fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
+        self.push_with(key, |out| crate::compact_json::to_vec(out, value));
+    }
+
+    /// [`push`](Self::push) of a record that `write` writes.
+    pub(super) fn push_with(
+        &mut self,
+        key: K,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::compact_json::Error>,
+    ) {
         self.scratch.clear();
         // Our types serialize without errors (string keys only); a failed record is left out.
-        if crate::compact_json::to_vec(&mut self.scratch, value).is_err() {
+        if write(&mut self.scratch).is_err() {
             return;
         }
         self.scratch.push(b',');
