@@ -438,12 +438,43 @@ impl GrpcJson {
         out.extend_from_slice(b",\"status_details\":");
         to_vec(out, &self.status_details)?;
         out.extend_from_slice(b",\"request_messages\":");
-        to_vec(out, &self.request_messages)?;
+        MessageJson::write_all(out, &self.request_messages)?;
         out.extend_from_slice(b",\"response_messages\":");
-        to_vec(out, &self.response_messages)?;
+        MessageJson::write_all(out, &self.response_messages)?;
         out.extend_from_slice(b",\"error\":");
         opt_str(out, self.error.as_deref());
         out.push(b'}');
+        Ok(())
+    }
+}
+
+impl MessageJson {
+    /// `[...]` of the messages as compact JSON, by hand as [`StreamJson::write_members`].
+    fn write_all(out: &mut Vec<u8>, all: &[MessageJson]) -> Result<(), crate::compact_json::Error> {
+        use crate::compact_json::{to_vec, write_f64, write_int};
+        out.push(b'[');
+        for (i, m) in all.iter().enumerate() {
+            out.extend_from_slice(if i == 0 {
+                b"{\"index\":"
+            } else {
+                b",{\"index\":"
+            });
+            write_int(out, m.index);
+            out.extend_from_slice(b",\"ts\":");
+            write_f64(out, m.ts);
+            out.extend_from_slice(b",\"size\":");
+            write_int(out, m.size);
+            out.extend_from_slice(b",\"compressed\":");
+            write_bool(out, m.compressed);
+            out.extend_from_slice(b",\"json\":");
+            to_vec(out, &m.json)?;
+            out.extend_from_slice(b",\"raw\":");
+            to_vec(out, &m.raw)?;
+            out.extend_from_slice(b",\"error\":");
+            opt_str(out, m.error.as_deref());
+            out.push(b'}');
+        }
+        out.push(b']');
         Ok(())
     }
 }
@@ -1014,8 +1045,42 @@ mod tests {
                 status_name: full.then_some("INTERNAL"),
                 message: some("bad \"x\"\n"),
                 status_details: full.then(|| serde_json::json!({"k": [1, "v", null]})),
-                request_messages: Vec::new(),
-                response_messages: Vec::new(),
+                request_messages: if full {
+                    vec![
+                        MessageJson {
+                            index: 0,
+                            ts: 1.5,
+                            size: 7,
+                            compressed: true,
+                            json: MessageBody::Text("{\"a\":1}".into()),
+                            raw: None,
+                            error: None,
+                        },
+                        MessageJson {
+                            index: 1,
+                            ts: f64::NAN,
+                            size: u32::MAX,
+                            compressed: false,
+                            json: MessageBody::Tree(Some(serde_json::json!({"b": "\u{1}"}))),
+                            raw: Some(RawJson {
+                                base64: "AAE=".into(),
+                                fields: None,
+                            }),
+                            error: some("bad"),
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
+                response_messages: vec![MessageJson {
+                    index: 3,
+                    ts: 0.25,
+                    size: 0,
+                    compressed: false,
+                    json: MessageBody::Tree(None),
+                    raw: None,
+                    error: None,
+                }],
                 error: some("cut short"),
             }),
             frames: full.then(Vec::new),
