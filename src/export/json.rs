@@ -396,6 +396,31 @@ pub struct StreamJson {
     pub frames: Option<Vec<FrameJson>>,
 }
 
+/// A record that the compact outputs write by hand (the derived `Serialize` stays for
+/// `--pretty` and is what the hand-written bytes are tested against).
+pub trait Members {
+    /// The members as compact JSON, without the braces.
+    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error>;
+}
+
+/// `{members}`, or with `kind` the NDJSON line's object `{"type":kind,members}` (what
+/// serde writes for the flattened `Tagged`).
+pub(super) fn write_object(
+    out: &mut Vec<u8>,
+    kind: Option<&str>,
+    record: &impl Members,
+) -> Result<(), crate::compact_json::Error> {
+    out.push(b'{');
+    if let Some(kind) = kind {
+        out.extend_from_slice(b"\"type\":");
+        crate::compact_json::write_str(out, kind);
+        out.push(b',');
+    }
+    record.write_members(out)?;
+    out.push(b'}');
+    Ok(())
+}
+
 fn opt_str(out: &mut Vec<u8>, v: Option<&str>) {
     match v {
         Some(v) => crate::compact_json::write_str(out, v),
@@ -415,7 +440,7 @@ fn write_bool(out: &mut Vec<u8>, v: bool) {
 }
 
 impl GrpcJson {
-    /// The call as compact JSON, by hand as [`StreamJson::write_members`] and held to the
+    /// The call as compact JSON, by hand as [`StreamJson`]'s `write_members` and held to the
     /// same bytes in the same tests.
     fn write(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{to_vec, write_str};
@@ -449,7 +474,7 @@ impl GrpcJson {
 }
 
 impl FrameJson {
-    /// `[...]` of the frames as compact JSON, by hand as [`StreamJson::write_members`]
+    /// `[...]` of the frames as compact JSON, by hand as [`StreamJson`]'s `write_members`
     /// (with `--frames`, most of the output is these).
     fn write_all(out: &mut Vec<u8>, all: &[FrameJson]) {
         use crate::compact_json::{write_f64, write_int, write_str};
@@ -482,7 +507,7 @@ impl FrameJson {
 }
 
 impl MessageJson {
-    /// `[...]` of the messages as compact JSON, by hand as [`StreamJson::write_members`].
+    /// `[...]` of the messages as compact JSON, by hand as [`StreamJson`]'s `write_members`.
     fn write_all(out: &mut Vec<u8>, all: &[MessageJson]) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{to_vec, write_f64, write_int};
         out.push(b'[');
@@ -512,14 +537,14 @@ impl MessageJson {
     }
 }
 
-impl StreamJson {
+impl Members for StreamJson {
     /// The record's members as compact JSON, without the braces: what
     /// `compact_json::to_vec` writes between them (a test holds the two to the same bytes on
     /// synthetic records, and `cli::the_compact_writer_writes_what_serde_json_writes` on
     /// every fixture). Written by hand because every stream goes through here: the derived
     /// impl made a serde call, a key copy and an `Option` dispatch per member, a third of
     /// an export without bodies. Nested objects still go through serde.
-    pub fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
+    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{to_vec, write_f64, write_int};
         out.extend_from_slice(b"\"connection\":");
         write_int(out, self.connection);
@@ -890,6 +915,83 @@ pub struct ConnectionJson {
     pub frames: Option<Vec<FrameJson>>,
 }
 
+impl Members for ConnectionJson {
+    /// The record's members as compact JSON, without the braces, by hand as for
+    /// [`StreamJson`] and held to serde's bytes the same ways.
+    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
+        use crate::compact_json::{to_vec, write_f64, write_int, write_str};
+        let float = |out: &mut Vec<u8>, v: Option<f64>| match v {
+            Some(v) => write_f64(out, v),
+            None => out.extend_from_slice(b"null"),
+        };
+        out.extend_from_slice(b"\"id\":");
+        write_int(out, self.id);
+        out.extend_from_slice(b",\"client\":");
+        to_vec(out, &self.client)?;
+        out.extend_from_slice(b",\"server\":");
+        to_vec(out, &self.server)?;
+        out.extend_from_slice(b",\"protocol\":");
+        write_str(out, self.protocol);
+        out.extend_from_slice(b",\"joined_mid_connection\":");
+        write_bool(out, self.joined_mid_connection);
+        out.extend_from_slice(b",\"h2c_upgrade\":");
+        write_bool(out, self.h2c_upgrade);
+        out.extend_from_slice(b",\"tunnel\":");
+        opt_str(out, self.tunnel.as_deref());
+        out.extend_from_slice(b",\"tls\":");
+        to_vec(out, &self.tls)?;
+        out.extend_from_slice(b",\"start\":");
+        write_f64(out, self.start);
+        out.extend_from_slice(b",\"end\":");
+        write_f64(out, self.end);
+        out.extend_from_slice(b",\"streams\":");
+        write_int(out, self.streams);
+        out.extend_from_slice(b",\"settings\":");
+        to_vec(out, &self.settings)?;
+        out.extend_from_slice(b",\"pings\":[");
+        for (i, p) in self.pings.iter().enumerate() {
+            out.extend_from_slice(if i == 0 {
+                b"{\"from\":"
+            } else {
+                b",{\"from\":"
+            });
+            write_str(out, p.from);
+            out.extend_from_slice(b",\"sent\":");
+            write_f64(out, p.sent);
+            out.extend_from_slice(b",\"acked\":");
+            float(out, p.acked);
+            out.extend_from_slice(b",\"rtt_ms\":");
+            float(out, p.rtt_ms);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"goaway\":");
+        to_vec(out, &self.goaway)?;
+        out.extend_from_slice(b",\"flow_control\":");
+        to_vec(out, &self.flow_control)?;
+        out.extend_from_slice(b",\"frame_count\":");
+        write_int(out, self.frame_count);
+        out.extend_from_slice(b",\"anomalies\":");
+        to_vec(out, &self.anomalies)?;
+        out.extend_from_slice(b",\"packets\":");
+        write_int(out, self.packets);
+        out.extend_from_slice(b",\"bytes_client\":");
+        write_int(out, self.bytes_client);
+        out.extend_from_slice(b",\"bytes_server\":");
+        write_int(out, self.bytes_server);
+        out.extend_from_slice(b",\"gaps\":");
+        write_int(out, self.gaps);
+        out.extend_from_slice(b",\"close\":");
+        write_str(out, self.close);
+        out.extend_from_slice(b",\"tcp\":");
+        to_vec(out, &self.tcp)?;
+        if let Some(frames) = &self.frames {
+            out.extend_from_slice(b",\"frames\":");
+            FrameJson::write_all(out, frames);
+        }
+        Ok(())
+    }
+}
+
 impl ConnectionJson {
     pub fn new(c: &ConnectionRecord, frames: bool) -> Self {
         let settings = |frames: &Vec<Vec<(SettingId, u32)>>| {
@@ -1143,36 +1245,115 @@ mod tests {
         }
     }
 
+    fn connection(full: bool) -> ConnectionJson {
+        let addr = |s: &str| Endpoint(s.parse().unwrap());
+        let some = |s: &str| full.then(|| s.to_string());
+        let settings = |n: u32| {
+            (0..n)
+                .map(|i| (format!("SETTING_{i}"), i * 1000))
+                .collect::<BTreeMap<String, u32>>()
+        };
+        ConnectionJson {
+            id: 3,
+            client: addr("127.0.0.1:1"),
+            server: addr("[::1]:50051"),
+            protocol: "http2",
+            joined_mid_connection: full,
+            h2c_upgrade: !full,
+            tunnel: some("example.com:443"),
+            tls: full.then(|| TlsJson {
+                sni: some("h\u{e9}"),
+                client_alpn: vec!["h2".into(), "http/1.1".into()],
+                server_alpn: vec![],
+            }),
+            start: 0.5,
+            end: if full { f64::NAN } else { 1e300 },
+            streams: 9,
+            settings: SettingsJson {
+                client: settings(if full { 3 } else { 0 }),
+                server: settings(1),
+            },
+            pings: if full {
+                vec![
+                    PingJson {
+                        from: "client",
+                        sent: 1.25,
+                        acked: Some(1.5),
+                        rtt_ms: Some(250.0),
+                    },
+                    PingJson {
+                        from: "server",
+                        sent: f64::INFINITY,
+                        acked: None,
+                        rtt_ms: None,
+                    },
+                ]
+            } else {
+                vec![]
+            },
+            goaway: full.then(|| GoawayJson {
+                ts: 2.0,
+                from: "server",
+                last_stream_id: 7,
+                error_code: "NO_ERROR".into(),
+                debug_data: Bytes::new(b"bye \xff", false),
+            }),
+            flow_control: full.then_some(WindowsJson {
+                client_window: 1,
+                server_window: -1,
+            }),
+            frame_count: 12,
+            anomalies: if full { vec!["x\"y".into()] } else { vec![] },
+            packets: 100,
+            bytes_client: 1,
+            bytes_server: 2,
+            gaps: 0,
+            close: "fin",
+            tcp: TcpDetail {
+                packets_client: 1,
+                packets_server: 2,
+                wire_bytes_client: 3,
+                wire_bytes_server: 4,
+                gap_bytes_client: 5,
+                gap_bytes_server: 6,
+                retransmissions: 7,
+                out_of_order: 8,
+                conflicting_retransmissions: 9,
+                handshake: full,
+            },
+            frames: full.then(|| record(true).frames.unwrap_or_default()),
+        }
+    }
+
+    /// A record written by hand and by serde, as a document record and as an NDJSON line.
+    fn by_hand_and_by_serde<T: Serialize + Members>(record: &T, kind: &'static str) {
+        let mut want = Vec::new();
+        crate::compact_json::to_vec(&mut want, record).unwrap();
+        let mut got = Vec::new();
+        write_object(&mut got, None, record).unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+        let mut want = Vec::new();
+        let line = Tagged {
+            kind,
+            value: record,
+        };
+        crate::compact_json::to_vec(&mut want, &line).unwrap();
+        let mut got = Vec::new();
+        write_object(&mut got, Some(kind), record).unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+    }
+
     #[test]
-    fn stream_records_written_by_hand_are_what_serde_writes() {
+    fn records_written_by_hand_are_what_serde_writes() {
         for full in [false, true] {
-            let r = record(full);
-            let mut want = Vec::new();
-            crate::compact_json::to_vec(&mut want, &r).unwrap();
-            let mut got = b"{".to_vec();
-            r.write_members(&mut got).unwrap();
-            got.push(b'}');
-            assert_eq!(
-                String::from_utf8(got).unwrap(),
-                String::from_utf8(want).unwrap()
-            );
-            // As an NDJSON line: the members after the flattened tag.
-            let mut want = Vec::new();
-            crate::compact_json::to_vec(
-                &mut want,
-                &Tagged {
-                    kind: "stream",
-                    value: &r,
-                },
-            )
-            .unwrap();
-            let mut got = b"{\"type\":\"stream\",".to_vec();
-            r.write_members(&mut got).unwrap();
-            got.push(b'}');
-            assert_eq!(
-                String::from_utf8(got).unwrap(),
-                String::from_utf8(want).unwrap()
-            );
+            by_hand_and_by_serde(&record(full), "stream");
+            by_hand_and_by_serde(&connection(full), "connection");
         }
     }
 

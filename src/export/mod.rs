@@ -239,19 +239,9 @@ impl<W: Write> Collector<W> {
             Output::Document { streams, .. } => streams.push(json),
             Output::Compact { streams, .. } => streams.push_with(
                 (total_order_key(json.start), json.connection, json.stream_id),
-                |out| {
-                    out.push(b'{');
-                    json.write_members(out)?;
-                    out.push(b'}');
-                    Ok(())
-                },
+                |out| write_object(out, None, &json),
             ),
-            Output::Ndjson { .. } => self.line_with(|out| {
-                out.extend_from_slice(b"{\"type\":\"stream\",");
-                json.write_members(out)?;
-                out.push(b'}');
-                Ok(())
-            }),
+            Output::Ndjson { .. } => self.line_with(|out| write_object(out, Some("stream"), &json)),
         }
     }
 
@@ -285,8 +275,12 @@ impl<W: Write> H2Sink for Collector<W> {
         let json = ConnectionJson::new(&c, self.frames);
         match &mut self.output {
             Output::Document { connections, .. } => connections.push(json),
-            Output::Compact { connections, .. } => connections.push(json.id, &json),
-            Output::Ndjson { .. } => self.line("connection", &json),
+            Output::Compact { connections, .. } => {
+                connections.push_with(json.id, |out| write_object(out, None, &json))
+            }
+            Output::Ndjson { .. } => {
+                self.line_with(|out| write_object(out, Some("connection"), &json))
+            }
         }
     }
 }

@@ -94,7 +94,8 @@ impl<K: Ord + Copy> Records<K> {
         }
     }
 
-    pub(super) fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
+    #[cfg(test)]
+    fn push<T: serde::Serialize>(&mut self, key: K, value: &T) {
         self.push_with(key, |out| crate::compact_json::to_vec(out, value));
     }
 
