@@ -82,8 +82,9 @@ cargo build --release --quiet --manifest-path scripts/bench/gen-capture/Cargo.to
     --target-dir target/bench-gen
 H2SCOPE=$ROOT/target/release/h2scope
 GEN=$ROOT/target/bench-gen/release/gen-capture
-# A binary just built is not in the page cache yet: its first run would pay for reading it
-# (seen: the first row, 0.31 s instead of 0.16 s).
+# A binary just built may not be in the page cache yet: its first run would pay for reading
+# it. (The first row, gRPC 100M on two threads, still sometimes takes twice its usual time;
+# RUNS=3 reports the median.)
 cat "$H2SCOPE" >/dev/null
 
 template_of() {
