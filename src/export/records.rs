@@ -3,17 +3,17 @@
 //!
 //! A document holds its whole output until the capture ends (its records are sorted, and
 //! the capture summary comes first), about 0.5x to 3x the capture's size. On this machine
-//! class, filling fresh memory one 4 KiB page fault at a time costs about 0.65 ms per MB,
-//! as much as decoding: a gRPC export without bodies spent a quarter of its time in the
-//! kernel. Chunks are therefore mapped with `MAP_POPULATE` (the kernel faults them in one
+//! class, filling fresh memory one 4 KiB page fault at a time costs about 0.65 ms per MB:
+//! a gRPC export without bodies spent a sixth of its time in the kernel, most of it there.
+//! Chunks are therefore mapped with `MAP_POPULATE` (the kernel faults them in one
 //! call, about 40% cheaper), and grow from small to [`MAX_CHUNK`] so a small export does
 //! not populate memory it never uses. Transparent huge pages would be cheaper still, but
 //! with `defrag=madvise` (Debian's default) a fragmented machine stalls for compaction
 //! (seen: 0.7 s for 300 MB instead of 40 ms), so they are not asked for.
 //!
 //! Each record is followed by a comma in its chunk, so records that are adjacent in key
-//! order and in memory (most of them: calls mostly complete in the order they start) are
-//! written with one call instead of being copied through a buffer one by one.
+//! order and in memory (calls that complete in the order they start) are written with one
+//! call instead of being copied through a buffer one by one.
 
 use std::io::{self, Write};
 
