@@ -44,6 +44,12 @@ pub struct OpenArgs {
     #[arg(short = 'f', long, value_name = "FILTER")]
     pub filter: Option<String>,
 
+    /// Completed calls kept in the terminal UI (and as many ended connections); older ones
+    /// are evicted, still counted in the backends. 0, the default, keeps every call: memory
+    /// then grows with the capture (about 3 GB for 1 GB of gRPC with its messages).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_calls: usize,
+
     // Last: its help heading applies to the arguments after it.
     #[command(flatten)]
     pub limits: LimitArgs,

@@ -287,6 +287,7 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
     let options = h2scope::tui::OpenOptions {
         source,
         backend_header: args.backend_header,
+        keep_calls: (args.keep_calls > 0).then_some(args.keep_calls),
         feed: h2scope::tui::feed::FeedOptions {
             filter: parse_filter(args.filter.as_deref())?,
             descriptors: load_descriptors(&args.schemas)?,

@@ -247,6 +247,8 @@ pub struct OpenOptions {
     pub source: String,
     /// A response header or trailer naming the backend.
     pub backend_header: Option<String>,
+    /// Completed calls the UI keeps (`None`: all); older ones are evicted but counted.
+    pub keep_calls: Option<usize>,
     pub feed: FeedOptions,
 }
 
@@ -254,7 +256,8 @@ pub struct OpenOptions {
 /// user quits. The terminal is restored on return, on error and on panic.
 pub fn open(reader: CaptureReader, options: OpenOptions) -> io::Result<()> {
     let rx = feed::spawn_file(reader, options.feed)?;
-    let model = Model::new(options.source, options.backend_header.as_deref());
+    let model = Model::new(options.source, options.backend_header.as_deref())
+        .with_keep_calls(options.keep_calls);
     terminal::run(App::new(model, 80, 24).with_updates(rx))
 }
 

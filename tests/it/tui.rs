@@ -443,14 +443,23 @@ pub(crate) fn wait_for(sock: &Path, text: &str) -> String {
     }
 }
 
-#[test]
-fn real_binary_in_a_pseudo_terminal_opens_navigates_and_quits_cleanly() {
+/// A temporary directory with the path of a tmux socket in it; `None`, said on stderr,
+/// when tmux is not installed.
+fn tmux_dir() -> Option<(tempfile::TempDir, PathBuf)> {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("SKIPPED: tmux not installed");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("tmux.sock");
+    Some((dir, sock))
+}
+
+#[test]
+fn real_binary_in_a_pseudo_terminal_opens_navigates_and_quits_cleanly() {
+    let Some((dir, sock)) = tmux_dir() else {
+        return;
+    };
     let done = dir.path().join("done");
     let script = format!(
         "'{bin}' open --backend-header x-backend --proto-path '{protos}' '{capture}'; \
@@ -506,6 +515,33 @@ fn real_binary_in_a_pseudo_terminal_opens_navigates_and_quits_cleanly() {
         !pane.contains("Backends"),
         "the UI is still on screen:\n{pane}"
     );
+}
+
+#[test]
+fn open_keep_calls_keeps_the_newest_calls_and_says_so() {
+    let Some((_dir, sock)) = tmux_dir() else {
+        return;
+    };
+    let script = format!(
+        "'{bin}' open --keep-calls 10 '{capture}'; sleep 60",
+        bin = env!("CARGO_BIN_EXE_h2scope"),
+        capture = fixture("grpc-roundrobin.pcapng").display(),
+    );
+    tmux_session(&sock, 100, 30, &script);
+    // 24 calls in the capture: the newest 10 stay listed, the backends count all 24.
+    let pane = wait_for(&sock, "14 evicted, newest 10 kept");
+    tmux(&sock, &["send-keys", "-t", "ui", "q"]);
+    tmux(&sock, &["kill-server"]);
+    assert!(pane.contains("Calls 10/10"), "{pane}");
+    let backends: Vec<&str> = pane
+        .lines()
+        .filter(|l| l.contains("│127.0.0.1:5005"))
+        .collect();
+    assert_eq!(backends.len(), 3, "{pane}");
+    for row in backends {
+        let calls = row.split_whitespace().nth(1);
+        assert_eq!(calls, Some("8"), "{row}");
+    }
 }
 
 #[test]
