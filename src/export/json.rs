@@ -249,9 +249,8 @@ impl Serialize for Headers {
 /// directly (a test holds the two to the same bytes).
 fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
     use crate::compact_json::{write_str, write_text};
-    out.push(b'[');
-    for (i, f) in fields.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"[" } else { b",[" });
+    let written: Result<(), std::convert::Infallible> = write_array(out, fields, |out, f| {
+        out.push(b'[');
         let bin = match &f.name {
             Text::Known(n) => {
                 if !write_text(out, n) {
@@ -279,8 +278,10 @@ fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
             Text::Unknown => out.extend_from_slice(b"null"),
         }
         out.push(b']');
-    }
-    out.push(b']');
+        Ok(())
+    });
+    // Writing into a Vec cannot fail.
+    let Ok(()) = written;
 }
 
 /// `{"base64":"..."}`, as [`BytesRef`] writes bytes that are not text.
@@ -435,16 +436,39 @@ fn opt_int<I: itoa::Integer>(out: &mut Vec<u8>, v: Option<I>) {
     }
 }
 
+fn opt_f64(out: &mut Vec<u8>, v: Option<f64>) {
+    match v {
+        Some(v) => crate::compact_json::write_f64(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 fn write_bool(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
 
-impl GrpcJson {
-    /// The call as compact JSON, by hand as [`StreamJson`]'s `write_members` and held to the
-    /// same bytes in the same tests.
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
+/// `[a,b,...]`, each item written by `write`.
+fn write_array<T, E>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    mut write: impl FnMut(&mut Vec<u8>, &T) -> Result<(), E>,
+) -> Result<(), E> {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+impl Members for GrpcJson {
+    /// By hand as for [`StreamJson`], and held to the same bytes in the same tests.
+    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{to_vec, write_str};
-        out.extend_from_slice(b"{\"service\":");
+        out.extend_from_slice(b"\"service\":");
         opt_str(out, self.service.as_deref());
         out.extend_from_slice(b",\"method\":");
         opt_str(out, self.method.as_deref());
@@ -468,7 +492,6 @@ impl GrpcJson {
         MessageJson::write_all(out, &self.response_messages)?;
         out.extend_from_slice(b",\"error\":");
         opt_str(out, self.error.as_deref());
-        out.push(b'}');
         Ok(())
     }
 }
@@ -476,15 +499,10 @@ impl GrpcJson {
 impl FrameJson {
     /// `[...]` of the frames as compact JSON, by hand as [`StreamJson`]'s `write_members`
     /// (with `--frames`, most of the output is these).
-    fn write_all(out: &mut Vec<u8>, all: &[FrameJson]) {
+    fn write_all(out: &mut Vec<u8>, all: &[FrameJson]) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{write_f64, write_int, write_str};
-        out.push(b'[');
-        for (i, f) in all.iter().enumerate() {
-            out.extend_from_slice(if i == 0 {
-                b"{\"index\":"
-            } else {
-                b",{\"index\":"
-            });
+        write_array(out, all, |out, f| {
+            out.extend_from_slice(b"{\"index\":");
             write_int(out, f.index);
             out.extend_from_slice(b",\"ts\":");
             write_f64(out, f.ts);
@@ -501,8 +519,8 @@ impl FrameJson {
             out.extend_from_slice(b",\"stream_id\":");
             write_int(out, f.stream_id);
             out.push(b'}');
-        }
-        out.push(b']');
+            Ok(())
+        })
     }
 }
 
@@ -510,13 +528,8 @@ impl MessageJson {
     /// `[...]` of the messages as compact JSON, by hand as [`StreamJson`]'s `write_members`.
     fn write_all(out: &mut Vec<u8>, all: &[MessageJson]) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{to_vec, write_f64, write_int};
-        out.push(b'[');
-        for (i, m) in all.iter().enumerate() {
-            out.extend_from_slice(if i == 0 {
-                b"{\"index\":"
-            } else {
-                b",{\"index\":"
-            });
+        write_array(out, all, |out, m| {
+            out.extend_from_slice(b"{\"index\":");
             write_int(out, m.index);
             out.extend_from_slice(b",\"ts\":");
             write_f64(out, m.ts);
@@ -531,9 +544,8 @@ impl MessageJson {
             out.extend_from_slice(b",\"error\":");
             opt_str(out, m.error.as_deref());
             out.push(b'}');
-        }
-        out.push(b']');
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -600,12 +612,12 @@ impl Members for StreamJson {
         to_vec(out, &self.anomalies)?;
         out.extend_from_slice(b",\"grpc\":");
         match &self.grpc {
-            Some(g) => g.write(out)?,
+            Some(g) => write_object(out, None, g)?,
             None => out.extend_from_slice(b"null"),
         }
         if let Some(frames) = &self.frames {
             out.extend_from_slice(b",\"frames\":");
-            FrameJson::write_all(out, frames);
+            FrameJson::write_all(out, frames)?;
         }
         Ok(())
     }
@@ -920,10 +932,6 @@ impl Members for ConnectionJson {
     /// [`StreamJson`] and held to serde's bytes the same ways.
     fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{to_vec, write_f64, write_int, write_str};
-        let float = |out: &mut Vec<u8>, v: Option<f64>| match v {
-            Some(v) => write_f64(out, v),
-            None => out.extend_from_slice(b"null"),
-        };
         out.extend_from_slice(b"\"id\":");
         write_int(out, self.id);
         out.extend_from_slice(b",\"client\":");
@@ -948,23 +956,20 @@ impl Members for ConnectionJson {
         write_int(out, self.streams);
         out.extend_from_slice(b",\"settings\":");
         to_vec(out, &self.settings)?;
-        out.extend_from_slice(b",\"pings\":[");
-        for (i, p) in self.pings.iter().enumerate() {
-            out.extend_from_slice(if i == 0 {
-                b"{\"from\":"
-            } else {
-                b",{\"from\":"
-            });
+        out.extend_from_slice(b",\"pings\":");
+        write_array(out, &self.pings, |out, p| {
+            out.extend_from_slice(b"{\"from\":");
             write_str(out, p.from);
             out.extend_from_slice(b",\"sent\":");
             write_f64(out, p.sent);
             out.extend_from_slice(b",\"acked\":");
-            float(out, p.acked);
+            opt_f64(out, p.acked);
             out.extend_from_slice(b",\"rtt_ms\":");
-            float(out, p.rtt_ms);
+            opt_f64(out, p.rtt_ms);
             out.push(b'}');
-        }
-        out.extend_from_slice(b"],\"goaway\":");
+            Ok(())
+        })?;
+        out.extend_from_slice(b",\"goaway\":");
         to_vec(out, &self.goaway)?;
         out.extend_from_slice(b",\"flow_control\":");
         to_vec(out, &self.flow_control)?;
@@ -986,7 +991,7 @@ impl Members for ConnectionJson {
         to_vec(out, &self.tcp)?;
         if let Some(frames) = &self.frames {
             out.extend_from_slice(b",\"frames\":");
-            FrameJson::write_all(out, frames);
+            FrameJson::write_all(out, frames)?;
         }
         Ok(())
     }

@@ -99,7 +99,7 @@ impl<K: Ord + Copy> Records<K> {
         self.push_with(key, |out| crate::compact_json::to_vec(out, value));
     }
 
-    /// [`push`](Self::push) of a record that `write` writes.
+    /// Adds the record that `write` writes (compact JSON), to come out in `key` order.
     pub(super) fn push_with(
         &mut self,
         key: K,
