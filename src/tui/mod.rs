@@ -91,9 +91,15 @@ impl App {
     /// up.
     pub fn update(&mut self, u: Update) {
         if self.receive(u) {
-            self.model.settle();
-            self.view.apply(&self.model, Action::ModelChanged);
+            self.model_changed();
         }
+    }
+
+    /// Settles the model (backends' percentiles and order) and lets the view catch up: once
+    /// per burst of updates, however many were applied.
+    fn model_changed(&mut self) {
+        self.model.settle();
+        self.view.apply(&self.model, Action::ModelChanged);
     }
 
     /// Applies an update, or keeps it while paused; whether the model changed. Progress is
@@ -132,9 +138,8 @@ impl App {
             for u in std::mem::take(&mut self.pending) {
                 self.model.apply_unsettled(u);
             }
-            self.model.settle();
             self.view.pending = 0;
-            self.view.apply(&self.model, Action::ModelChanged);
+            self.model_changed();
         }
     }
 
@@ -175,8 +180,7 @@ impl App {
             self.updates = Some(rx);
         }
         if changed {
-            self.model.settle();
-            self.view.apply(&self.model, Action::ModelChanged);
+            self.model_changed();
         }
         changed
     }
