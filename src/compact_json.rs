@@ -688,6 +688,8 @@ impl ser::Serializer for KeyWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
 
     #[test]
     fn text_is_written_as_serde_json_writes_its_string() {
@@ -722,8 +724,6 @@ mod tests {
             }
         }
     }
-    use proptest::prelude::*;
-    use serde_json::json;
 
     fn ours<T: Serialize>(v: &T) -> String {
         let mut out = Vec::new();
