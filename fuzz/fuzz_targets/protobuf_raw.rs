@@ -1,22 +1,29 @@
 //! `decode_raw` (schema-less protobuf, like `protoc --decode_raw`) over arbitrary bytes,
-//! with the default node budget and a tiny one; the output must serialize as JSON, and the
-//! typed items an export writes must serialize as that same JSON.
+//! with the default node budget and a tiny one: the text an export writes must parse as
+//! JSON, and be byte for byte what serde_json writes for that tree.
 //!
 //! The budget is exact: the nodes reported never pass `max_nodes`.
 
 #![no_main]
 
-use h2scope::grpc::raw::{MAX_NODES, decode_raw_items};
+use h2scope::grpc::raw::{MAX_NODES, decode_raw_text, to_value};
 use h2scope::grpc::{decode_raw, decode_raw_limited};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(v) = decode_raw(data) {
-        let text = serde_json::to_string(&v).expect("serializable");
-        assert!(!text.is_empty());
-        let (items, _) = decode_raw_items(data, MAX_NODES).expect("decodes as decode_raw did");
-        let direct = serde_json::to_string(&items).expect("serializable");
-        assert!(direct == text, "items and tree differ:\n{direct}\n{text}");
+    let mut direct = Vec::new();
+    match decode_raw_text(data, MAX_NODES, &mut direct) {
+        Ok(_) => {
+            let text = std::str::from_utf8(&direct).expect("UTF-8");
+            let tree: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+            let again = serde_json::to_string(&tree).expect("serializable");
+            assert!(again == text, "text and tree differ:\n{text}\n{again}");
+            assert_eq!(decode_raw(data).ok(), Some(to_value(&direct)));
+        }
+        Err(_) => {
+            assert!(direct.is_empty(), "a failed decode wrote {} bytes", direct.len());
+            assert!(decode_raw(data).is_err());
+        }
     }
     if let Ok((_, nodes)) = decode_raw_limited(data, 7) {
         assert!(nodes <= 7, "{nodes} nodes for a budget of 7");

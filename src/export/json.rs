@@ -540,7 +540,21 @@ impl MessageJson {
             out.extend_from_slice(b",\"json\":");
             to_vec(out, &m.json)?;
             out.extend_from_slice(b",\"raw\":");
-            to_vec(out, &m.raw)?;
+            match &m.raw {
+                None => out.extend_from_slice(b"null"),
+                Some(r) => {
+                    // Base64's alphabet needs no escaping.
+                    out.extend_from_slice(b"{\"base64\":\"");
+                    out.extend_from_slice(r.base64.as_bytes());
+                    out.extend_from_slice(b"\",\"fields\":");
+                    match &r.fields {
+                        None => out.extend_from_slice(b"null"),
+                        Some(JsonText::Text(t)) => out.extend_from_slice(t),
+                        Some(JsonText::Tree(v)) => to_vec(out, v)?,
+                    }
+                    out.push(b'}');
+                }
+            }
             out.extend_from_slice(b",\"error\":");
             opt_str(out, m.error.as_deref());
             out.push(b'}');
@@ -671,16 +685,44 @@ impl Serialize for MessageBody {
 #[derive(Debug, Serialize)]
 pub struct RawJson {
     pub base64: String,
-    pub fields: Option<Vec<crate::grpc::raw::RawItem>>,
+    pub fields: Option<JsonText>,
+}
+
+/// JSON already written as compact text (see [`crate::grpc::call::Raw::fields`]), or its tree
+/// for writers that lay it out themselves (`--pretty`).
+#[derive(Debug)]
+pub enum JsonText {
+    Tree(Value),
+    Text(Vec<u8>),
+}
+
+impl JsonText {
+    fn new(text: Vec<u8>, keep_text: bool) -> Self {
+        if keep_text {
+            JsonText::Text(text)
+        } else {
+            JsonText::Tree(crate::grpc::raw::to_value(&text))
+        }
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonText::Tree(v) => v.serialize(s),
+            JsonText::Text(t) => crate::compact_json::RawBytes(t).serialize(s),
+        }
+    }
 }
 
 impl GrpcJson {
     pub fn new(c: &Call) -> Self {
-        GrpcJson::from_call(c.clone())
+        GrpcJson::from_call(c.clone(), false)
     }
 
     /// From a call that is done with: its messages (JSON trees, base64 text) move, not copied.
-    pub fn from_call(c: Call) -> Self {
+    /// With `text`, schema-less readings stay compact JSON text (for the compact writer only).
+    pub fn from_call(c: Call, text: bool) -> Self {
         let messages = |m: Vec<Message>| -> Vec<MessageJson> {
             m.into_iter()
                 .map(|m| MessageJson {
@@ -694,7 +736,7 @@ impl GrpcJson {
                     },
                     raw: m.raw.map(|r| RawJson {
                         base64: r.base64,
-                        fields: r.fields,
+                        fields: r.fields.map(|f| JsonText::new(f, text)),
                     }),
                     error: m.error,
                 })
@@ -766,7 +808,7 @@ impl StreamJson {
             trailers: s.trailers.take().map(trim),
             request_trailers: s.request_trailers.take().map(trim),
             anomalies: std::mem::take(&mut s.anomalies),
-            grpc: call.map(GrpcJson::from_call),
+            grpc: call.map(|c| GrpcJson::from_call(c, text)),
             ..scalars
         }
     }

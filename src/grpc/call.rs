@@ -5,7 +5,7 @@
 //! Every message is kept in the result: decoded, or schema-less with its raw bytes and the
 //! reason it could not be decoded. Never drop a message.
 
-use super::raw::{RawItem, decode_raw_items};
+use super::raw::decode_raw_text;
 use super::{
     Codec, ContentKind, DEFAULT_DECOMPRESS_CAP, Descriptors, Encoding, FrameKind, Framed,
     decode_json, decode_json_text, decompress, parse_status, percent_decode, status_details,
@@ -116,10 +116,11 @@ pub struct Message {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Raw {
     pub base64: String,
-    /// `protoc --decode_raw`-like reading; `None` when the bytes are no protobuf at all.
-    /// Typed items (they serialize as [`crate::grpc::decode_raw`]'s JSON): written as they
-    /// are by an export, turned into a tree ([`crate::grpc::raw::to_value`]) for display.
-    pub fields: Option<Vec<RawItem>>,
+    /// `protoc --decode_raw`-like reading, as compact JSON text (UTF-8; what
+    /// [`crate::grpc::decode_raw`]'s tree serializes to); `None` when the bytes are no
+    /// protobuf at all. Written as it is by an export, turned into a tree
+    /// ([`crate::grpc::raw::to_value`]) for display.
+    pub fields: Option<Vec<u8>>,
 }
 
 fn protocol_name(kind: &Option<ContentKind>) -> String {
@@ -496,7 +497,11 @@ fn raw(body: &[u8], protobuf: bool) -> Raw {
     Raw {
         base64: super::base64_encode(body),
         fields: if protobuf {
-            decode_raw_items(body, MAX_RAW_NODES).ok().map(|(v, _)| v)
+            // Room for the usual reading: strings as they are, bytes in base64.
+            let mut text = Vec::with_capacity(body.len().saturating_add(body.len() / 2) + 64);
+            decode_raw_text(body, MAX_RAW_NODES, &mut text)
+                .ok()
+                .map(|_| text)
         } else {
             None
         },

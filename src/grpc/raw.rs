@@ -19,6 +19,12 @@
 //! stands for the fields not shown. The body itself is not repeated here: the caller shows its
 //! base64 ([`crate::grpc::base64_encode`]) beside this.
 //!
+//! The reading is written as compact JSON text, keys in byte order (as a sorted map gives
+//! them), straight from the body: an export without schemas writes millions of these
+//! objects, and building a tree of them first cost more than the writing. A failed guess
+//! is cut back out of the text. [`decode_raw`] parses that text into a tree for callers
+//! that want one (the terminal UI, `--pretty`).
+//!
 //! # Guessing length-delimited fields
 //! A `len` field can be a string, bytes, a nested message or a packed repeated field; the
 //! encoding does not say. The order of guesses:
@@ -40,7 +46,7 @@
 //! abandoned at its own level, never retried from above.
 
 use super::base64;
-use serde::Serialize;
+use crate::compact_json::{write_f64, write_int, write_str};
 use serde_json::Value;
 
 /// Nesting levels tried as messages or groups.
@@ -73,19 +79,25 @@ pub fn decode_raw(body: &[u8]) -> Result<Value, RawError> {
 /// [`decode_raw`] with at most `max_nodes` values (at most [`MAX_NODES`]); also returns how
 /// many were output, for callers that share a budget.
 pub fn decode_raw_limited(body: &[u8], max_nodes: usize) -> Result<(Value, usize), RawError> {
-    let (items, nodes) = decode_raw_items(body, max_nodes)?;
-    Ok((to_value(&items), nodes))
+    let mut text = Vec::new();
+    let nodes = decode_raw_text(body, max_nodes, &mut text)?;
+    Ok((to_value(&text), nodes))
 }
 
-/// The reading as a JSON tree (what [`RawItem`]s serialize to).
-pub fn to_value(items: &[RawItem]) -> Value {
-    // Strings, integers, finite floats and string keys: cannot fail.
-    serde_json::to_value(items).unwrap_or_default()
+/// The reading written by [`decode_raw_text`] as a JSON tree.
+pub fn to_value(text: &[u8]) -> Value {
+    // Written by `decode_raw_text`: valid JSON (serde_json's float parsing round-trips,
+    // the `float_roundtrip` feature), so this does not fail.
+    serde_json::from_slice(text).unwrap_or_default()
 }
 
-/// [`decode_raw_limited`] as typed items, which serialize to the same JSON without a tree
-/// (an export writes millions of these objects once).
-pub fn decode_raw_items(body: &[u8], max_nodes: usize) -> Result<(Vec<RawItem>, usize), RawError> {
+/// [`decode_raw_limited`] as compact JSON text appended to `out` (the bytes serde_json
+/// writes for the tree); returns how many values were output. On `Err`, `out` is as it was.
+pub fn decode_raw_text(
+    body: &[u8],
+    max_nodes: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, RawError> {
     let mut raw = Raw {
         nodes: 0,
         reserved: 0,
@@ -93,69 +105,13 @@ pub fn decode_raw_items(body: &[u8], max_nodes: usize) -> Result<(Vec<RawItem>, 
         text: 0,
         exhausted: max_nodes == 0,
     };
+    let start = out.len();
     let mut pos = 0;
-    let fields = raw.fields(body, &mut pos, 0, None)?;
-    Ok((fields, raw.nodes))
-}
-
-/// One object of the output array (see the module doc).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum RawItem {
-    Field(Box<RawField>),
-    /// Where output stopped at a limit: `{"remaining_bytes": n, "truncated": true}`.
-    Truncated {
-        remaining_bytes: usize,
-        truncated: bool,
-    },
-}
-
-/// A field occurrence. The members are declared in the byte order of their JSON keys, so
-/// the object comes out as a sorted JSON map would (the order the output has always had);
-/// absent ones are left out.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct RawField {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub double: Option<Float>,
-    pub field: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub float: Option<Float>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<RawItem>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<Vec<RawItem>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub omitted: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub packed_varint: Option<Vec<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signed: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub string: Option<String>,
-    #[serde(rename = "type")]
-    pub ty: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub zigzag: Option<i64>,
-}
-
-/// A floating-point reading: a number, or "NaN", "Infinity", "-Infinity" as in proto3 JSON.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Float {
-    Number(f64),
-    Text(&'static str),
-}
-
-impl Serialize for Float {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Float::Number(x) => s.serialize_f64(*x),
-            Float::Text(t) => s.serialize_str(t),
+    match raw.fields(body, &mut pos, 0, None, out) {
+        Ok(_) => Ok(raw.nodes),
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
         }
     }
 }
@@ -193,47 +149,66 @@ fn take<'a>(data: &'a [u8], pos: &mut usize, n: usize) -> Option<&'a [u8]> {
     Some(s)
 }
 
-fn float(x: f64) -> Float {
+/// A floating-point reading: a number, or "NaN", "Infinity", "-Infinity" as in proto3 JSON.
+fn write_float(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
-        Float::Text("NaN")
+        out.extend_from_slice(b"\"NaN\"");
     } else if x.is_infinite() {
-        Float::Text(if x > 0.0 { "Infinity" } else { "-Infinity" })
+        out.extend_from_slice(if x > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
     } else {
-        Float::Number(x)
+        write_f64(out, x);
     }
 }
 
 /// An f32 as the f64 with the same shortest decimal form (0.1f32 shows as 0.1, not
 /// 0.10000000149011612).
-fn float32(x: f32) -> Float {
+fn float32(x: f32) -> f64 {
     if !x.is_finite() {
-        return float(f64::from(x));
+        return f64::from(x);
     }
-    float(x.to_string().parse().unwrap_or(f64::from(x)))
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
-fn entry(field: u32, ty: &'static str) -> RawField {
-    RawField {
-        field,
-        ty,
-        ..RawField::default()
+/// `,"signed":n` when the value's top bit is set (a negative two's complement number).
+fn write_signed(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.extend_from_slice(b",\"signed\":");
+        write_int(out, v);
     }
 }
+
+/// `{"field":n,"length":n` of a length-delimited field, then its reading and `"type"`.
+fn len_head(out: &mut Vec<u8>, field: u32, length: usize) {
+    out.extend_from_slice(b"{\"field\":");
+    write_int(out, field);
+    out.extend_from_slice(b",\"length\":");
+    write_int(out, length);
+}
+
+const LEN_TAIL: &[u8] = b",\"type\":\"len\"}";
 
 fn err(offset: usize, reason: &'static str) -> RawError {
     RawError { offset, reason }
 }
 
 impl Raw {
-    /// Parses fields from `data[*pos..]` until its end, or until the end-group of `group`.
+    /// Writes the fields of `data[*pos..]`, until its end or the end-group of `group`, as a
+    /// JSON array; returns how many objects it holds. On `Err` the text written is garbage
+    /// for the caller to cut.
     fn fields(
         &mut self,
         data: &[u8],
         pos: &mut usize,
         depth: usize,
         group: Option<u32>,
-    ) -> Result<Vec<RawItem>, RawError> {
-        let mut out = Vec::new();
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RawError> {
+        out.push(b'[');
+        let mut items = 0;
         loop {
             if !self.exhausted && self.nodes.saturating_add(self.reserved) >= self.max_nodes {
                 // Only the enclosing fields' own nodes are left.
@@ -241,18 +216,25 @@ impl Raw {
             }
             if self.exhausted {
                 if *pos < data.len() {
-                    out.push(RawItem::Truncated {
-                        remaining_bytes: data.len() - *pos,
-                        truncated: true,
-                    });
+                    if items > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(b"{\"remaining_bytes\":");
+                    write_int(out, data.len() - *pos);
+                    out.extend_from_slice(b",\"truncated\":true}");
+                    items += 1;
                     *pos = data.len();
                 }
-                return Ok(out);
+                out.push(b']');
+                return Ok(items);
             }
             if *pos >= data.len() {
                 return match group {
                     Some(_) => Err(err(*pos, "group not ended")),
-                    None => Ok(out),
+                    None => {
+                        out.push(b']');
+                        Ok(items)
+                    }
                 };
             }
             let start = *pos;
@@ -262,40 +244,56 @@ impl Raw {
                 return Err(err(start, "invalid field number"));
             }
             let field = number as u32;
-            let value = match key & 7 {
+            let wire = key & 7;
+            if wire == 4 {
+                return match group {
+                    Some(g) if g == field => {
+                        out.push(b']');
+                        Ok(items)
+                    }
+                    _ => Err(err(start, "unexpected end-group")),
+                };
+            }
+            if items > 0 {
+                out.push(b',');
+            }
+            match wire {
                 0 => {
                     let v = read_varint(data, pos).map_err(|r| err(start, r))?;
-                    let mut m = entry(field, "varint");
-                    m.value = Some(v);
-                    if v > i64::MAX as u64 {
-                        m.signed = Some(v as i64);
-                    }
+                    out.extend_from_slice(b"{\"field\":");
+                    write_int(out, field);
+                    write_signed(out, v as i64);
+                    out.extend_from_slice(b",\"type\":\"varint\",\"value\":");
+                    write_int(out, v);
                     if v != 0 {
-                        m.zigzag = Some(((v >> 1) as i64) ^ -((v & 1) as i64));
+                        out.extend_from_slice(b",\"zigzag\":");
+                        write_int(out, ((v >> 1) as i64) ^ -((v & 1) as i64));
                     }
-                    m
+                    out.push(b'}');
                 }
                 1 => {
                     let b = take(data, pos, 8).ok_or(err(start, "truncated fixed64"))?;
                     let v = u64::from_le_bytes(b.try_into().unwrap_or_default());
-                    let mut m = entry(field, "fixed64");
-                    m.value = Some(v);
-                    if v > i64::MAX as u64 {
-                        m.signed = Some(v as i64);
-                    }
-                    m.double = Some(float(f64::from_bits(v)));
-                    m
+                    out.extend_from_slice(b"{\"double\":");
+                    write_float(out, f64::from_bits(v));
+                    out.extend_from_slice(b",\"field\":");
+                    write_int(out, field);
+                    write_signed(out, v as i64);
+                    out.extend_from_slice(b",\"type\":\"fixed64\",\"value\":");
+                    write_int(out, v);
+                    out.push(b'}');
                 }
                 5 => {
                     let b = take(data, pos, 4).ok_or(err(start, "truncated fixed32"))?;
                     let v = u32::from_le_bytes(b.try_into().unwrap_or_default());
-                    let mut m = entry(field, "fixed32");
-                    m.value = Some(u64::from(v));
-                    if v > i32::MAX as u32 {
-                        m.signed = Some(i64::from(v as i32));
-                    }
-                    m.float = Some(float32(f32::from_bits(v)));
-                    m
+                    out.extend_from_slice(b"{\"field\":");
+                    write_int(out, field);
+                    out.extend_from_slice(b",\"float\":");
+                    write_float(out, float32(f32::from_bits(v)));
+                    write_signed(out, i64::from(v as i32));
+                    out.extend_from_slice(b",\"type\":\"fixed32\",\"value\":");
+                    write_int(out, v);
+                    out.push(b'}');
                 }
                 2 => {
                     let len = read_varint(data, pos).map_err(|r| err(start, r))?;
@@ -304,9 +302,8 @@ impl Raw {
                         .and_then(|n| take(data, pos, n))
                         .ok_or(err(start, "length-delimited field runs past the end"))?;
                     self.reserved += 1;
-                    let m = self.len_delimited(field, body, depth);
+                    self.len_delimited(field, body, depth, out);
                     self.reserved -= 1;
-                    m
                 }
                 3 => {
                     if depth + 1 >= MAX_DEPTH {
@@ -315,22 +312,17 @@ impl Raw {
                     // On error the whole guess is abandoned and `Raw` restored by the caller
                     // (or the decode fails), so `reserved` need not be undone on that path.
                     self.reserved += 1;
-                    let inner = self.fields(data, pos, depth + 1, Some(field))?;
+                    out.extend_from_slice(b"{\"field\":");
+                    write_int(out, field);
+                    out.extend_from_slice(b",\"group\":");
+                    self.fields(data, pos, depth + 1, Some(field), out)?;
                     self.reserved -= 1;
-                    let mut m = entry(field, "group");
-                    m.group = Some(inner);
-                    m
-                }
-                4 => {
-                    return match group {
-                        Some(g) if g == field => Ok(out),
-                        _ => Err(err(start, "unexpected end-group")),
-                    };
+                    out.extend_from_slice(b",\"type\":\"group\"}");
                 }
                 _ => return Err(err(start, "invalid wire type")),
-            };
+            }
             self.count(1);
-            out.push(RawItem::Field(Box::new(value)));
+            items += 1;
         }
     }
 
@@ -341,27 +333,33 @@ impl Raw {
         }
     }
 
-    fn len_delimited(&mut self, field: u32, body: &[u8], depth: usize) -> RawField {
-        let mut m = entry(field, "len");
-        m.length = Some(body.len());
+    fn len_delimited(&mut self, field: u32, body: &[u8], depth: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        len_head(out, field, body.len());
         if body.is_empty() {
-            m.string = Some(String::new());
-            return m;
+            out.extend_from_slice(b",\"string\":\"\"");
+            out.extend_from_slice(LEN_TAIL);
+            return;
         }
         let text = std::str::from_utf8(body).ok();
         if let Some(s) = text.filter(|s| !s.chars().any(char::is_control)) {
-            m.string = self.text(&mut m, s.to_string());
-            return m;
+            self.string(s, out);
+            return;
         }
         if depth + 1 < MAX_DEPTH {
             let saved = *self;
+            let mark = out.len();
+            out.extend_from_slice(b",\"message\":");
             let mut pos = 0;
-            match self.fields(body, &mut pos, depth + 1, None) {
-                Ok(fields) if !fields.is_empty() => {
-                    m.message = Some(fields);
-                    return m;
+            match self.fields(body, &mut pos, depth + 1, None, out) {
+                Ok(n) if n > 0 => {
+                    out.extend_from_slice(LEN_TAIL);
+                    return;
                 }
-                _ => *self = saved,
+                _ => {
+                    *self = saved;
+                    out.truncate(mark);
+                }
             }
         }
         let lenient = |s: &&str| {
@@ -369,48 +367,70 @@ impl Raw {
                 .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
         };
         if let Some(s) = text.filter(lenient) {
-            m.string = self.text(&mut m, s.to_string());
-            return m;
+            self.string(s, out);
+            return;
         }
-        if body.len().div_ceil(3) * 4 > MAX_TEXT.saturating_sub(self.text) {
-            m.omitted = Some(OMITTED);
-            return m;
+        let encoded = body.len().div_ceil(3) * 4;
+        if encoded > MAX_TEXT.saturating_sub(self.text) {
+            out.extend_from_slice(b",\"omitted\":\"");
+            out.extend_from_slice(OMITTED.as_bytes());
+            out.push(b'"');
+            out.extend_from_slice(LEN_TAIL);
+            return;
         }
-        m.bytes = self.text(&mut m, base64::encode(body));
-        if let Some(values) = self.packed_varints(body) {
-            m.packed_varint = Some(values);
-        }
-        m
+        self.text += encoded;
+        // `"bytes"` sorts before `"field"`: the head is written again after it.
+        out.truncate(start);
+        out.extend_from_slice(b"{\"bytes\":\"");
+        base64::encode_into(body, out);
+        out.extend_from_slice(b"\",\"field\":");
+        write_int(out, field);
+        out.extend_from_slice(b",\"length\":");
+        write_int(out, body.len());
+        self.packed_varints(body, out);
+        out.extend_from_slice(LEN_TAIL);
     }
 
-    /// `s`, if the text budget allows; else `None`, with the field marked omitted.
-    fn text(&mut self, m: &mut RawField, s: String) -> Option<String> {
+    /// `,"string":...` (after the head), if the text budget allows; else `,"omitted":...`.
+    fn string(&mut self, s: &str, out: &mut Vec<u8>) {
         if s.len() > MAX_TEXT.saturating_sub(self.text) {
-            m.omitted = Some(OMITTED);
-            return None;
+            out.extend_from_slice(b",\"omitted\":\"");
+            out.extend_from_slice(OMITTED.as_bytes());
+            out.push(b'"');
+        } else {
+            self.text += s.len();
+            out.extend_from_slice(b",\"string\":");
+            write_str(out, s);
         }
-        self.text += s.len();
-        Some(s)
+        out.extend_from_slice(LEN_TAIL);
     }
 
-    /// `body` as minimally encoded varints, if it is exactly that and the node budget allows.
-    fn packed_varints(&mut self, body: &[u8]) -> Option<Vec<u64>> {
-        let mut values = Vec::new();
+    /// `,"packed_varint":[...]` when `body` is exactly minimally encoded varints and the node
+    /// budget allows them all; else nothing.
+    fn packed_varints(&mut self, body: &[u8], out: &mut Vec<u8>) {
+        let mark = out.len();
+        out.extend_from_slice(b",\"packed_varint\":[");
+        let mut values = 0usize;
         let mut pos = 0;
         while pos < body.len() {
             let start = pos;
-            let v = read_varint(body, &mut pos).ok()?;
-            // A multi-byte varint ending in 0x00 is padded: no encoder writes that.
-            if pos - start > 1 && body[pos - 1] == 0 {
-                return None;
+            let fits = read_varint(body, &mut pos).ok().filter(|_| {
+                // A multi-byte varint ending in 0x00 is padded: no encoder writes that.
+                !(pos - start > 1 && body[pos - 1] == 0)
+                    && self.nodes + self.reserved + values < self.max_nodes
+            });
+            let Some(v) = fits else {
+                out.truncate(mark);
+                return;
+            };
+            if values > 0 {
+                out.push(b',');
             }
-            if self.nodes + self.reserved + values.len() >= self.max_nodes {
-                return None;
-            }
-            values.push(v);
+            write_int(out, v);
+            values += 1;
         }
-        self.count(values.len());
-        Some(values)
+        out.push(b']');
+        self.count(values);
     }
 }
 
@@ -685,19 +705,32 @@ mod tests {
         })
     }
 
-    /// The items written directly (as an export writes them) are the sorted-key JSON a tree
-    /// gives: their members are declared in key order.
-    fn items_serialize_as_their_tree(body: &[u8], max_nodes: usize) {
-        if let Ok((items, _)) = decode_raw_items(body, max_nodes) {
+    /// The text written directly (as an export writes it) is the sorted-key JSON its tree
+    /// gives, byte for byte, and the tree is what `decode_raw_limited` returns.
+    fn text_is_its_tree(body: &[u8], max_nodes: usize) -> Option<Value> {
+        let mut text = b"prefix".to_vec();
+        let Ok(nodes) = decode_raw_text(body, max_nodes, &mut text) else {
             assert_eq!(
-                serde_json::to_string(&items).unwrap(),
-                serde_json::to_string(&to_value(&items)).unwrap()
+                text, b"prefix",
+                "a failed decode leaves the output as it was"
             );
-        }
+            return None;
+        };
+        let text = &text[b"prefix".len()..];
+        let tree = to_value(text);
+        assert_eq!(
+            std::str::from_utf8(text).unwrap(),
+            serde_json::to_string(&tree).unwrap()
+        );
+        assert_eq!(
+            decode_raw_limited(body, max_nodes),
+            Ok((tree.clone(), nodes))
+        );
+        Some(tree)
     }
 
     #[test]
-    fn every_kind_of_item_serializes_as_its_tree() {
+    fn every_kind_of_item_is_written_as_its_tree() {
         let fixed64 = |f, v: u64| [key(f, 1), v.to_le_bytes().to_vec()].concat();
         let fixed32 = |f, v: u32| [key(f, 5), v.to_le_bytes().to_vec()].concat();
         let body = [
@@ -706,29 +739,35 @@ mod tests {
             fixed64(3, f64::NAN.to_bits()),
             fixed64(3, (-1.5f64).to_bits()),
             fixed64(3, u64::MAX),
+            fixed64(3, 1e300f64.to_bits()),
+            fixed64(3, 5e-324f64.to_bits()),
             fixed32(4, 0.1f32.to_bits()),
             fixed32(4, f32::NEG_INFINITY.to_bits()),
             fixed32(4, u32::MAX),
+            fixed32(4, f32::MIN_POSITIVE.to_bits()),
             ld(5, b""),
-            ld(5, b"text"),
+            ld(5, "text \"quoted\" \\ and \u{e9}".as_bytes()),
+            ld(5, b"tab\tand\nline"),
             ld(6, &[key(1, 0), varint(1)].concat()),
             ld(7, &[0xff, 0x01, 0x80]),
             ld(8, &[0x96, 0x01, 0x02]),
             [key(9, 3), key(1, 0), varint(3), key(9, 4)].concat(),
         ]
         .concat();
-        items_serialize_as_their_tree(&body, MAX_NODES);
+        let all = text_is_its_tree(&body, MAX_NODES).unwrap();
+        assert_eq!(all.as_array().unwrap().len(), 18);
         // Cut short by the node budget: the truncation marker.
-        items_serialize_as_their_tree(&body, 3);
-        let (items, _) = decode_raw_items(&body, 3).unwrap();
-        assert!(matches!(items.last(), Some(RawItem::Truncated { .. })));
+        let cut = text_is_its_tree(&body, 3).unwrap();
+        assert_eq!(cut.as_array().unwrap().last().unwrap()["truncated"], true);
+        // Not protobuf: nothing written.
+        assert_eq!(text_is_its_tree(&[0x0f], MAX_NODES), None);
     }
 
     proptest! {
         #[test]
-        fn any_items_serialize_as_their_tree(body in tree(), budget in 0usize..40) {
-            items_serialize_as_their_tree(&body, budget);
-            items_serialize_as_their_tree(&body, MAX_NODES);
+        fn any_text_is_its_tree(body in tree(), budget in 0usize..40) {
+            text_is_its_tree(&body, budget);
+            text_is_its_tree(&body, MAX_NODES);
         }
 
         /// Any budget, any nesting: the output holds exactly the nodes reported, never more
@@ -746,7 +785,7 @@ mod tests {
 
         #[test]
         fn random_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
-            let _ = decode_raw(&body);
+            text_is_its_tree(&body, MAX_NODES);
         }
 
         /// Random nested structures of valid fields always decode, field for field.

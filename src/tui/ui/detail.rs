@@ -271,7 +271,7 @@ pub fn message_body(m: &crate::grpc::call::Message, indent: &str) -> Vec<Line<'s
         out.extend(json_lines(j, indent));
     } else if let Some(raw) = &m.raw {
         match &raw.fields {
-            Some(fields) => out.extend(json_lines(&crate::grpc::raw::to_value(fields), indent)),
+            Some(text) => out.extend(json_lines(&crate::grpc::raw::to_value(text), indent)),
             None => out.push(Line::from(format!("{indent}(not protobuf)"))),
         }
     } else if m.error.is_none() {
