@@ -2,77 +2,22 @@
 //! unpadded or padded, gRPC-Web text bodies arrive in separately padded chunks, and exported
 //! raw bytes go out padded in the standard alphabet.
 //!
-//! Written here rather than taken from a crate because the tolerant, streaming decoder that
-//! gRPC-Web text needs ([`Base64Stream`]) is not what general-purpose decoders do, and the
-//! encoder is a dozen lines.
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Every 12-bit value as its two base64 characters, the first in the low byte: a 3-byte
-/// group is two lookups, and two groups are one 8-byte store.
-static PAIRS: [u16; 4096] = {
-    let mut t = [0u16; 4096];
-    let mut i = 0;
-    while i < 4096 {
-        t[i] = ALPHABET[i >> 6] as u16 | (ALPHABET[i & 63] as u16) << 8;
-        i += 1;
-    }
-    t
-};
+//! The decoder is written here rather than taken from a crate because the tolerant, streaming
+//! decoder that gRPC-Web text needs ([`Base64Stream`]) is not what general-purpose decoders
+//! do. The encoder is `base64-simd`'s: every raw message body and protobuf `bytes` field
+//! of a schema-less export goes through it (twice the capture's size in text), and its
+//! vector code (AVX2 and others, detected at run time) made a one-core `--ndjson --frames`
+//! export of the 100 MB gRPC bench capture 15% faster than the table-driven scalar encoder
+//! that was here (0.34 -> 0.29 s CPU).
 
 /// Standard alphabet, padded: the form every JSON consumer decodes.
-///
-/// Whole 3-byte groups first, each written into its own 4 bytes of the output (no capacity
-/// check per group), then the padded tail: raw message bodies and protobuf `bytes` fields go
-/// out through here, so this is on the export's hot path.
 pub fn encode(data: &[u8]) -> String {
-    let mut out = Vec::new();
-    encode_into(data, &mut out);
-    // Only ALPHABET and '=' were written: always ASCII.
-    String::from_utf8(out).unwrap_or_default()
+    base64_simd::STANDARD.encode_to_string(data)
 }
 
 /// [`encode`], appended to `out`.
 pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
-    let sextet = |n: u32, shift: u32| ALPHABET[((n >> shift) & 63) as usize];
-    let start = out.len();
-    out.resize(start + data.len().div_ceil(3) * 4, 0);
-    let dst = out.get_mut(start..).unwrap_or_default();
-    // Two groups (6 bytes in, 8 out) per step, then one group at a time.
-    let pairs = data.len() / 6;
-    let (dst_pairs, dst_rest) = dst.split_at_mut(pairs * 8);
-    let (data_pairs, data_rest) = data.split_at(pairs * 6);
-    for (g, o) in data_pairs
-        .chunks_exact(6)
-        .zip(dst_pairs.chunks_exact_mut(8))
-    {
-        let n = u64::from_be_bytes([g[0], g[1], g[2], g[3], g[4], g[5], 0, 0]);
-        let pick = |shift: u32| u64::from(PAIRS[((n >> shift) & 0xfff) as usize]);
-        let chars = pick(52) | pick(40) << 16 | pick(28) << 32 | pick(16) << 48;
-        o.copy_from_slice(&chars.to_le_bytes());
-    }
-    let mut groups = data_rest.chunks_exact(3);
-    let mut quads = dst_rest.chunks_exact_mut(4);
-    for (g, o) in (&mut groups).zip(&mut quads) {
-        let n = (u32::from(g[0]) << 16) | (u32::from(g[1]) << 8) | u32::from(g[2]);
-        let chars =
-            u32::from(PAIRS[(n >> 12) as usize]) | u32::from(PAIRS[(n & 0xfff) as usize]) << 16;
-        o.copy_from_slice(&chars.to_le_bytes());
-    }
-    let tail = match *groups.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            [sextet(n, 18), sextet(n, 12), b'=', b'=']
-        }
-        [a, b] => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            [sextet(n, 18), sextet(n, 12), sextet(n, 6), b'=']
-        }
-        _ => [0; 4],
-    };
-    if let Some(o) = quads.next() {
-        o.copy_from_slice(&tail);
-    }
+    base64_simd::STANDARD.encode_append(data, out);
 }
 
 /// The 6-bit value of a base64 character, standard or URL-safe alphabet.
@@ -205,13 +150,18 @@ mod tests {
 
     #[test]
     fn encode_round_trips_every_length_and_byte() {
+        // Past the vector encoder's block sizes, at every alignment it might care about.
         let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        for len in 0..70 {
-            for start in [0, 1, 2, 200] {
+        for len in 0..300 {
+            for start in [0, 1, 2, 7, 200] {
                 let d = &data[start..start + len];
                 let e = encode(d);
                 assert_eq!(e.len(), len.div_ceil(3) * 4);
                 assert_eq!(decode(e.as_bytes()).unwrap(), d, "len {len}");
+                let mut appended = b"kept".to_vec();
+                encode_into(d, &mut appended);
+                assert_eq!(&appended[..4], b"kept");
+                assert_eq!(&appended[4..], e.as_bytes());
             }
         }
     }
