@@ -80,6 +80,11 @@ impl Default for Config {
 
 /// What HTTP/2 decoding produces.
 pub trait H2Sink {
+    /// A stream was seen for the first time (its first frame, or an HTTP/1.1 upgrade
+    /// request). Every opened stream is reported by [`stream`](H2Sink::stream) later, and
+    /// streams open in the order their first frames are decoded, across all connections:
+    /// an export writes them in that order as soon as none opened before is pending.
+    fn opened(&mut self, _conn: &ConnectionInfo, _id: u32) {}
     /// A stream is complete (or the connection ended with it open).
     fn stream(&mut self, conn: &ConnectionInfo, stream: Stream);
     /// The connection ended; all its streams were reported before.
@@ -605,7 +610,7 @@ impl Connection {
         self.track_windows = true;
         // RFC 7540 §3.2: the upgraded request is stream 1 (when it asked to be).
         if req.wants_h2c() || server_skip > 0 {
-            self.upgraded_stream(&req, ts);
+            self.upgraded_stream(&req, ts, sink);
         }
         let client = &mut self.sides[0];
         client.decoder = Some(FrameDecoder::new(self.config.frame_limits));
@@ -643,7 +648,7 @@ impl Connection {
     }
 
     /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
-    fn upgraded_stream(&mut self, req: &Http1Request, ts: Timestamp) {
+    fn upgraded_stream<S: H2Sink>(&mut self, req: &Http1Request, ts: Timestamp, sink: &mut S) {
         let text = |b: &[u8]| Text::Known(b.to_vec());
         let field = |n: &[u8], v: &[u8]| HeaderField {
             name: text(n),
@@ -674,6 +679,7 @@ impl Connection {
         }
         let mut s = Stream::new(1, ts, self.initial_stream_window());
         s.request_headers = Some(fields);
+        sink.opened(&self.info, 1);
         self.streams.insert(1, s);
         self.stream_count += 1;
     }
@@ -978,6 +984,7 @@ impl Connection {
                 }
             }
             let window = self.initial_stream_window();
+            sink.opened(&self.info, id);
             self.streams.insert(id, Stream::new(id, ts, window));
             self.stream_count += 1;
         }

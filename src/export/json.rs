@@ -85,13 +85,15 @@ impl<const N: usize> ArrayText<N> {
     }
 }
 
-/// The whole document `h2scope export` writes.
+/// The whole document `h2scope export` writes. Streams come first and the capture summary
+/// last, so that a compact document is written as the capture is read: only the summary
+/// and the connections (known when they end) wait for the end.
 #[derive(Debug, Serialize)]
 pub struct Document {
-    pub capture: CaptureInfo,
-    pub connections: Vec<ConnectionJson>,
     pub streams: Vec<StreamJson>,
+    pub connections: Vec<ConnectionJson>,
     pub backends: Vec<BackendJson>,
+    pub capture: CaptureInfo,
 }
 
 /// An NDJSON line: `{"type": kind, ...value}`.

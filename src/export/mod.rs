@@ -19,7 +19,7 @@ use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::model::{Backends, InferencePool, PoolKey, Tracker};
-use crate::reassembly;
+use crate::reassembly::{self, ConnId};
 use records::Records;
 use std::io::{self, Write};
 
@@ -52,27 +52,142 @@ fn secs(ts: Timestamp) -> f64 {
     ts.as_secs_f64()
 }
 
-/// Where converted records go: kept for one document, or written as lines at once.
+/// Where converted records go: kept for one document, or written as they complete.
 enum Output<W: Write> {
-    /// Pretty documents keep the records (their indentation depends on their place).
+    /// Pretty documents and windows keep the records (a pretty record's indentation depends
+    /// on its place; a window drops the oldest), each stream with its place in the order.
     Document {
-        streams: Window<StreamJson>,
+        streams: Window<(u64, StreamJson)>,
         connections: Window<ConnectionJson>,
     },
-    /// Compact documents serialize each record as it completes and keep only its bytes:
-    /// memory is the output's size, and the records' many small allocations are freed while
-    /// they are still in cache instead of all at the end.
+    /// Compact documents write each stream once every stream opened before it has been
+    /// written; connections are held as serialized records until the end.
     Compact {
-        streams: Records<(i64, u64, u32)>,
+        streams: Streams<W>,
         connections: Records<u64>,
     },
     Ndjson {
-        out: io::BufWriter<W>,
-        /// The line being written (reused).
-        line: Vec<u8>,
-        /// The first write error; later records are dropped (a closed pipe ends the run).
-        error: Option<io::Error>,
+        out: Lines<W>,
     },
+}
+
+/// A buffered writer that keeps its first error (later writes are dropped: a closed pipe
+/// ends the run), with the record being serialized (reused).
+struct Lines<W: Write> {
+    out: io::BufWriter<W>,
+    line: Vec<u8>,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Lines<W> {
+    fn new(out: W) -> Self {
+        Lines {
+            out: io::BufWriter::with_capacity(1 << 16, out),
+            line: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(bytes)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    /// The first error, or the flush's.
+    fn finish(mut self) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+/// The compact document's `streams` array, written in the order the streams opened (see
+/// [`H2Sink::opened`]): a stream that completes while one opened before it is still open
+/// waits in `pending`. Calls mostly complete in the order they start, so most records go
+/// straight out; memory is the records completed behind a stream still open (a call
+/// open for the whole capture holds everything after it, as a held document would).
+struct Streams<W: Write> {
+    out: Lines<W>,
+    pending: std::collections::BTreeMap<u64, Vec<u8>>,
+    written: u64,
+}
+
+impl<W: Write> Streams<W> {
+    /// Adds the record in `out.line`, the stream at `place`; writes every record before
+    /// `limit` (the first place still to come).
+    fn push(&mut self, place: u64, limit: u64) {
+        if self.pending.is_empty() && place < limit {
+            let line = std::mem::take(&mut self.out.line);
+            self.emit(&line);
+            self.out.line = line;
+            return;
+        }
+        self.pending.insert(place, self.out.line.clone());
+        self.release(limit);
+    }
+
+    /// Writes the waiting records placed before `limit`.
+    fn release(&mut self, limit: u64) {
+        while let Some(entry) = self.pending.first_entry()
+            && *entry.key() < limit
+        {
+            let record = entry.remove();
+            self.emit(&record);
+        }
+    }
+
+    fn emit(&mut self, record: &[u8]) {
+        self.out.write(if self.written == 0 {
+            b"{\"streams\":["
+        } else {
+            b","
+        });
+        self.out.write(record);
+        self.written += 1;
+    }
+}
+
+/// Places streams in the order they opened, and knows the first place still open.
+#[derive(Default)]
+struct OpenOrder {
+    next: u64,
+    /// Open streams' places by connection and stream id.
+    places: std::collections::HashMap<(ConnId, u32), u64, foldhash::fast::RandomState>,
+    /// The same places, in order.
+    open: std::collections::BTreeSet<u64>,
+}
+
+impl OpenOrder {
+    fn opened(&mut self, conn: ConnId, id: u32) {
+        let place = self.next;
+        self.next += 1;
+        if let Some(old) = self.places.insert((conn, id), place) {
+            self.open.remove(&old);
+        }
+        self.open.insert(place);
+    }
+
+    /// The place of a stream that completed (the next one if it was never opened).
+    fn done(&mut self, conn: ConnId, id: u32) -> u64 {
+        match self.places.remove(&(conn, id)) {
+            Some(place) => {
+                self.open.remove(&place);
+                place
+            }
+            None => {
+                self.next += 1;
+                self.next - 1
+            }
+        }
+    }
+
+    fn first_open(&self) -> u64 {
+        self.open.first().copied().unwrap_or(u64::MAX)
+    }
 }
 
 /// Records in completion order, the newest `keep` of them at most: the oldest are dropped
@@ -127,63 +242,75 @@ pub struct Collector<W: Write> {
     output: Output<W>,
     backends: Backends,
     pool: InferencePool,
+    /// Where each stream goes among the document's streams.
+    order: OpenOrder,
     /// Document mode: calls whose method must be inferred wait until every call that shares
-    /// their unknown `:path` has added its evidence.
-    deferred: Vec<(ConnectionInfo, Stream, PoolKey)>,
+    /// their unknown `:path` has added its evidence; each with its stream's place.
+    deferred: Vec<(ConnectionInfo, Stream, PoolKey, u64)>,
+    /// The first place among `deferred` (nothing after it is written until they are).
+    deferred_first: u64,
 }
 
 /// Calls held back for pooled inference; beyond this they are decoded at once.
 const MAX_DEFERRED: usize = 10_000;
 
 impl<W: Write> Collector<W> {
-    /// Collects everything for one document (held as records, to be written pretty).
-    pub fn document(options: &Options) -> Self {
-        Self::document_as(options, true)
-    }
-
-    /// Collects everything for one document; a compact one is serialized as records
-    /// complete.
-    fn document_as(options: &Options, pretty: bool) -> Self {
-        // A window (sniff --keep-calls) drops the oldest records: those are kept as records,
-        // written at the end by serde_json, which needs trees.
-        let records = pretty || options.keep_streams.is_some();
+    fn with_output(options: &Options, output: Output<W>, json_text: bool) -> Self {
         Collector {
             frames: options.frames,
             no_messages: options.no_messages,
-            json_text: !records,
+            json_text,
             descriptors: options.descriptors.clone(),
-            output: if records {
-                Output::Document {
-                    streams: Window::new(options.keep_streams),
-                    connections: Window::new(options.keep_streams),
-                }
-            } else {
-                Output::Compact {
-                    streams: Records::new(),
-                    connections: Records::new(),
-                }
-            },
+            output,
             backends: Backends::new(options.backend_header.as_deref()),
             pool: InferencePool::default(),
+            order: OpenOrder::default(),
             deferred: Vec::new(),
+            deferred_first: u64::MAX,
         }
+    }
+
+    /// Collects everything for one document, to be written by [`finish`](Self::finish):
+    /// pretty, or within a window (`options.keep_streams`).
+    pub fn document(options: &Options) -> Self {
+        let output = Output::Document {
+            streams: Window::new(options.keep_streams),
+            connections: Window::new(options.keep_streams),
+        };
+        // serde_json lays the records out: they are trees.
+        Self::with_output(options, output, false)
+    }
+
+    /// Writes a compact document to `out` as the capture is read.
+    pub fn compact(options: &Options, out: W) -> Self {
+        let output = Output::Compact {
+            streams: Streams {
+                out: Lines::new(out),
+                pending: Default::default(),
+                written: 0,
+            },
+            connections: Records::new(),
+        };
+        Self::with_output(options, output, true)
     }
 
     /// Writes one line per record as records complete.
     pub fn ndjson(options: &Options, out: W) -> Self {
-        Collector {
-            frames: options.frames,
-            no_messages: options.no_messages,
-            json_text: true,
-            descriptors: options.descriptors.clone(),
-            output: Output::Ndjson {
-                out: io::BufWriter::with_capacity(1 << 16, out),
-                line: Vec::new(),
-                error: None,
-            },
-            backends: Backends::new(options.backend_header.as_deref()),
-            pool: InferencePool::default(),
-            deferred: Vec::new(),
+        let output = Output::Ndjson {
+            out: Lines::new(out),
+        };
+        Self::with_output(options, output, true)
+    }
+
+    /// The collector for `export`'s options: NDJSON, a compact document written as it
+    /// goes, or a document held to the end (pretty, or windowed).
+    fn for_export(options: &Options, ndjson: bool, pretty: bool, out: W) -> (Self, Option<W>) {
+        if ndjson {
+            (Self::ndjson(options, out), None)
+        } else if pretty || options.keep_streams.is_some() {
+            (Self::document(options), Some(out))
+        } else {
+            (Self::compact(options, out), None)
         }
     }
 
@@ -196,17 +323,19 @@ impl<W: Write> Collector<W> {
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::compact_json::Error>,
     ) {
-        if let Output::Ndjson { out, line, error } = &mut self.output {
-            if error.is_some() {
+        if let Output::Ndjson { out } = &mut self.output {
+            if out.error.is_some() {
                 return;
             }
-            line.clear();
-            let r = write(line).map_err(io::Error::other).and_then(|()| {
-                line.push(b'\n');
-                out.write_all(line)
-            });
-            if let Err(e) = r {
-                *error = Some(e);
+            out.line.clear();
+            match write(&mut out.line) {
+                Ok(()) => {
+                    out.line.push(b'\n');
+                    let line = std::mem::take(&mut out.line);
+                    out.write(&line);
+                    out.line = line;
+                }
+                Err(e) => out.error = Some(io::Error::other(e)),
             }
         }
     }
@@ -218,7 +347,7 @@ impl<W: Write> Collector<W> {
         self.json_text
     }
 
-    fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>) {
+    fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>, place: u64) {
         let pooled = self.pool.evidence(key);
         let call = crate::model::grpc_call(
             &s,
@@ -227,45 +356,74 @@ impl<W: Write> Collector<W> {
             self.json_text,
             pooled,
         );
-        self.emit_call(conn, s, call);
+        self.emit_call(conn, s, call, place);
+    }
+
+    /// The first place not yet completed: every stream before it can be written.
+    fn limit(&self) -> u64 {
+        self.order.first_open().min(self.deferred_first)
     }
 
     /// A stream whose call was decoded beforehand, as [`emit`](Self::emit) would have: only
     /// for streams without a pool key (their decoding depends on nothing collected).
-    fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
+    fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, place: u64) {
         self.backends.stream(conn, &s, call.as_ref());
         let json = StreamJson::from_stream(conn, s, self.frames, call, self.json_text);
+        let limit = self.limit();
         match &mut self.output {
-            Output::Document { streams, .. } => streams.push(json),
-            Output::Compact { streams, .. } => streams.push_with(
-                (total_order_key(json.start), json.connection, json.stream_id),
-                |out| write_object(out, None, &json),
-            ),
+            Output::Document { streams, .. } => streams.push((place, json)),
+            Output::Compact { streams, .. } => {
+                streams.out.line.clear();
+                // Our types serialize without errors (string keys only); a failed record
+                // is left out.
+                if write_object(&mut streams.out.line, None, &json).is_ok() {
+                    streams.push(place, limit);
+                }
+            }
             Output::Ndjson { .. } => self.line_with(|out| write_object(out, Some("stream"), &json)),
         }
     }
 
+    /// [`H2Sink::opened`] by connection id (the threaded export forwards only that).
+    fn open(&mut self, conn: ConnId, id: u32) {
+        self.order.opened(conn, id);
+    }
+
+    /// A stream decoded on another thread ([`threaded`]): as [`H2Sink::stream`] with its call.
+    fn decoded(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
+        let place = self.order.done(conn.id, s.id);
+        self.emit_call(conn, s, call, place);
+    }
+
     /// Decodes the calls held for pooled inference, now that all evidence is in.
     fn flush_deferred(&mut self) {
-        for (conn, s, key) in std::mem::take(&mut self.deferred) {
-            self.emit(&conn, s, Some(&key));
+        self.deferred_first = u64::MAX;
+        for (conn, s, key, place) in std::mem::take(&mut self.deferred) {
+            self.emit(&conn, s, Some(&key), place);
         }
     }
 }
 
 impl<W: Write> H2Sink for Collector<W> {
+    fn opened(&mut self, conn: &ConnectionInfo, id: u32) {
+        self.open(conn.id, id);
+    }
+
     fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+        let place = self.order.done(conn.id, s.id);
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {
             self.pool.add(k, &s);
             let document = !matches!(self.output, Output::Ndjson { .. });
             if document && !self.descriptors.is_empty() && self.deferred.len() < MAX_DEFERRED {
                 self.deferred
-                    .push((conn.clone(), s, key.unwrap_or_default()));
+                    .push((conn.clone(), s, key.unwrap_or_default(), place));
+                // The first place still to come is the same: this one, deferred.
+                self.deferred_first = self.deferred_first.min(place);
                 return;
             }
         }
-        self.emit(conn, s, key.as_ref());
+        self.emit(conn, s, key.as_ref(), place);
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
@@ -299,14 +457,7 @@ pub struct Session<W: Write> {
 
 impl<W: Write> Session<W> {
     pub fn new(options: &Options, ndjson: bool, pretty: bool, out: W) -> Self {
-        let mut out = Some(out);
-        let collector = match out.take() {
-            Some(w) if ndjson => Collector::ndjson(options, w),
-            w => {
-                out = w;
-                Collector::document_as(options, pretty)
-            }
-        };
+        let (collector, out) = Collector::for_export(options, ndjson, pretty, out);
         Session {
             tracker: Tracker::new(tracker_config(options), collector),
             out,
@@ -360,15 +511,13 @@ impl<W: Write> Collector<W> {
                 capture.streams_beyond_window = streams_beyond;
                 capture.connections_beyond_window = connections_beyond;
                 connections.sort_by_key(|c| c.id);
-                // Records are large: sort their keys, then move each record once (ties keep
-                // their order, as in a stable sort).
-                streams
-                    .sort_by_cached_key(|s| (total_order_key(s.start), s.connection, s.stream_id));
+                // Records are large: sort their places, then move each record once.
+                streams.sort_unstable_by_key(|(place, _)| *place);
                 let doc = Document {
-                    capture,
+                    streams: streams.into_iter().map(|(_, s)| s).collect(),
                     connections,
-                    streams,
                     backends,
+                    capture,
                 };
                 match out {
                     Some(out) => write_document(out, &doc, pretty),
@@ -376,35 +525,35 @@ impl<W: Write> Collector<W> {
                 }
             }
             Output::Compact {
-                streams,
+                mut streams,
                 connections,
-            } => match out {
+            } => {
                 // The same bytes serde_json writes for a `Document`: its fields in order.
-                Some(out) => {
-                    let mut out = io::BufWriter::with_capacity(1 << 16, out);
-                    out.write_all(b"{\"capture\":")?;
-                    serde_json::to_writer(&mut out, &capture)?;
-                    out.write_all(b",\"connections\":")?;
-                    connections.write_sorted(&mut out)?;
-                    out.write_all(b",\"streams\":")?;
-                    streams.write_sorted(&mut out)?;
-                    out.write_all(b",\"backends\":")?;
-                    serde_json::to_writer(&mut out, &backends)?;
-                    out.write_all(b"}\n")?;
-                    out.flush()
+                streams.release(u64::MAX);
+                if streams.written == 0 {
+                    streams.out.write(b"{\"streams\":[");
                 }
-                None => Ok(()),
-            },
+                let mut lines = streams.out;
+                if let Some(e) = lines.error.take() {
+                    return Err(e);
+                }
+                let out = &mut lines.out;
+                out.write_all(b"],\"connections\":")?;
+                connections.write_sorted(&mut *out)?;
+                out.write_all(b",\"backends\":")?;
+                serde_json::to_writer(&mut *out, &backends)?;
+                out.write_all(b",\"capture\":")?;
+                serde_json::to_writer(&mut *out, &capture)?;
+                out.write_all(b"}\n")?;
+                out.flush()
+            }
             Output::Ndjson { .. } => {
                 for b in &backends {
                     self.line("backend", b);
                 }
                 self.line("capture", &capture);
                 match self.output {
-                    Output::Ndjson { mut out, error, .. } => match error {
-                        Some(e) => Err(e),
-                        None => out.flush(),
-                    },
+                    Output::Ndjson { out } => out.finish(),
                     _ => Ok(()),
                 }
             }
@@ -456,12 +605,6 @@ fn capture_info(
         summary,
         error.map(ToString::to_string),
     )
-}
-
-/// An integer that orders like `f64::total_cmp` (the same bit trick it uses).
-fn total_order_key(x: f64) -> i64 {
-    let bits = x.to_bits() as i64;
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
 /// Writes the document as JSON followed by a newline.
@@ -537,31 +680,37 @@ impl CaptureInfo {
 
 #[cfg(test)]
 mod tests {
-    use super::total_order_key;
+    use super::{Lines, OpenOrder, Streams};
 
     #[test]
-    fn total_order_key_orders_like_total_cmp() {
-        let xs = [
-            f64::NEG_INFINITY,
-            -1e300,
-            -1.5,
-            -0.0,
-            0.0,
-            1e-300,
-            1.0,
-            1_700_000_000.123_456,
-            f64::INFINITY,
-            f64::NAN,
-            -f64::NAN,
-        ];
-        for a in xs {
-            for b in xs {
-                assert_eq!(
-                    total_order_key(a).cmp(&total_order_key(b)),
-                    a.total_cmp(&b),
-                    "{a} {b}"
-                );
-            }
+    fn streams_come_out_in_the_order_they_opened() {
+        let mut order = OpenOrder::default();
+        let mut streams = Streams {
+            out: Lines::new(Vec::new()),
+            pending: Default::default(),
+            written: 0,
+        };
+        // Connection 7 opens streams 1, 3, 5; connection 9 opens 1 between them.
+        for (conn, id) in [(7, 1), (7, 3), (9, 1), (7, 5)] {
+            order.opened(conn, id);
         }
+        let mut complete = |conn: u64, id: u32| {
+            let place = order.done(conn, id);
+            streams.out.line = format!("\"{conn}/{id}\"").into_bytes();
+            streams.push(place, order.first_open());
+            (streams.written, streams.pending.len())
+        };
+        // Each completes behind one opened before it, until that one does.
+        assert_eq!(complete(9, 1), (0, 1));
+        assert_eq!(complete(7, 3), (0, 2));
+        assert_eq!(complete(7, 1), (3, 0));
+        // Never opened (a sink that skipped `opened`): placed after everything so far.
+        assert_eq!(complete(8, 2), (3, 1));
+        assert_eq!(complete(7, 5), (5, 0));
+        let out = streams.out.out.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"streams":["7/1","7/3","9/1","7/5","8/2""#
+        );
     }
 }

@@ -1,10 +1,12 @@
-//! The compact document's records: serialized as they complete, held back to back in
-//! pre-faulted chunks, written in key order at the end.
+//! The compact document's held records (its connections): serialized as they complete,
+//! held back to back in pre-faulted chunks, written in key order at the end.
 //!
-//! A document holds its whole output until the capture ends (its records are sorted, and
-//! the capture summary comes first), about 0.5x to 3x the capture's size. On this machine
+//! Streams are written as the capture is read (see `Streams` in the parent module);
+//! connection records come after them in the document, so they wait for the end: with
+//! `--frames` (every connection's own frames) that can be hundreds of MB. On this machine
 //! class, filling fresh memory one 4 KiB page fault at a time costs about 0.65 ms per MB:
-//! a gRPC export without bodies spent a sixth of its time in the kernel, most of it there.
+//! a gRPC export without bodies spent a sixth of its time in the kernel, most of it there,
+//! when the whole document was held this way.
 //! Chunks are therefore mapped with `MAP_POPULATE` (the kernel faults them in one
 //! call, about 40% cheaper), and grow from small to [`MAX_CHUNK`] so a small export does
 //! not populate memory it never uses. Transparent huge pages would be cheaper still, but
@@ -12,7 +14,7 @@
 //! (seen: 0.7 s for 300 MB instead of 40 ms), so they are not asked for.
 //!
 //! Each record is followed by a comma in its chunk, so records that are adjacent in key
-//! order and in memory (calls that complete in the order they start) are written with one
+//! order and in memory (connections that end in the order they start) are written with one
 //! call instead of being copied through a buffer one by one.
 
 use std::io::{self, Write};

@@ -17,6 +17,7 @@ use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::model::Tracker;
 use crate::model::{InferencePool, grpc_call};
+use crate::reassembly::ConnId;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -31,6 +32,7 @@ const QUEUED_BATCHES: usize = 4;
 // more allocation per record for no gain (the variants are of similar size).
 #[allow(clippy::large_enum_variant)]
 enum Event {
+    Opened(ConnId, u32),
     Stream(ConnectionInfo, Stream),
     /// A stream without a pool key whose call this thread decoded (see `Forward::stream`).
     Decoded(ConnectionInfo, Stream, Option<Call>),
@@ -85,6 +87,10 @@ impl<W: Write> Forward<W> {
 }
 
 impl<W: Write> H2Sink for Forward<W> {
+    fn opened(&mut self, conn: &ConnectionInfo, id: u32) {
+        self.push(Event::Opened(conn.id, id));
+    }
+
     fn stream(&mut self, conn: &ConnectionInfo, stream: Stream) {
         // Decoding messages to JSON can be most of the worker's load (three quarters of a
         // full export): while the worker is behind, this thread decodes calls too rather
@@ -141,16 +147,14 @@ pub(super) fn export<W: Write>(
     // Unbounded on purpose: the decoding thread drains it after every batch, and a bound
     // here could deadlock with the bound above (each thread waiting on the other).
     let (chunk_tx, chunks) = mpsc::channel();
-    let collector = if ndjson {
-        Collector::ndjson(options, Chunks(chunk_tx))
-    } else {
-        Collector::document_as(options, pretty)
-    };
+    // What the collector writes as it goes (NDJSON, a compact document) comes back here
+    // in chunks; a document held to the end is written here by `finish`.
+    let (collector, held) = Collector::for_export(options, ndjson, pretty, Chunks(chunk_tx));
     let json_text = collector.wants_json_text();
-    let (out, lines) = if ndjson {
-        (None, Some((out, None)))
-    } else {
+    let (out, lines) = if held.is_some() {
         (Some(out), None)
+    } else {
+        (None, Some((out, None)))
     };
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
@@ -159,8 +163,9 @@ pub(super) fn export<W: Write>(
                 taken.fetch_sub(1, Ordering::Relaxed);
                 for ev in batch {
                     match ev {
+                        Event::Opened(conn, id) => collector.open(conn, id),
                         Event::Stream(conn, s) => collector.stream(&conn, s),
-                        Event::Decoded(conn, s, call) => collector.emit_call(&conn, s, call),
+                        Event::Decoded(conn, s, call) => collector.decoded(&conn, s, call),
                         Event::Connection(c) => collector.connection(c),
                     }
                 }
@@ -187,8 +192,8 @@ pub(super) fn export<W: Write>(
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let capture = capture_info(source, &reader, &summary, error.as_ref());
-        // NDJSON: the collector writes its last lines into the channel, then is dropped
-        // with its sender, so every chunk is there to drain.
+        // NDJSON and compact documents: the collector writes its last bytes into the
+        // channel, then is dropped with its sender, so every chunk is there to drain.
         let written = collector.finish(capture, out, pretty);
         while let Ok(chunk) = forward.chunks.try_recv() {
             forward.write(&chunk);
