@@ -334,7 +334,9 @@ pub struct FrameJson {
     pub index: u64,
     pub ts: f64,
     pub packet: u64,
+    /// `"client"` or `"server"` (written without escaping).
     pub from: &'static str,
+    /// The frame type's name; a borrowed one is one of ours, written without escaping.
     #[serde(rename = "type")]
     pub kind: Cow<'static, str>,
     pub flags: u8,
@@ -503,17 +505,37 @@ impl FrameJson {
     /// (with `--frames`, most of the output is these).
     fn write_all(out: &mut Vec<u8>, all: &[FrameJson]) -> Result<(), crate::compact_json::Error> {
         use crate::compact_json::{write_f64, write_int, write_str};
+        /// Quoted as it is: the direction and type names are ours and need no escaping.
+        fn quoted(out: &mut Vec<u8>, s: &str) {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        // Frames that arrived in one packet share its time: its text is copied, not
+        // formatted again (where in `out` the last one is, and its value).
+        let mut last_ts: Option<(u64, std::ops::Range<usize>)> = None;
+        out.reserve(all.len().saturating_mul(128));
         write_array(out, all, |out, f| {
             out.extend_from_slice(b"{\"index\":");
             write_int(out, f.index);
             out.extend_from_slice(b",\"ts\":");
-            write_f64(out, f.ts);
+            match &last_ts {
+                Some((bits, at)) if *bits == f.ts.to_bits() => out.extend_from_within(at.clone()),
+                _ => {
+                    let start = out.len();
+                    write_f64(out, f.ts);
+                    last_ts = Some((f.ts.to_bits(), start..out.len()));
+                }
+            }
             out.extend_from_slice(b",\"packet\":");
             write_int(out, f.packet);
             out.extend_from_slice(b",\"from\":");
-            write_str(out, f.from);
+            quoted(out, f.from);
             out.extend_from_slice(b",\"type\":");
-            write_str(out, &f.kind);
+            match &f.kind {
+                Cow::Borrowed(name) => quoted(out, name),
+                Cow::Owned(name) => write_str(out, name),
+            }
             out.extend_from_slice(b",\"flags\":");
             write_int(out, f.flags);
             out.extend_from_slice(b",\"length\":");
