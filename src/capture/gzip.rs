@@ -3,10 +3,10 @@
 //! flate2's `MultiGzDecoder` returns `Err` from a `read` that hit corrupt deflate data, and the
 //! bytes that same call had already decompressed into the caller's buffer are lost with it: up
 //! to one read (256 KiB for our streams) of good records before the damage. Its low-level
-//! `Decompress`, on the other hand, counts what it wrote even when it fails, and miniz_oxide
-//! flushes its whole window (at most 32 KiB) before reporting the error, provided the output has
-//! room. So this reader runs `Decompress` into its own buffer of [`OUT`] bytes (more than the
-//! window), returns every byte decoded, and only then the error.
+//! `Decompress`, on the other hand, counts what it wrote even when it fails, and its zlib-rs
+//! backend (like zlib) decodes straight into the output, so everything decoded before the
+//! damage is there. So this reader runs `Decompress` into its own buffer of [`OUT`] bytes
+//! (more than deflate's 32 KiB window), returns every byte decoded, and only then the error.
 //!
 //! The rest mirrors `MultiGzDecoder`, so callers see the same error kinds:
 //! - members are concatenated (as Wireshark reads them); after the last one, the input ends;
@@ -17,12 +17,44 @@
 //! Memory is fixed: the input buffer, [`OUT`] bytes of output, and the inflate state. Header
 //! fields (extra, name, comment) are skipped, never stored.
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, BufRead, Read};
 
 /// Output buffer size: larger than deflate's 32 KiB window, so that a failing `decompress`
 /// always has room to flush everything it decoded.
 const OUT: usize = 64 * 1024;
+
+/// A member's CRC-32 and length (mod 2^32), as its trailer states them: crc32fast, whose
+/// vector code is an order of magnitude faster than the table-driven CRC flate2's zlib-rs
+/// backend carries.
+#[derive(Default)]
+struct Crc {
+    hasher: crc32fast::Hasher,
+    amount: u32,
+}
+
+impl Crc {
+    fn new() -> Self {
+        Crc::default()
+    }
+
+    fn reset(&mut self) {
+        *self = Crc::default();
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.amount = self.amount.wrapping_add(bytes.len() as u32);
+    }
+
+    fn sum(&self) -> u32 {
+        self.hasher.clone().finalize()
+    }
+
+    fn amount(&self) -> u32 {
+        self.amount
+    }
+}
 
 /// RFC 1952 section 2.3.1: header flags.
 const FHCRC: u8 = 0x02;

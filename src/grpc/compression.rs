@@ -158,11 +158,10 @@ fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, CompressionError> {
     let trailer = body
         .get(used..used + 8)
         .ok_or_else(|| bad("unexpected end of data: no gzip trailer"))?;
-    let mut crc = flate2::Crc::new();
-    crc.update(&out);
+    let crc = crc32fast::hash(&out);
     let want_crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let want_len = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
-    if crc.sum() != want_crc {
+    if crc != want_crc {
         return Err(bad("CRC-32 mismatch"));
     }
     if want_len != out.len() as u32 {
@@ -199,9 +198,10 @@ fn gzip_body(data: &[u8]) -> Option<&[u8]> {
 /// into a buffer of at most `cap` bytes. Returns the bytes and how much of `input` the stream
 /// took.
 ///
-/// miniz_oxide's core decoder writes straight into the growing output (no 32 KiB window to
-/// copy through), and one decoder per thread is reused: flate2's streaming decoder cleared
-/// 33 KB of state for every message, 12% of a full export with gzip calls.
+/// Through flate2's zlib-rs backend, one decoder of each kind per thread, reset per message
+/// (flate2's miniz backend cleared 33 KB of state per message; miniz_oxide's own decoder,
+/// used here before, rebuilt its Huffman tables from scratch for every block, the fixed
+/// ones too: 8% of a `--frames` export whose gzip messages are a few hundred bytes each).
 fn inflate_capped(
     input: &[u8],
     zlib: bool,
@@ -209,34 +209,28 @@ fn inflate_capped(
     size_hint: Option<usize>,
     encoding: &'static str,
 ) -> Result<(Vec<u8>, usize), CompressionError> {
-    use miniz_oxide::inflate::TINFLStatus;
-    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    use flate2::{Decompress, FlushDecompress, Status};
     thread_local! {
-        static DECODER: RefCell<Option<Box<DecompressorOxide>>> = const { RefCell::new(None) };
+        /// Raw deflate, zlib.
+        static DECODERS: RefCell<[Option<Decompress>; 2]> = const { RefCell::new([None, None]) };
     }
-    let mut flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    if zlib {
-        flags |=
-            inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER | inflate_flags::TINFL_FLAG_COMPUTE_ADLER32;
-    }
-    let run = |state: &mut DecompressorOxide| {
-        state.init();
+    let run = |d: &mut Decompress| {
+        d.reset(zlib);
         // The hint, else a first guess of 4x the input; doubled as needed, never past the cap.
         let guess = input.len().saturating_mul(4).clamp(256, 1 << 20);
         let mut out = vec![0u8; size_hint.unwrap_or(guess).min(cap)];
-        let (mut in_pos, mut out_pos) = (0, 0);
+        let (mut in_pos, mut out_pos) = (0usize, 0usize);
         loop {
-            let (status, used, written) = decompress(
-                state,
+            let (before_in, before_out) = (d.total_in(), d.total_out());
+            let status = d.decompress(
                 input.get(in_pos..).unwrap_or_default(),
-                &mut out,
-                out_pos,
-                flags,
+                out.get_mut(out_pos..).unwrap_or_default(),
+                FlushDecompress::Finish,
             );
-            in_pos += used;
-            out_pos += written;
+            in_pos += (d.total_in() - before_in) as usize;
+            out_pos += (d.total_out() - before_out) as usize;
             match status {
-                TINFLStatus::Done => {
+                Ok(Status::StreamEnd) => {
                     out.truncate(out_pos);
                     if out.capacity() > out_pos.saturating_mul(2).saturating_add(4096) {
                         // A hint far over the truth: give the room back.
@@ -244,27 +238,29 @@ fn inflate_capped(
                     }
                     return Ok((out, in_pos));
                 }
-                TINFLStatus::HasMoreOutput => {
+                // Stopped short: for want of room, else for want of input.
+                Ok(Status::Ok | Status::BufError) if out_pos < out.len() => {
+                    return Err(corrupt(encoding, &"unexpected end of data"));
+                }
+                Ok(Status::Ok | Status::BufError) => {
                     if out.len() >= cap {
                         return Err(CompressionError::TooLarge { cap });
                     }
                     let grown = out.len().saturating_mul(2).max(256).min(cap);
                     out.resize(grown, 0);
                 }
-                TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
-                    return Err(corrupt(encoding, &"unexpected end of data"));
-                }
-                TINFLStatus::Adler32Mismatch => {
+                Err(e) if e.message() == Some("incorrect data check") => {
                     return Err(corrupt(encoding, &"Adler-32 mismatch"));
                 }
-                _ => return Err(corrupt(encoding, &"invalid deflate data")),
+                Err(_) => return Err(corrupt(encoding, &"invalid deflate data")),
             }
         }
     };
-    DECODER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => run(slot.get_or_insert_with(Box::default)),
+    let fresh = || Decompress::new(zlib);
+    DECODERS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slots) => run(slots[usize::from(zlib)].get_or_insert_with(fresh)),
         // Not reentrant in practice; if it ever were, a decoder of its own does the job.
-        Err(_) => run(&mut Box::default()),
+        Err(_) => run(&mut fresh()),
     })
 }
 
