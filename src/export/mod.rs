@@ -270,7 +270,7 @@ impl<W: Write> Collector<W> {
         }
     }
 
-    /// Collects everything for one document, to be written by [`finish`](Self::finish):
+    /// Collects everything for one document, written when the capture ends:
     /// pretty, or within a window (`options.keep_streams`).
     pub fn document(options: &Options) -> Self {
         let output = Output::Document {
