@@ -680,7 +680,91 @@ impl CaptureInfo {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lines, OpenOrder, Streams};
+    use super::{Lines, OpenOrder, Options, Session, Streams, capture_info, decode};
+    use crate::capture::CaptureReader;
+    use std::io::{self, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// The capture, handed out 4 KiB a read, counting what was taken.
+    struct Counted {
+        data: Vec<u8>,
+        taken: Arc<AtomicUsize>,
+    }
+
+    impl Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let at = self.taken.load(Ordering::SeqCst);
+            let n = buf.len().min(4096).min(self.data.len() - at);
+            buf[..n].copy_from_slice(&self.data[at..at + n]);
+            self.taken.store(at + n, Ordering::SeqCst);
+            Ok(n)
+        }
+    }
+
+    /// Output, with how much of the capture had been taken at each write.
+    struct Watched {
+        out: Vec<u8>,
+        taken: Arc<AtomicUsize>,
+        at_writes: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Write for Watched {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let taken = self.taken.load(Ordering::SeqCst);
+            self.at_writes.lock().unwrap().push(taken);
+            self.out.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The compact document goes out while the capture is read, and is the document
+    /// `--pretty` holds to the end, laid out compactly.
+    #[test]
+    fn a_compact_document_is_written_while_the_capture_is_read() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/grpc-roundrobin.pcapng"
+        );
+        let data = std::fs::read(path).unwrap();
+        let total = data.len();
+        let options = Options {
+            frames: true,
+            ..Options::default()
+        };
+        let run = |pretty: bool| {
+            let taken = Arc::new(AtomicUsize::new(0));
+            let at_writes = Arc::new(Mutex::new(Vec::new()));
+            let counted = Counted {
+                data: data.clone(),
+                taken: Arc::clone(&taken),
+            };
+            let mut reader = CaptureReader::from_reader(counted).unwrap();
+            let out = Watched {
+                out: Vec::new(),
+                taken,
+                at_writes: Arc::clone(&at_writes),
+            };
+            let mut session = Session::new(&options, false, pretty, out);
+            let (summary, error) = decode(&mut reader, &options, session.sink());
+            assert!(error.is_none());
+            let capture = capture_info("-", &reader, &summary, None);
+            session.finish(capture).unwrap();
+            at_writes.lock().unwrap().first().copied()
+        };
+        // Held to the end: written once the whole capture was taken.
+        assert_eq!(run(true), Some(total));
+        // Written as it goes: its first 64 KiB (the writer's buffer) before the capture's
+        // end. Only just before, on this small capture: a complete stream lingers for 32
+        // more frames of its connection in case late frames come (`LINGER_FRAMES`), and
+        // these connections are quiet at their end.
+        let first = run(false).unwrap();
+        assert!(first < total, "first write after {first} of {total} bytes");
+    }
 
     #[test]
     fn streams_come_out_in_the_order_they_opened() {
