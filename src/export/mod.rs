@@ -113,8 +113,14 @@ impl<W: Write> Lines<W> {
 struct Streams<W: Write> {
     out: Lines<W>,
     pending: std::collections::BTreeMap<u64, Vec<u8>>,
+    /// Buffers of records written from `pending`, for the next records to wait in.
+    spare: Vec<Vec<u8>>,
     written: u64,
 }
+
+/// Spare record buffers kept, and the largest kept.
+const MAX_SPARE: usize = 8;
+const MAX_SPARE_ROOM: usize = 4 << 20;
 
 impl<W: Write> Streams<W> {
     /// Adds the record in `out.line`, the stream at `place`; writes every record before
@@ -126,7 +132,20 @@ impl<W: Write> Streams<W> {
             self.out.line = line;
             return;
         }
-        self.pending.insert(place, self.out.line.clone());
+        // A record that fills at least half its buffer waits in that buffer (no copy; the
+        // next record gets a spare buffer as large, or a fresh one); a smaller one waits in
+        // a copy of its own size. Either way a waiting record holds at most twice its size.
+        let room = self.out.line.capacity();
+        let record = if self.out.line.len().saturating_mul(2) >= room {
+            let next = match self.spare.pop() {
+                Some(b) if b.capacity() >= room => b,
+                _ => Vec::with_capacity(room),
+            };
+            std::mem::replace(&mut self.out.line, next)
+        } else {
+            self.out.line.clone()
+        };
+        self.pending.insert(place, record);
         self.release(limit);
     }
 
@@ -135,8 +154,12 @@ impl<W: Write> Streams<W> {
         while let Some(entry) = self.pending.first_entry()
             && *entry.key() < limit
         {
-            let record = entry.remove();
+            let mut record = entry.remove();
             self.emit(&record);
+            if self.spare.len() < MAX_SPARE && record.capacity() <= MAX_SPARE_ROOM {
+                record.clear();
+                self.spare.push(record);
+            }
         }
     }
 
@@ -287,6 +310,7 @@ impl<W: Write> Collector<W> {
             streams: Streams {
                 out: Lines::new(out),
                 pending: Default::default(),
+                spare: Vec::new(),
                 written: 0,
             },
             connections: Records::new(),
@@ -686,6 +710,35 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
+    /// A waiting record holds at most twice its size, whatever came before it: a small one
+    /// after a large one is copied out of the large buffer.
+    #[test]
+    fn waiting_records_hold_at_most_twice_their_size() {
+        let mut streams = Streams {
+            out: Lines::new(Vec::new()),
+            pending: Default::default(),
+            spare: Vec::new(),
+            written: 0,
+        };
+        // Place 0 never completes here: everything waits.
+        for (place, size) in [(1, 100_000), (2, 10), (3, 90_000), (4, 50), (5, 100_000)] {
+            streams.out.line.clear();
+            streams.out.line.resize(size, b'x');
+            streams.push(place, 0);
+        }
+        for (place, record) in &streams.pending {
+            assert!(
+                record.capacity() <= 2 * record.len(),
+                "place {place}: {} for {}",
+                record.capacity(),
+                record.len()
+            );
+        }
+        streams.release(u64::MAX);
+        assert_eq!(streams.written, 5);
+        assert!(streams.pending.is_empty());
+    }
+
     /// The capture, handed out 4 KiB a read, counting what was taken.
     struct Counted {
         data: Vec<u8>,
@@ -772,6 +825,7 @@ mod tests {
         let mut streams = Streams {
             out: Lines::new(Vec::new()),
             pending: Default::default(),
+            spare: Vec::new(),
             written: 0,
         };
         // Connection 7 opens streams 1, 3, 5; connection 9 opens 1 between them.
