@@ -419,11 +419,17 @@ impl<W: Write> Collector<W> {
         self.emit_call(conn, s, call, place);
     }
 
-    /// Decodes the calls held for pooled inference, now that all evidence is in.
+    /// Decodes the calls held for pooled inference, now that all evidence is in. They are
+    /// decoded in the order they completed (as before they were held) while the first of
+    /// them still holds back every stream placed after it; then all go out in place order.
     fn flush_deferred(&mut self) {
-        self.deferred_first = u64::MAX;
         for (conn, s, key, place) in std::mem::take(&mut self.deferred) {
             self.emit(&conn, s, Some(&key), place);
+        }
+        self.deferred_first = u64::MAX;
+        let limit = self.limit();
+        if let Output::Compact { streams, .. } = &mut self.output {
+            streams.release(limit);
         }
     }
 }

@@ -192,12 +192,25 @@ pub(super) fn export<W: Write>(
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let capture = capture_info(source, &reader, &summary, error.as_ref());
-        // NDJSON and compact documents: the collector writes its last bytes into the
-        // channel, then is dropped with its sender, so every chunk is there to drain.
-        let written = collector.finish(capture, out, pretty);
-        while let Ok(chunk) = forward.chunks.try_recv() {
-            forward.write(&chunk);
-        }
+        let written = match out {
+            // A held document is written here, straight to `out`.
+            Some(out) => collector.finish(capture, Some(out), pretty),
+            // NDJSON and compact documents: the collector writes what remains (for a
+            // compact document, every connection record) into the channel on another
+            // thread while this one writes it out, so it is not all held twice; the
+            // collector drops its sender when done, which ends the drain.
+            None => {
+                let finishing =
+                    scope.spawn(move || collector.finish(capture, None::<io::Sink>, pretty));
+                while let Ok(chunk) = forward.chunks.recv() {
+                    forward.write(&chunk);
+                }
+                match finishing.join() {
+                    Ok(written) => written,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        };
         let written = match (written, forward.lines) {
             (Err(e), _) | (Ok(()), Some((_, Some(e)))) => Err(e),
             (Ok(()), Some((mut out, None))) => out.flush(),

@@ -446,6 +446,23 @@ fn calls_sharing_an_unknown_path_pool_their_evidence() {
     std::fs::write(&cut, w.finish()).unwrap();
 
     let doc = support::export_with(&cut, &with_protos);
+    // The held calls go out in their places: the compact document, written as the capture
+    // is read, lists the streams as the pretty one (sorted at the end) does, on one thread
+    // and on two.
+    let order = |d: &Value| -> Vec<(u64, u64)> {
+        let all = d["streams"].as_array().unwrap();
+        let pair = |s: &Value| {
+            (
+                s["connection"].as_u64().unwrap(),
+                s["stream_id"].as_u64().unwrap(),
+            )
+        };
+        all.iter().map(pair).collect()
+    };
+    let pretty = support::export_with(&cut, &[with_protos[0], with_protos[1], "--pretty"]);
+    let one = support::export_with(&cut, &[with_protos[0], with_protos[1], "-j1"]);
+    assert_eq!(order(&doc), order(&pretty));
+    assert_eq!(order(&one), order(&pretty));
     for id in ["call-0005", "call-0008", "call-0011", "call-0023"] {
         let s = stream_by_request_id(&doc, id).unwrap_or_else(|| panic!("{id}"));
         assert!(s["path"].is_null(), "{id}: :path is unknowable");
