@@ -219,26 +219,17 @@ macro_rules! integers {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
-    /// The next string is JSON text to copy as it is ([`Raw`]).
+    /// The next bytes are JSON text to copy as they are ([`RawBytes`]).
     raw: bool,
 }
 
-/// The newtype name by which [`Raw`] tells this writer to copy its string as it is.
+/// The newtype name by which [`RawBytes`] tells this writer to copy its bytes as they are.
 const RAW_TOKEN: &str = "$h2scope::compact_json::Raw";
 
 /// JSON text that this writer copies into its output as it is: text this module wrote
-/// earlier (a message decoded to JSON), so writing it is a copy. Any other serializer sees a
-/// newtype holding a string and writes a JSON string: use it only with [`to_vec`].
-#[derive(Debug, Clone, Copy)]
-pub struct Raw<'a>(pub &'a str);
-
-impl Serialize for Raw<'_> {
-    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_newtype_struct(RAW_TOKEN, self.0)
-    }
-}
-
-/// [`Raw`] for JSON text held as bytes (written by this module, so UTF-8 already).
+/// earlier (a message decoded to JSON, a header list), so UTF-8 already and writing it is a
+/// copy. Any other serializer sees a newtype holding bytes and writes an array of numbers:
+/// use it only with [`to_vec`].
 #[derive(Debug, Clone, Copy)]
 pub struct RawBytes<'a>(pub &'a [u8]);
 
@@ -334,11 +325,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        if std::mem::take(&mut self.raw) {
-            self.out.extend_from_slice(v.as_bytes());
-        } else {
-            write_str(self.out, v);
-        }
+        write_str(self.out, v);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
@@ -758,7 +745,7 @@ mod tests {
 
     #[test]
     fn raw_text_is_copied_as_it_is() {
-        let v = (Raw("{\"a\":[1,\"x\"]}"), "{\"a\"}");
+        let v = (RawBytes(b"{\"a\":[1,\"x\"]}"), "{\"a\"}");
         assert_eq!(ours(&v), "[{\"a\":[1,\"x\"]},\"{\\\"a\\\"}\"]");
     }
 

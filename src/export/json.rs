@@ -551,7 +551,7 @@ impl FrameJson {
 impl MessageJson {
     /// `[...]` of the messages as compact JSON, by hand as [`StreamJson`]'s `write_members`.
     fn write_all(out: &mut Vec<u8>, all: &[MessageJson]) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{to_vec, write_f64, write_int};
+        use crate::compact_json::{write_f64, write_int};
         write_array(out, all, |out, m| {
             out.extend_from_slice(b"{\"index\":");
             write_int(out, m.index);
@@ -562,7 +562,7 @@ impl MessageJson {
             out.extend_from_slice(b",\"compressed\":");
             write_bool(out, m.compressed);
             out.extend_from_slice(b",\"json\":");
-            to_vec(out, &m.json)?;
+            JsonText::write(out, m.json.as_ref())?;
             out.extend_from_slice(b",\"raw\":");
             match &m.raw {
                 None => out.extend_from_slice(b"null"),
@@ -571,11 +571,7 @@ impl MessageJson {
                     out.extend_from_slice(b"{\"base64\":\"");
                     out.extend_from_slice(r.base64.as_bytes());
                     out.extend_from_slice(b"\",\"fields\":");
-                    match &r.fields {
-                        None => out.extend_from_slice(b"null"),
-                        Some(JsonText::Text(t)) => out.extend_from_slice(t),
-                        Some(JsonText::Tree(v)) => to_vec(out, v)?,
-                    }
+                    JsonText::write(out, r.fields.as_ref())?;
                     out.push(b'}');
                 }
             }
@@ -684,26 +680,10 @@ pub struct MessageJson {
     pub ts: f64,
     pub size: u32,
     pub compressed: bool,
-    pub json: MessageBody,
+    /// Decoded through a schema.
+    pub json: Option<JsonText>,
     pub raw: Option<RawJson>,
     pub error: Option<String>,
-}
-
-/// A message decoded to JSON: a tree, or text already written by `compact_json` (which
-/// only `compact_json` can write as it is: see [`crate::compact_json::Raw`]).
-#[derive(Debug)]
-pub enum MessageBody {
-    Tree(Option<Value>),
-    Text(String),
-}
-
-impl Serialize for MessageBody {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            MessageBody::Tree(v) => v.serialize(s),
-            MessageBody::Text(t) => crate::compact_json::Raw(t).serialize(s),
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -712,8 +692,9 @@ pub struct RawJson {
     pub fields: Option<JsonText>,
 }
 
-/// JSON already written as compact text (see [`crate::grpc::call::Raw::fields`]), or its tree
-/// for writers that lay it out themselves (`--pretty`).
+/// Decoded JSON: a tree, or compact text already written by `compact_json` (a message
+/// decoded as text, a schema-less reading), which only `compact_json` can write as it is
+/// (see [`crate::compact_json::RawBytes`]); writers that lay JSON out (`--pretty`) get trees.
 #[derive(Debug)]
 pub enum JsonText {
     Tree(Value),
@@ -721,12 +702,23 @@ pub enum JsonText {
 }
 
 impl JsonText {
+    /// `text` as it is for the compact writer, else as a tree.
     fn new(text: Vec<u8>, keep_text: bool) -> Self {
         if keep_text {
             JsonText::Text(text)
         } else {
             JsonText::Tree(crate::grpc::raw::to_value(&text))
         }
+    }
+
+    /// Compact JSON, as the compact writer writes it; `null` for none.
+    fn write(out: &mut Vec<u8>, json: Option<&JsonText>) -> Result<(), crate::compact_json::Error> {
+        match json {
+            None => out.extend_from_slice(b"null"),
+            Some(JsonText::Text(t)) => out.extend_from_slice(t),
+            Some(JsonText::Tree(v)) => crate::compact_json::to_vec(out, v)?,
+        }
+        Ok(())
     }
 }
 
@@ -755,8 +747,8 @@ impl GrpcJson {
                     size: m.size,
                     compressed: m.compressed,
                     json: match m.json_text {
-                        Some(text) => MessageBody::Text(text),
-                        None => MessageBody::Tree(m.json),
+                        Some(text) => Some(JsonText::Text(text.into_bytes())),
+                        None => m.json.map(JsonText::Tree),
                     },
                     raw: m.raw.map(|r| RawJson {
                         base64: r.base64,
@@ -1258,7 +1250,7 @@ mod tests {
                             ts: 1.5,
                             size: 7,
                             compressed: true,
-                            json: MessageBody::Text("{\"a\":1}".into()),
+                            json: Some(JsonText::Text(b"{\"a\":1}".to_vec())),
                             raw: None,
                             error: None,
                         },
@@ -1267,7 +1259,7 @@ mod tests {
                             ts: f64::NAN,
                             size: u32::MAX,
                             compressed: false,
-                            json: MessageBody::Tree(Some(serde_json::json!({"b": "\u{1}"}))),
+                            json: Some(JsonText::Tree(serde_json::json!({"b": "\u{1}"}))),
                             raw: Some(RawJson {
                                 base64: "AAE=".into(),
                                 fields: None,
@@ -1283,7 +1275,7 @@ mod tests {
                     ts: 0.25,
                     size: 0,
                     compressed: false,
-                    json: MessageBody::Tree(None),
+                    json: None,
                     raw: None,
                     error: None,
                 }],
