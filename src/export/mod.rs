@@ -96,6 +96,15 @@ impl<W: Write> Lines<W> {
         }
     }
 
+    /// Writes the record in `line`.
+    fn write_line(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(&self.line)
+        {
+            self.error = Some(e);
+        }
+    }
+
     /// The first error, or the flush's.
     fn finish(mut self) -> io::Result<()> {
         match self.error.take() {
@@ -127,9 +136,8 @@ impl<W: Write> Streams<W> {
     /// `limit` (the first place still to come).
     fn push(&mut self, place: u64, limit: u64) {
         if self.pending.is_empty() && place < limit {
-            let line = std::mem::take(&mut self.out.line);
-            self.emit(&line);
-            self.out.line = line;
+            self.separate();
+            self.out.write_line();
             return;
         }
         // A record that fills at least half its buffer waits in that buffer (no copy; the
@@ -164,13 +172,28 @@ impl<W: Write> Streams<W> {
     }
 
     fn emit(&mut self, record: &[u8]) {
+        self.separate();
+        self.out.write(record);
+    }
+
+    /// What goes before a record: the array's start, or a comma.
+    fn separate(&mut self) {
         self.out.write(if self.written == 0 {
             b"{\"streams\":["
         } else {
             b","
         });
-        self.out.write(record);
         self.written += 1;
+    }
+
+    /// Writes every waiting record and closes the array; the writer, for what follows.
+    fn finish(mut self) -> Lines<W> {
+        self.release(u64::MAX);
+        if self.written == 0 {
+            self.separate();
+        }
+        self.out.write(b"]");
+        self.out
     }
 }
 
@@ -278,11 +301,12 @@ pub struct Collector<W: Write> {
 const MAX_DEFERRED: usize = 10_000;
 
 impl<W: Write> Collector<W> {
-    fn with_output(options: &Options, output: Output<W>, json_text: bool) -> Self {
+    fn with_output(options: &Options, output: Output<W>) -> Self {
         Collector {
             frames: options.frames,
             no_messages: options.no_messages,
-            json_text,
+            // serde_json lays a held document's records out: they need trees.
+            json_text: !matches!(output, Output::Document { .. }),
             descriptors: options.descriptors.clone(),
             output,
             backends: Backends::new(options.backend_header.as_deref()),
@@ -300,8 +324,7 @@ impl<W: Write> Collector<W> {
             streams: Window::new(options.keep_streams),
             connections: Window::new(options.keep_streams),
         };
-        // serde_json lays the records out: they are trees.
-        Self::with_output(options, output, false)
+        Self::with_output(options, output)
     }
 
     /// Writes a compact document to `out` as the capture is read.
@@ -315,7 +338,7 @@ impl<W: Write> Collector<W> {
             },
             connections: Records::new(),
         };
-        Self::with_output(options, output, true)
+        Self::with_output(options, output)
     }
 
     /// Writes one line per record as records complete.
@@ -323,7 +346,7 @@ impl<W: Write> Collector<W> {
         let output = Output::Ndjson {
             out: Lines::new(out),
         };
-        Self::with_output(options, output, true)
+        Self::with_output(options, output)
     }
 
     /// The collector for `export`'s options: NDJSON, a compact document written as it
@@ -355,9 +378,7 @@ impl<W: Write> Collector<W> {
             match write(&mut out.line) {
                 Ok(()) => {
                     out.line.push(b'\n');
-                    let line = std::mem::take(&mut out.line);
-                    out.write(&line);
-                    out.line = line;
+                    out.write_line();
                 }
                 Err(e) => out.error = Some(io::Error::other(e)),
             }
@@ -555,20 +576,16 @@ impl<W: Write> Collector<W> {
                 }
             }
             Output::Compact {
-                mut streams,
+                streams,
                 connections,
             } => {
                 // The same bytes serde_json writes for a `Document`: its fields in order.
-                streams.release(u64::MAX);
-                if streams.written == 0 {
-                    streams.out.write(b"{\"streams\":[");
-                }
-                let mut lines = streams.out;
+                let mut lines = streams.finish();
                 if let Some(e) = lines.error.take() {
                     return Err(e);
                 }
                 let out = &mut lines.out;
-                out.write_all(b"],\"connections\":")?;
+                out.write_all(b",\"connections\":")?;
                 connections.write_sorted(&mut *out)?;
                 out.write_all(b",\"backends\":")?;
                 serde_json::to_writer(&mut *out, &backends)?;
@@ -763,7 +780,6 @@ mod tests {
 
     /// Output, with how much of the capture had been taken at each write.
     struct Watched {
-        out: Vec<u8>,
         taken: Arc<AtomicUsize>,
         at_writes: Arc<Mutex<Vec<usize>>>,
     }
@@ -772,7 +788,6 @@ mod tests {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             let taken = self.taken.load(Ordering::SeqCst);
             self.at_writes.lock().unwrap().push(taken);
-            self.out.extend_from_slice(buf);
             Ok(buf.len())
         }
 
@@ -781,8 +796,9 @@ mod tests {
         }
     }
 
-    /// The compact document goes out while the capture is read, and is the document
-    /// `--pretty` holds to the end, laid out compactly.
+    /// The compact document goes out while the capture is read; a pretty one, held, only
+    /// once it has all been read. (That the two hold the same records is
+    /// `cli::the_compact_writer_writes_what_serde_json_writes`.)
     #[test]
     fn a_compact_document_is_written_while_the_capture_is_read() {
         let path = concat!(
@@ -804,7 +820,6 @@ mod tests {
             };
             let mut reader = CaptureReader::from_reader(counted).unwrap();
             let out = Watched {
-                out: Vec::new(),
                 taken,
                 at_writes: Arc::clone(&at_writes),
             };

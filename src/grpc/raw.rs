@@ -56,8 +56,8 @@ pub const MAX_NODES: usize = 50_000;
 /// Bytes of string and base64 text in one output.
 pub const MAX_TEXT: usize = 4 << 20;
 
-/// What `omitted` says.
-const OMITTED: &str = "output limit reached";
+/// The member a `len` field has instead of its text once the text budget is spent.
+const OMITTED: &[u8] = b",\"omitted\":\"output limit reached\"";
 
 /// The largest field number protobuf allows (2^29 - 1).
 const MAX_FIELD: u64 = (1 << 29) - 1;
@@ -181,9 +181,10 @@ fn write_signed(out: &mut Vec<u8>, v: i64) {
     }
 }
 
-/// `{"field":n,"length":n` of a length-delimited field, then its reading and `"type"`.
+/// `"field":n,"length":n` of a length-delimited field: after `{` (or `{"bytes":...,`), then
+/// its reading and `"type"`.
 fn len_head(out: &mut Vec<u8>, field: u32, length: usize) {
-    out.extend_from_slice(b"{\"field\":");
+    out.extend_from_slice(b"\"field\":");
     write_int(out, field);
     out.extend_from_slice(b",\"length\":");
     write_int(out, length);
@@ -335,6 +336,7 @@ impl Raw {
 
     fn len_delimited(&mut self, field: u32, body: &[u8], depth: usize, out: &mut Vec<u8>) {
         let start = out.len();
+        out.push(b'{');
         len_head(out, field, body.len());
         if body.is_empty() {
             out.extend_from_slice(b",\"string\":\"\"");
@@ -372,9 +374,7 @@ impl Raw {
         }
         let encoded = body.len().div_ceil(3) * 4;
         if encoded > MAX_TEXT.saturating_sub(self.text) {
-            out.extend_from_slice(b",\"omitted\":\"");
-            out.extend_from_slice(OMITTED.as_bytes());
-            out.push(b'"');
+            out.extend_from_slice(OMITTED);
             out.extend_from_slice(LEN_TAIL);
             return;
         }
@@ -383,10 +383,8 @@ impl Raw {
         out.truncate(start);
         out.extend_from_slice(b"{\"bytes\":\"");
         base64::encode_into(body, out);
-        out.extend_from_slice(b"\",\"field\":");
-        write_int(out, field);
-        out.extend_from_slice(b",\"length\":");
-        write_int(out, body.len());
+        out.extend_from_slice(b"\",");
+        len_head(out, field, body.len());
         self.packed_varints(body, out);
         out.extend_from_slice(LEN_TAIL);
     }
@@ -394,9 +392,7 @@ impl Raw {
     /// `,"string":...` (after the head), if the text budget allows; else `,"omitted":...`.
     fn string(&mut self, s: &str, out: &mut Vec<u8>) {
         if s.len() > MAX_TEXT.saturating_sub(self.text) {
-            out.extend_from_slice(b",\"omitted\":\"");
-            out.extend_from_slice(OMITTED.as_bytes());
-            out.push(b'"');
+            out.extend_from_slice(OMITTED);
         } else {
             self.text += s.len();
             out.extend_from_slice(b",\"string\":");
