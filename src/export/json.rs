@@ -566,14 +566,7 @@ impl MessageJson {
             out.extend_from_slice(b",\"raw\":");
             match &m.raw {
                 None => out.extend_from_slice(b"null"),
-                Some(r) => {
-                    // Base64's alphabet needs no escaping.
-                    out.extend_from_slice(b"{\"base64\":\"");
-                    out.extend_from_slice(r.base64.as_bytes());
-                    out.extend_from_slice(b"\",\"fields\":");
-                    JsonText::write(out, r.fields.as_ref())?;
-                    out.push(b'}');
-                }
+                Some(r) => r.0.write_json(out),
             }
             out.extend_from_slice(b",\"error\":");
             opt_str(out, m.error.as_deref());
@@ -686,14 +679,24 @@ pub struct MessageJson {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct RawJson {
-    pub base64: String,
-    pub fields: Option<JsonText>,
+/// A schema-less message, written as `{"base64":…,"fields":…}` from its bytes: the base64
+/// and the reading are made as the record is written, straight into it by the compact
+/// writer ([`Raw::write_json`](crate::grpc::call::Raw::write_json)), as values for serde.
+#[derive(Debug)]
+pub struct RawJson(pub crate::grpc::call::Raw);
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("RawJson", 2)?;
+        st.serialize_field("base64", &self.0.base64())?;
+        st.serialize_field("fields", &self.0.fields())?;
+        st.end()
+    }
 }
 
 /// Decoded JSON: a tree, or compact text already written by `compact_json` (a message
-/// decoded as text, a schema-less reading), which only `compact_json` can write as it is
+/// decoded as text), which only `compact_json` can write as it is
 /// (see [`crate::compact_json::RawBytes`]); writers that lay JSON out (`--pretty`) get trees.
 #[derive(Debug)]
 pub enum JsonText {
@@ -702,15 +705,6 @@ pub enum JsonText {
 }
 
 impl JsonText {
-    /// `text` as it is for the compact writer, else as a tree.
-    fn new(text: Vec<u8>, keep_text: bool) -> Self {
-        if keep_text {
-            JsonText::Text(text)
-        } else {
-            JsonText::Tree(crate::grpc::raw::to_value(&text))
-        }
-    }
-
     /// Compact JSON, as the compact writer writes it; `null` for none.
     fn write(out: &mut Vec<u8>, json: Option<&JsonText>) -> Result<(), crate::compact_json::Error> {
         match json {
@@ -733,12 +727,12 @@ impl Serialize for JsonText {
 
 impl GrpcJson {
     pub fn new(c: &Call) -> Self {
-        GrpcJson::from_call(c.clone(), false)
+        GrpcJson::from_call(c.clone())
     }
 
-    /// From a call that is done with: its messages (JSON trees, base64 text) move, not copied.
-    /// With `text`, schema-less readings stay compact JSON text (for the compact writer only).
-    pub fn from_call(c: Call, text: bool) -> Self {
+    /// From a call that is done with: its messages (JSON trees or text, schema-less bytes)
+    /// move, not copied.
+    pub fn from_call(c: Call) -> Self {
         let messages = |m: Vec<Message>| -> Vec<MessageJson> {
             m.into_iter()
                 .map(|m| MessageJson {
@@ -750,10 +744,7 @@ impl GrpcJson {
                         Some(text) => Some(JsonText::Text(text.into_bytes())),
                         None => m.json.map(JsonText::Tree),
                     },
-                    raw: m.raw.map(|r| RawJson {
-                        base64: r.base64,
-                        fields: r.fields.map(|f| JsonText::new(f, text)),
-                    }),
+                    raw: m.raw.map(RawJson),
                     error: m.error,
                 })
                 .collect()
@@ -824,7 +815,7 @@ impl StreamJson {
             trailers: s.trailers.take().map(trim),
             request_trailers: s.request_trailers.take().map(trim),
             anomalies: std::mem::take(&mut s.anomalies),
-            grpc: call.map(|c| GrpcJson::from_call(c, text)),
+            grpc: call.map(GrpcJson::from_call),
             ..scalars
         }
     }
@@ -1152,6 +1143,7 @@ impl BackendJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grpc::call::Raw;
     use proptest::prelude::*;
 
     fn field(name: Option<&[u8]>, value: Option<&[u8]>) -> HeaderField {
@@ -1260,10 +1252,10 @@ mod tests {
                             size: u32::MAX,
                             compressed: false,
                             json: Some(JsonText::Tree(serde_json::json!({"b": "\u{1}"}))),
-                            raw: Some(RawJson {
-                                base64: "AAE=".into(),
-                                fields: None,
-                            }),
+                            raw: Some(RawJson(Raw {
+                                bytes: vec![0, 1],
+                                protobuf: false,
+                            })),
                             error: some("bad"),
                         },
                     ]
@@ -1276,7 +1268,13 @@ mod tests {
                     size: 0,
                     compressed: false,
                     json: None,
-                    raw: None,
+                    // A schema-less reading, written as the record is.
+                    raw: full.then(|| {
+                        RawJson(Raw {
+                            bytes: vec![0x08, 0x96, 0x01, 0x12, 0x01, 0xff],
+                            protobuf: true,
+                        })
+                    }),
                     error: None,
                 }],
                 error: some("cut short"),

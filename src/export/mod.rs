@@ -392,10 +392,10 @@ impl<W: Write> Collector<W> {
         self.json_text
     }
 
-    fn emit(&mut self, conn: &ConnectionInfo, s: Stream, key: Option<&PoolKey>, place: u64) {
+    fn emit(&mut self, conn: &ConnectionInfo, mut s: Stream, key: Option<&PoolKey>, place: u64) {
         let pooled = self.pool.evidence(key);
         let call = crate::model::grpc_call(
-            &s,
+            &mut s,
             &self.descriptors,
             self.no_messages,
             self.json_text,

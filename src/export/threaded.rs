@@ -91,14 +91,14 @@ impl<W: Write> H2Sink for Forward<W> {
         self.push(Event::Opened(conn.id, id));
     }
 
-    fn stream(&mut self, conn: &ConnectionInfo, stream: Stream) {
+    fn stream(&mut self, conn: &ConnectionInfo, mut stream: Stream) {
         // Decoding messages to JSON can be most of the worker's load (three quarters of a
         // full export): while the worker is behind, this thread decodes calls too rather
         // than wait. Only calls without a pool key: theirs depend on nothing collected.
         let behind = self.queued.load(Ordering::Relaxed) >= QUEUED_BATCHES / 2;
         if behind && InferencePool::key(conn.id, &stream).is_none() {
             let call = grpc_call(
-                &stream,
+                &mut stream,
                 &self.descriptors,
                 self.no_messages,
                 self.json_text,

@@ -31,8 +31,10 @@ pub struct CallInput<'a> {
     /// Response trailers (or, for a trailers-only response, the response headers), and for
     /// gRPC-Web the trailers carried in the body.
     pub trailers: Vec<(&'a str, &'a [u8])>,
-    pub request: &'a [Framed],
-    pub response: &'a [Framed],
+    /// The framed messages of each side. Decoding takes the bodies it keeps out of them
+    /// (a schema-less message keeps its bytes, [`Raw`]) rather than copying them.
+    pub request: &'a mut [Framed],
+    pub response: &'a mut [Framed],
     /// Messages whose bodies were not kept (beyond the per-stream bound), per direction.
     pub bodies_dropped: [u64; 2],
     /// The stream was reset (RST_STREAM): the HTTP/2 error code, and whether the client
@@ -61,8 +63,8 @@ impl Default for CallInput<'_> {
             request_encoding: None,
             response_encoding: None,
             trailers: Vec::new(),
-            request: &[],
-            response: &[],
+            request: &mut [],
+            response: &mut [],
             bodies_dropped: [0; 2],
             reset: None,
             complete: false,
@@ -113,14 +115,56 @@ pub struct Message {
     pub error: Option<String>,
 }
 
+/// A message shown without a schema: its bytes, read as protobuf fields when they are any.
+///
+/// The reading and the base64 are made when they are wanted, not when the call is decoded:
+/// an export writes both straight into its record ([`Raw::write_json`]), and a viewer makes
+/// them only for the messages it shows (and holds the bytes, a third of their size).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Raw {
-    pub base64: String,
-    /// `protoc --decode_raw`-like reading, as compact JSON text (UTF-8; what
-    /// [`crate::grpc::decode_raw`]'s tree serializes to); `None` when the bytes are no
-    /// protobuf at all. Written as it is by an export, turned into a tree
-    /// ([`crate::grpc::raw::to_value`]) for display.
-    pub fields: Option<Vec<u8>>,
+    /// The message's bytes (decompressed when they could be).
+    pub bytes: Vec<u8>,
+    /// Whether to try a protobuf reading: not for compressed bytes that could not be
+    /// inflated, nor for a JSON codec's body that is no JSON.
+    pub protobuf: bool,
+}
+
+impl Raw {
+    /// The bytes in standard base64.
+    pub fn base64(&self) -> String {
+        super::base64_encode(&self.bytes)
+    }
+
+    /// `protoc --decode_raw`-like reading as compact JSON text (UTF-8; what
+    /// [`crate::grpc::decode_raw`]'s tree serializes to), appended to `out`; `false`, and
+    /// nothing appended, when the bytes are no protobuf at all.
+    pub fn write_fields(&self, out: &mut Vec<u8>) -> bool {
+        self.protobuf && decode_raw_text(&self.bytes, MAX_RAW_NODES, out).is_ok()
+    }
+
+    /// The reading ([`write_fields`](Self::write_fields)) as text of its own.
+    pub fn fields_text(&self) -> Option<Vec<u8>> {
+        let mut text = Vec::new();
+        self.write_fields(&mut text).then_some(text)
+    }
+
+    /// The reading as a JSON tree, for display.
+    pub fn fields(&self) -> Option<Value> {
+        self.fields_text().map(|t| super::raw::to_value(&t))
+    }
+
+    /// `{"base64":…,"fields":…}` as compact JSON, appended to `out`: what serializing
+    /// [`base64`](Self::base64) and [`fields`](Self::fields) under those keys writes.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Base64's alphabet needs no escaping.
+        out.extend_from_slice(b"{\"base64\":\"");
+        super::base64_encode_into(&self.bytes, out);
+        out.extend_from_slice(b"\",\"fields\":");
+        if !self.write_fields(out) {
+            out.extend_from_slice(b"null");
+        }
+        out.push(b'}');
+    }
 }
 
 fn protocol_name(kind: &Option<ContentKind>) -> String {
@@ -138,7 +182,7 @@ fn protocol_name(kind: &Option<ContentKind>) -> String {
 }
 
 /// Decodes a call.
-pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
+pub fn decode_call(input: &mut CallInput<'_>, descriptors: &Descriptors) -> Call {
     let mut method = input.path.and_then(|p| descriptors.method(p));
     let mut inferred = false;
     if method.is_none() && input.path.is_none() {
@@ -159,16 +203,14 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
     };
     let request_encoding = input.request_encoding.map(Encoding::from_header);
     let response_encoding = input.response_encoding.map(Encoding::from_header);
-    let decode = |frames: &[Framed],
+    let limits = (input.no_bodies, input.max_decompressed, input.json_text);
+    let decode = |frames: &mut [Framed],
                   desc: Option<&prost_reflect::MessageDescriptor>,
                   enc: &Option<Encoding>| {
         frames
-            .iter()
+            .iter_mut()
             .filter(|f| f.kind == FrameKind::Message)
-            .map(|f| {
-                let limits = (input.no_bodies, input.max_decompressed, input.json_text);
-                message(f, desc, enc.as_ref(), &codec, limits)
-            })
+            .map(|f| message(f, desc, enc.as_ref(), &codec, limits))
             .collect::<Vec<_>>()
     };
     let mut request_messages = decode(
@@ -184,12 +226,12 @@ pub fn decode_call(input: &CallInput<'_>, descriptors: &Descriptors) -> Call {
     for (msgs, frames, dropped) in [
         (
             &mut request_messages,
-            input.request,
+            &*input.request,
             input.bodies_dropped[0],
         ),
         (
             &mut response_messages,
-            input.response,
+            &*input.response,
             input.bodies_dropped[1],
         ),
     ] {
@@ -293,7 +335,7 @@ fn split_path(path: &str) -> (Option<String>, Option<String>) {
 }
 
 fn message(
-    f: &Framed,
+    f: &mut Framed,
     desc: Option<&prost_reflect::MessageDescriptor>,
     enc: Option<&Encoding>,
     codec: &Codec,
@@ -315,28 +357,30 @@ fn message(
     let note = |m: &mut Message, e: String| {
         m.error = Some(m.error.take().map_or(e.clone(), |p| format!("{p}; {e}")));
     };
+    // The frame is done with: its body moves into the message rather than being copied.
+    let raw = |bytes: Vec<u8>, protobuf: bool| Some(Raw { bytes, protobuf });
     let body = if f.compressed {
         match enc {
             Some(Encoding::Identity) | None => {
                 note(&mut m, "compressed flag set but no grpc-encoding".into());
-                m.raw = Some(raw(&f.body, false));
+                m.raw = raw(std::mem::take(&mut f.body), false);
                 return m;
             }
             Some(e) => match decompress(e, &f.body, max_decompressed) {
-                Ok(b) => std::borrow::Cow::Owned(b),
+                Ok(b) => b,
                 Err(err) => {
                     note(&mut m, format!("cannot decompress ({e}): {err}"));
-                    m.raw = Some(raw(&f.body, false));
+                    m.raw = raw(std::mem::take(&mut f.body), false);
                     return m;
                 }
             },
         }
     } else {
-        std::borrow::Cow::Borrowed(f.body.as_slice())
+        std::mem::take(&mut f.body)
     };
     if !f.is_complete() {
         // A partial body decodes as far as it goes, schema-less.
-        m.raw = Some(raw(&body, true));
+        m.raw = raw(body, true);
         return m;
     }
     if !matches!(codec, Codec::Json) && looks_like_json(&body) {
@@ -356,7 +400,7 @@ fn message(
             Ok(v) => m.json = Some(v),
             Err(e) => {
                 note(&mut m, format!("not JSON: {e}"));
-                m.raw = Some(raw(&body, false));
+                m.raw = raw(body, false);
             }
         },
         Codec::Proto | Codec::Other(_) => match desc {
@@ -376,10 +420,10 @@ fn message(
                 };
                 if let Err(e) = decoded {
                     note(&mut m, format!("does not parse as {}: {e}", d.full_name()));
-                    m.raw = Some(raw(&body, true));
+                    m.raw = raw(body, true);
                 }
             }
-            None => m.raw = Some(raw(&body, true)),
+            None => m.raw = raw(body, true),
         },
     }
     m
@@ -493,21 +537,6 @@ fn infer_method(input: &CallInput<'_>, descriptors: &Descriptors) -> Option<supe
     (clear && !ambiguous).then(|| best.clone())
 }
 
-fn raw(body: &[u8], protobuf: bool) -> Raw {
-    Raw {
-        base64: super::base64_encode(body),
-        fields: if protobuf {
-            // Room for the usual reading: strings as they are, bytes in base64.
-            let mut text = Vec::with_capacity(body.len().saturating_add(body.len() / 2) + 64);
-            decode_raw_text(body, MAX_RAW_NODES, &mut text)
-                .ok()
-                .map(|_| text)
-        } else {
-            None
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,16 +560,16 @@ mod tests {
     fn without_descriptors_messages_are_schema_less_and_never_dropped() {
         // field 1 = "hi", field 2 = 150
         let body = [0x0a, 0x02, b'h', b'i', 0x10, 0x96, 0x01];
-        let req = [framed(0, &body)];
-        let input = CallInput {
+        let mut req = [framed(0, &body)];
+        let mut input = CallInput {
             path: Some("/pkg.Svc/Do"),
             kind: Some(ContentKind::Grpc(Codec::Proto)),
             trailers: vec![("grpc-status", b"5"), ("grpc-message", b"not%20found")],
-            request: &req,
+            request: &mut req,
             complete: true,
             ..CallInput::default()
         };
-        let call = decode_call(&input, &Descriptors::empty());
+        let call = decode_call(&mut input, &Descriptors::empty());
         assert_eq!(call.service.as_deref(), Some("pkg.Svc"));
         assert_eq!(call.method.as_deref(), Some("Do"));
         assert_eq!(call.status, Some(5));
@@ -548,20 +577,27 @@ mod tests {
         assert_eq!(call.message.as_deref(), Some("not found"));
         assert_eq!(call.request_messages.len(), 1);
         let raw = call.request_messages[0].raw.as_ref().unwrap();
-        assert_eq!(raw.base64, "CgJoaRCWAQ==");
-        assert!(raw.fields.is_some());
+        assert_eq!(raw.base64(), "CgJoaRCWAQ==");
+        assert_eq!(
+            raw.fields_text().as_deref(),
+            Some(&br#"[{"field":1,"length":2,"string":"hi","type":"len"},{"field":2,"type":"varint","value":150,"zigzag":75}]"#[..])
+        );
+        let mut json = Vec::new();
+        raw.write_json(&mut json);
+        let tree = serde_json::json!({"base64": raw.base64(), "fields": raw.fields()});
+        assert_eq!(json, serde_json::to_vec(&tree).unwrap());
         assert!(call.error.is_none());
     }
 
     #[test]
     fn a_reset_call_says_so() {
-        let input = CallInput {
+        let mut input = CallInput {
             kind: Some(ContentKind::Grpc(Codec::Proto)),
             reset: Some((0x8, true)),
             complete: true,
             ..CallInput::default()
         };
-        let call = decode_call(&input, &Descriptors::empty());
+        let call = decode_call(&mut input, &Descriptors::empty());
         assert_eq!(call.status, Some(1));
         assert_eq!(call.status_name, Some("CANCELLED"));
         assert_eq!(
@@ -577,16 +613,22 @@ mod tests {
     fn compressed_without_encoding_keeps_the_bytes() {
         let mut f = framed(0, b"\x1f\x8b junk");
         f.compressed = true;
-        let req = [f];
-        let input = CallInput {
-            request: &req,
+        let mut req = [f];
+        let mut input = CallInput {
+            request: &mut req,
             complete: true,
             ..CallInput::default()
         };
-        let call = decode_call(&input, &Descriptors::empty());
+        let call = decode_call(&mut input, &Descriptors::empty());
         let m = &call.request_messages[0];
         assert!(m.error.as_deref().unwrap().contains("no grpc-encoding"));
-        assert!(m.raw.is_some());
+        // The bytes as they came, and no reading of compressed bytes as protobuf.
+        let raw = m.raw.as_ref().unwrap();
+        assert_eq!(raw.bytes, b"\x1f\x8b junk");
+        assert_eq!(raw.fields_text(), None);
+        let mut json = Vec::new();
+        raw.write_json(&mut json);
+        assert_eq!(json, br#"{"base64":"H4sganVuaw==","fields":null}"#);
         assert_eq!(call.protocol, "grpc?");
     }
 }

@@ -178,13 +178,15 @@ impl InferencePool {
 /// `json_text`: messages decoded with a schema come as compact JSON text
 /// ([`crate::grpc::call::Message::json_text`]), for output that only writes them.
 pub fn grpc_call(
-    s: &Stream,
+    s: &mut Stream,
     descriptors: &Descriptors,
     no_bodies: bool,
     json_text: bool,
     pooled: [&[Vec<u8>]; 2],
 ) -> Option<Call> {
-    let g = s.grpc.as_ref()?;
+    let complete = s.is_complete();
+    // Mutable for the message bodies, which move into the call (see `CallInput::request`).
+    let g = s.grpc.as_mut()?;
     // Borrowed from the header lists (copies of every trailer were a few percent of an
     // export without bodies); gRPC-Web's trailers, parsed from the body, are owned.
     type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, [u8]>)>;
@@ -220,7 +222,8 @@ pub fn grpc_call(
                 .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v))),
         );
     }
-    let input = CallInput {
+    let [request, response] = &mut g.frames;
+    let mut input = CallInput {
         path: Stream::field(&s.request_headers, ":path").and_then(|p| std::str::from_utf8(p).ok()),
         kind: g.kind.clone(),
         request_encoding: Stream::field(&s.request_headers, "grpc-encoding"),
@@ -229,19 +232,19 @@ pub fn grpc_call(
             .iter()
             .map(|(n, v)| (n.as_ref(), v.as_ref()))
             .collect(),
-        request: &g.frames[0],
-        response: &g.frames[1],
+        request,
+        response,
         bodies_dropped: g.bodies_dropped,
         reset: s
             .reset
             .map(|(from, e)| (e.0, from == crate::reassembly::Dir::ClientToServer)),
-        complete: s.is_complete(),
+        complete,
         no_bodies,
         max_decompressed: g.max_decompressed,
         pooled,
         json_text,
     };
-    Some(decode_call(&input, descriptors))
+    Some(decode_call(&mut input, descriptors))
 }
 
 /// One backend: a server endpoint and what it served.

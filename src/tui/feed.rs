@@ -189,13 +189,13 @@ struct Sink<F> {
 }
 
 impl<F> H2Sink for Sink<F> {
-    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+    fn stream(&mut self, conn: &ConnectionInfo, mut s: Stream) {
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {
             self.pool.add(k, &s);
         }
         let call = grpc_call(
-            &s,
+            &mut s,
             &self.descriptors,
             false,
             false,

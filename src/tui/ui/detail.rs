@@ -270,8 +270,8 @@ pub fn message_body(m: &crate::grpc::call::Message, indent: &str) -> Vec<Line<'s
     if let Some(j) = &m.json {
         out.extend(json_lines(j, indent));
     } else if let Some(raw) = &m.raw {
-        match &raw.fields {
-            Some(text) => out.extend(json_lines(&crate::grpc::raw::to_value(text), indent)),
+        match raw.fields() {
+            Some(tree) => out.extend(json_lines(&tree, indent)),
             None => out.push(Line::from(format!("{indent}(not protobuf)"))),
         }
     } else if m.error.is_none() {

@@ -87,31 +87,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Standard base64 (padding optional); `None` when it is not base64.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 /// `hexdump -C`-like lines: offset, 16 bytes in hex, and the printable ASCII.
 pub fn hexdump(data: &[u8]) -> Vec<String> {
     data.chunks(16)
@@ -155,10 +130,6 @@ mod tests {
         assert_eq!(
             utc(Timestamp(1_795_321_477_837_033_300)),
             "2026-11-22 04:24:37.837"
-        );
-        assert_eq!(
-            base64_decode("AAABYmFja2VuZC0y/w=="),
-            Some(b"\0\0\x01backend-2\xff".to_vec())
         );
         assert_eq!(
             hexdump(b"hi")[0],

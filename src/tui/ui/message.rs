@@ -81,15 +81,14 @@ pub fn lines(c: &CallEntry, sel: usize, width: u16) -> Vec<Line<'static>> {
         )));
     }
     out.extend(message_body(m, ""));
-    if let Some(raw) = &m.raw
-        && let Some(bytes) = fmt::base64_decode(&raw.base64)
-    {
+    if let Some(raw) = &m.raw {
+        let bytes = &raw.bytes;
         out.push(Line::default());
         out.push(Line::from(Span::styled(
             format!("Bytes ({}):", bytes.len()),
             Style::new().add_modifier(Modifier::BOLD),
         )));
-        out.extend(fmt::hexdump(&bytes).into_iter().map(Line::from));
+        out.extend(fmt::hexdump(bytes).into_iter().map(Line::from));
     }
     wrap(out, width)
 }
