@@ -52,20 +52,8 @@ impl H2Sink for Got {
 
 fn stats(client: SocketAddr, server: SocketAddr) -> ConnStats {
     ConnStats {
-        client,
-        server,
-        handshake: true,
-        start: Timestamp(0),
-        end: Timestamp(0),
-        packets: [0; 2],
-        wire_bytes: [0; 2],
-        payload_bytes: [0; 2],
-        gaps: [0; 2],
-        gap_bytes: [0; 2],
-        retransmissions: [0; 2],
-        out_of_order: [0; 2],
-        conflicts: 0,
         reason: CloseReason::Fin,
+        ..ConnStats::new(client, server, true, Timestamp(0))
     }
 }
 

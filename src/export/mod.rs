@@ -440,14 +440,27 @@ impl<W: Write> Collector<W> {
         self.emit_call(conn, s, call, place);
     }
 
-    /// Decodes the calls held for pooled inference, now that all evidence is in. They are
-    /// decoded in the order they completed (as before they were held) while the first of
-    /// them still holds back every stream placed after it; then all go out in place order.
-    fn flush_deferred(&mut self) {
-        for (conn, s, key, place) in std::mem::take(&mut self.deferred) {
+    /// Decodes the calls held for pooled inference whose evidence is all in: those of
+    /// connection `conn` once it has ended (a key names its connection), or all of them at
+    /// the end. They are decoded in the order they completed (as before they were held)
+    /// while the first of them still holds back every stream placed after it; then they go
+    /// out in place order, and the streams they held back with them.
+    fn flush_deferred(&mut self, conn: Option<ConnId>) {
+        if !self
+            .deferred
+            .iter()
+            .any(|d| conn.is_none_or(|c| d.0.id == c))
+        {
+            return;
+        }
+        let (due, held) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|d| conn.is_none_or(|c| d.0.id == c));
+        self.deferred = held;
+        for (conn, s, key, place) in due {
             self.emit(&conn, s, Some(&key), place);
         }
-        self.deferred_first = u64::MAX;
+        self.deferred_first = self.deferred.iter().map(|d| d.3).min().unwrap_or(u64::MAX);
         let limit = self.limit();
         if let Output::Compact { streams, .. } = &mut self.output {
             streams.release(limit);
@@ -478,6 +491,9 @@ impl<W: Write> H2Sink for Collector<W> {
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
+        // Every stream of the connection has come (`Connection::end` reports them first).
+        self.flush_deferred(Some(c.info.id));
+        self.pool.forget(c.info.id);
         if c.protocol == connection::Protocol::Http2 {
             self.backends.connection(&c);
         }
@@ -545,7 +561,7 @@ impl<W: Write> Collector<W> {
         out: Option<O>,
         pretty: bool,
     ) -> io::Result<()> {
-        self.flush_deferred();
+        self.flush_deferred(None);
         let backends: Vec<BackendJson> = self
             .backends
             .sorted()
@@ -727,7 +743,9 @@ impl CaptureInfo {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lines, OpenOrder, Options, Session, Streams, capture_info, decode};
+    use super::{
+        Collector, Lines, OpenOrder, Options, Output, Session, Streams, capture_info, decode,
+    };
     use crate::capture::CaptureReader;
     use std::io::{self, Read, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -760,6 +778,96 @@ mod tests {
         streams.release(u64::MAX);
         assert_eq!(streams.written, 5);
         assert!(streams.pending.is_empty());
+    }
+
+    /// A call held for pooled inference goes out when its connection ends, with the stream
+    /// it held back, not at the end of the capture; the connection's evidence goes with it.
+    #[test]
+    fn held_calls_go_out_when_their_connection_ends() {
+        use crate::capture::Timestamp;
+        use crate::connection::grpc::StreamGrpc;
+        use crate::connection::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol, Stream};
+        use crate::grpc::Framed;
+        use crate::http2::hpack::{HeaderField, Text};
+        use crate::reassembly::ConnStats;
+        let protos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/protos");
+        let mut options = Options::default();
+        options.descriptors.add_protos(&[protos], &[]).unwrap();
+        let mut collector = Collector::compact(&options, Vec::new());
+        let info = |id| ConnectionInfo {
+            id,
+            client: "10.0.0.1:1000".parse().unwrap(),
+            server: "10.0.0.2:50051".parse().unwrap(),
+        };
+        // A gRPC call whose `:path` is an unknown table entry (a pool key), or a plain one.
+        let call = |id, unknown: bool| {
+            let mut s = Stream::new(id, Timestamp(0), None);
+            let field = |name: &str, value: &str| HeaderField {
+                name: Text::Known(name.into()),
+                value: Text::Known(value.into()),
+                never_indexed: false,
+                unknown_index: None,
+                unknown_entry: None,
+            };
+            let mut headers = vec![field(":method", "POST")];
+            if unknown {
+                headers.push(HeaderField {
+                    name: Text::Unknown,
+                    value: Text::Unknown,
+                    unknown_index: Some(62),
+                    unknown_entry: Some(1),
+                    ..field("", "")
+                });
+            } else {
+                headers.push(field(":path", "/h2scope.demo.v1.Inventory/GetItem"));
+            }
+            s.request_headers = Some(headers);
+            let mut g = StreamGrpc::new(None, true, (1 << 20, 1 << 20));
+            // GetItemRequest {id: "abc"}: evidence for the pool.
+            g.frames[0].push(Framed::whole(0, b"\x0a\x03abc"));
+            s.grpc = Some(g);
+            s
+        };
+        let stats = ConnStats::new(info(1).client, info(1).server, true, Timestamp(0));
+        let record = |id| ConnectionRecord {
+            info: info(id),
+            protocol: Protocol::Http2,
+            joined_mid_connection: true,
+            h2c_upgrade: false,
+            tunnel: None,
+            tls: None,
+            settings: Default::default(),
+            pings: Vec::new(),
+            goaways: Vec::new(),
+            window: None,
+            streams: 1,
+            frames: Vec::new(),
+            frame_count: 0,
+            anomalies: Vec::new(),
+            tcp: stats.clone(),
+        };
+        let written = |c: &Collector<Vec<u8>>| match &c.output {
+            Output::Compact { streams, .. } => (streams.written, streams.pending.len()),
+            _ => unreachable!(),
+        };
+        // Connection 1's call is held; connection 2's, opened after it, waits behind it.
+        collector.opened(&info(1), 1);
+        collector.opened(&info(2), 1);
+        collector.stream(&info(1), call(1, true));
+        collector.stream(&info(2), call(1, false));
+        assert_eq!(collector.deferred.len(), 1);
+        assert_eq!(written(&collector), (0, 1));
+        let key = (1, vec![1]);
+        assert_eq!(collector.pool.evidence(Some(&key))[0].len(), 1);
+        // Connection 2 ending changes nothing for connection 1's call.
+        collector.connection(record(2));
+        assert_eq!(written(&collector), (0, 1));
+        // Connection 1 ends: its call goes out in its place, then the one it held back.
+        collector.connection(record(1));
+        assert!(collector.deferred.is_empty());
+        assert_eq!(collector.deferred_first, u64::MAX);
+        assert_eq!(written(&collector), (2, 0));
+        assert!(collector.pool.evidence(Some(&key))[0].is_empty());
     }
 
     /// The capture, handed out 4 KiB a read, counting what was taken.

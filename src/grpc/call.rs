@@ -541,26 +541,11 @@ fn infer_method(input: &CallInput<'_>, descriptors: &Descriptors) -> Option<supe
 mod tests {
     use super::*;
 
-    fn framed(index: u32, body: &[u8]) -> Framed {
-        Framed {
-            index,
-            kind: FrameKind::Message,
-            ts: Timestamp(0),
-            start_ts: Timestamp(0),
-            flags: 0,
-            compressed: false,
-            declared_len: body.len() as u32,
-            body: body.to_vec(),
-            captured: body.len(),
-            error: None,
-        }
-    }
-
     #[test]
     fn without_descriptors_messages_are_schema_less_and_never_dropped() {
         // field 1 = "hi", field 2 = 150
         let body = [0x0a, 0x02, b'h', b'i', 0x10, 0x96, 0x01];
-        let mut req = [framed(0, &body)];
+        let mut req = [Framed::whole(0, &body)];
         let mut input = CallInput {
             path: Some("/pkg.Svc/Do"),
             kind: Some(ContentKind::Grpc(Codec::Proto)),
@@ -611,7 +596,7 @@ mod tests {
 
     #[test]
     fn compressed_without_encoding_keeps_the_bytes() {
-        let mut f = framed(0, b"\x1f\x8b junk");
+        let mut f = Framed::whole(0, b"\x1f\x8b junk");
         f.compressed = true;
         let mut req = [f];
         let mut input = CallInput {

@@ -99,6 +99,23 @@ impl Framed {
     pub fn is_complete(&self) -> bool {
         self.error.is_none() && self.kind != FrameKind::SyncLost
     }
+
+    /// A whole, uncompressed message at time 0, for tests of the layers above.
+    #[cfg(test)]
+    pub(crate) fn whole(index: u32, body: &[u8]) -> Self {
+        Framed {
+            index,
+            kind: FrameKind::Message,
+            ts: Timestamp(0),
+            start_ts: Timestamp(0),
+            flags: 0,
+            compressed: false,
+            declared_len: body.len() as u32,
+            body: body.to_vec(),
+            captured: body.len(),
+            error: None,
+        }
+    }
 }
 
 /// Counters of one direction; nothing the Deframer sees goes uncounted.

@@ -117,11 +117,17 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
 /// same unknown dynamic-table entry (encoders such as grpcio index `:path` once per
 /// connection and refer to it ever after, so a capture joined mid-connection sees none).
 /// One discriminating message (a field only one candidate type has) then settles every
-/// call of that method. Bounded: a few bodies per direction per key, a few thousand keys.
+/// call of that method. Bounded: a few bodies per direction per key, a few thousand keys;
+/// a connection's evidence is dropped when it ends ([`forget`](Self::forget)).
 #[derive(Debug, Default)]
 pub struct InferencePool {
-    by_key: HashMap<PoolKey, [Vec<Vec<u8>>; 2]>,
+    /// By connection, then by the unknown entries: a connection's keys go in one step.
+    by_conn: HashMap<ConnId, HashMap<Vec<u64>, Evidence>>,
+    keys: usize,
 }
+
+/// Message bodies of the calls under one key: requests, responses.
+type Evidence = [Vec<Vec<u8>>; 2];
 
 /// A connection and the unknown entries its request headers referred to.
 pub type PoolKey = (ConnId, Vec<u64>);
@@ -148,10 +154,15 @@ impl InferencePool {
         let Some(g) = s.grpc.as_ref() else {
             return;
         };
-        if !self.by_key.contains_key(key) && self.by_key.len() >= MAX_POOL_KEYS {
-            return;
-        }
-        let pooled = self.by_key.entry(key.clone()).or_default();
+        let conn = self.by_conn.entry(key.0).or_default();
+        let pooled = match conn.get_mut(&key.1) {
+            Some(p) => p,
+            None if self.keys >= MAX_POOL_KEYS => return,
+            None => {
+                self.keys += 1;
+                conn.entry(key.1.clone()).or_default()
+            }
+        };
         for (d, frames) in g.frames.iter().enumerate() {
             for f in frames {
                 if pooled[d].len() >= MAX_POOLED_BODIES {
@@ -165,9 +176,17 @@ impl InferencePool {
     }
 
     pub fn evidence(&self, key: Option<&PoolKey>) -> [&[Vec<u8>]; 2] {
-        match key.and_then(|k| self.by_key.get(k)) {
+        match key.and_then(|(conn, entries)| self.by_conn.get(conn)?.get(entries)) {
             Some([a, b]) => [a.as_slice(), b.as_slice()],
             None => [NO_BODIES, NO_BODIES],
+        }
+    }
+
+    /// Drops the evidence of a connection that has ended: no call can join its keys now
+    /// (a key names its connection).
+    pub fn forget(&mut self, conn: ConnId) {
+        if let Some(keys) = self.by_conn.remove(&conn) {
+            self.keys -= keys.len();
         }
     }
 }

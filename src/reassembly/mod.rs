@@ -149,6 +149,29 @@ pub struct ConnStats {
     pub reason: CloseReason,
 }
 
+impl ConnStats {
+    /// A connection first seen at `ts`, nothing counted yet; until it closes, the capture's
+    /// end is what ends it.
+    pub fn new(client: SocketAddr, server: SocketAddr, handshake: bool, ts: Timestamp) -> Self {
+        ConnStats {
+            client,
+            server,
+            handshake,
+            start: ts,
+            end: ts,
+            packets: [0; 2],
+            wire_bytes: [0; 2],
+            payload_bytes: [0; 2],
+            gaps: [0; 2],
+            gap_bytes: [0; 2],
+            retransmissions: [0; 2],
+            out_of_order: [0; 2],
+            conflicts: 0,
+            reason: CloseReason::EndOfCapture,
+        }
+    }
+}
+
 /// What reassembly tells the layer above.
 #[derive(Debug)]
 pub enum StreamEvent<'a> {
@@ -485,22 +508,7 @@ impl Reassembler {
             Flow {
                 id,
                 halves: [HalfStream::default(), HalfStream::default()],
-                stats: ConnStats {
-                    client,
-                    server,
-                    handshake,
-                    start: ts,
-                    end: ts,
-                    packets: [0; 2],
-                    wire_bytes: [0; 2],
-                    payload_bytes: [0; 2],
-                    gaps: [0; 2],
-                    gap_bytes: [0; 2],
-                    retransmissions: [0; 2],
-                    out_of_order: [0; 2],
-                    conflicts: 0,
-                    reason: CloseReason::EndOfCapture,
-                },
+                stats: ConnStats::new(client, server, handshake, ts),
                 client_isn: None,
                 closed: None,
                 last_packet: self.packets,

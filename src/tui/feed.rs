@@ -209,6 +209,7 @@ impl<F> H2Sink for Sink<F> {
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
+        self.pool.forget(c.info.id);
         self.outbox
             .borrow_mut()
             .batch
