@@ -387,6 +387,16 @@ impl<W: Write> Collector<W> {
 }
 
 impl<W: Write> Collector<W> {
+    /// The writer a compact document or NDJSON goes to as it is made (`None` for a held
+    /// document), for the two-thread export to change how its bytes travel.
+    fn writer_mut(&mut self) -> Option<&mut W> {
+        match &mut self.output {
+            Output::Compact { streams, .. } => Some(streams.out.out.get_mut()),
+            Output::Ndjson { out } => Some(out.out.get_mut()),
+            Output::Document { .. } => None,
+        }
+    }
+
     /// Whether calls are to be decoded with their messages as JSON text (see `json_text`).
     pub(crate) fn wants_json_text(&self) -> bool {
         self.json_text

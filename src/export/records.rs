@@ -16,8 +16,15 @@
 //! Each record is followed by a comma in its chunk, so records that are adjacent in key
 //! order and in memory (connections that end in the order they start) are written with one
 //! call instead of being copied through a buffer one by one.
+//!
+//! Beyond [`SPILL_FROM`] bytes held, full chunks go to a temporary file (unlinked at once,
+//! so nothing is left behind) and their memory is given back: a capture of any size is
+//! exported in bounded memory, as `sort` does it. Where no temporary file can be made or
+//! written, the chunks stay in memory, as before.
 
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 
 /// The first chunk's size; each new chunk doubles it, up to [`MAX_CHUNK`].
 const FIRST_CHUNK: usize = 64 << 10;
@@ -25,6 +32,10 @@ const FIRST_CHUNK: usize = 64 << 10;
 const MAX_CHUNK: usize = 16 << 20;
 /// Chunks from this size are populated anonymous mappings; smaller ones are plain heap.
 const MAP_FROM: usize = 1 << 20;
+/// Bytes of chunks held in memory beyond which the full ones go to the spill file.
+const SPILL_FROM: usize = 32 << 20;
+/// Spilled bytes are read back this much at a time.
+const READ_BACK: usize = 1 << 20;
 
 /// Fixed-size storage for records: a record never spans two chunks, and a chunk never moves
 /// or grows (a growing buffer would be copied at each doubling and briefly held twice).
@@ -36,6 +47,19 @@ struct Chunk {
 enum Storage {
     Heap(Box<[u8]>),
     Mapped(memmap2::MmapMut),
+    /// In the spill file from this offset; its memory given back.
+    Spilled(u64),
+}
+
+/// Where full chunks go once too much is held.
+enum Spill {
+    /// Not needed yet.
+    None,
+    /// The file and its length; `broken` once a write failed (what it holds stays good,
+    /// later chunks stay in memory).
+    File { file: File, len: u64, broken: bool },
+    /// No temporary file could be made: everything stays in memory.
+    Unavailable,
 }
 
 impl Chunk {
@@ -55,10 +79,12 @@ impl Chunk {
         Chunk { buf, len: 0 }
     }
 
+    /// The chunk's memory (nothing once spilled).
     fn bytes(&self) -> &[u8] {
         match &self.buf {
             Storage::Heap(b) => b,
             Storage::Mapped(m) => m,
+            Storage::Spilled(_) => &[],
         }
     }
 
@@ -66,6 +92,7 @@ impl Chunk {
         let buf: &mut [u8] = match &mut self.buf {
             Storage::Heap(b) => b,
             Storage::Mapped(m) => m,
+            Storage::Spilled(_) => &mut [],
         };
         buf.get_mut(self.len..).unwrap_or_default()
     }
@@ -83,6 +110,10 @@ pub(super) struct Records<K> {
     /// The record being serialized (reused: it stays in cache, and its size is known
     /// before a chunk is chosen).
     scratch: Vec<u8>,
+    /// Bytes of the chunks in memory, and beyond how many the full ones are spilled.
+    held: usize,
+    spill_from: usize,
+    spill: Spill,
 }
 
 impl<K: Ord + Copy> Records<K> {
@@ -93,6 +124,58 @@ impl<K: Ord + Copy> Records<K> {
             current: None,
             next_size: FIRST_CHUNK,
             scratch: Vec::new(),
+            held: 0,
+            spill_from: SPILL_FROM,
+            spill: Spill::None,
+        }
+    }
+
+    /// A new chunk of at least `size` bytes, spilling the full ones first when too much
+    /// is held; returns its number.
+    fn add_chunk(&mut self, size: usize) -> usize {
+        if self.held.saturating_add(size) > self.spill_from {
+            self.spill_full_chunks();
+        }
+        let chunk = Chunk::new(size);
+        self.held += chunk.bytes().len();
+        self.chunks.push(chunk);
+        self.chunks.len() - 1
+    }
+
+    /// Writes every chunk in memory but the current one to the spill file and frees it.
+    fn spill_full_chunks(&mut self) {
+        if matches!(self.spill, Spill::None) {
+            self.spill = match tempfile::tempfile() {
+                Ok(file) => Spill::File {
+                    file,
+                    len: 0,
+                    broken: false,
+                },
+                Err(_) => Spill::Unavailable,
+            };
+        }
+        let Spill::File {
+            file,
+            len,
+            broken: broken @ false,
+        } = &mut self.spill
+        else {
+            return;
+        };
+        for (i, chunk) in self.chunks.iter_mut().enumerate() {
+            if Some(i) == self.current || matches!(chunk.buf, Storage::Spilled(_)) {
+                continue;
+            }
+            let size = chunk.bytes().len();
+            let used = chunk.bytes().get(..chunk.len).unwrap_or_default();
+            if file.write_all_at(used, *len).is_err() {
+                *broken = true;
+                return;
+            }
+            let at = *len;
+            *len += used.len() as u64;
+            chunk.buf = Storage::Spilled(at);
+            self.held -= size;
         }
     }
 
@@ -121,8 +204,7 @@ impl<K: Ord + Copy> Records<K> {
         let n = if need > MAX_CHUNK / 4 {
             // A large record gets a chunk of its own: the current chunk's free space is
             // kept for the records after it (populated memory is resident).
-            self.chunks.push(Chunk::new(need));
-            self.chunks.len() - 1
+            self.add_chunk(need)
         } else {
             match self.current {
                 Some(i)
@@ -134,10 +216,12 @@ impl<K: Ord + Copy> Records<K> {
                     i
                 }
                 _ => {
-                    self.chunks.push(Chunk::new(self.next_size.max(need)));
+                    // The current chunk is full: it may be spilled with the others.
+                    self.current = None;
+                    let n = self.add_chunk(self.next_size.max(need));
                     self.next_size = self.next_size.saturating_mul(2).min(MAX_CHUNK);
-                    self.current = Some(self.chunks.len() - 1);
-                    self.chunks.len() - 1
+                    self.current = Some(n);
+                    n
                 }
             }
         };
@@ -182,11 +266,29 @@ impl<K: Ord + Copy> Records<K> {
 
     /// Writes the bytes of consecutive records (with the commas between them).
     fn write_run(&self, out: &mut impl Write, (c, s, e): (u32, u32, u32)) -> io::Result<()> {
-        let bytes = self
-            .chunks
-            .get(c as usize)
-            .and_then(|chunk| chunk.bytes().get(s as usize..e as usize));
-        out.write_all(bytes.unwrap_or_default())
+        let Some(chunk) = self.chunks.get(c as usize) else {
+            return Ok(());
+        };
+        let (Storage::Spilled(at), Spill::File { file, .. }) = (&chunk.buf, &self.spill) else {
+            return out.write_all(
+                chunk
+                    .bytes()
+                    .get(s as usize..e as usize)
+                    .unwrap_or_default(),
+            );
+        };
+        // Read back a piece at a time: the run may be a whole chunk.
+        let mut buf = vec![0; (e - s).min(READ_BACK as u32) as usize];
+        let (mut from, end) = (at + u64::from(s), at + u64::from(e));
+        while from < end {
+            let piece = buf
+                .get_mut(..(end - from).min(READ_BACK as u64) as usize)
+                .unwrap_or_default();
+            file.read_exact_at(piece, from)?;
+            out.write_all(piece)?;
+            from += piece.len() as u64;
+        }
+        Ok(())
     }
 }
 
@@ -230,7 +332,44 @@ mod tests {
 
     #[test]
     fn records_larger_than_a_chunk_and_many_chunks_keep_their_bytes() {
+        many_records(Records::new());
+    }
+
+    /// Past the threshold, full chunks go to the spill file and come back in order; the
+    /// current chunk stays. Without a file, everything stays in memory.
+    #[test]
+    fn spilled_records_come_back_in_key_order() {
+        let spilled = |r: &Records<u32>| {
+            r.chunks
+                .iter()
+                .filter(|c| matches!(c.buf, Storage::Spilled(_)))
+                .count()
+        };
         let mut r = Records::new();
+        r.spill_from = 256 << 10;
+        let r = many_records(r);
+        assert!(
+            spilled(&r) > 3,
+            "{} of {} spilled",
+            spilled(&r),
+            r.chunks.len()
+        );
+        assert!(r.held <= (256 << 10) + MAX_CHUNK, "{} held", r.held);
+        assert!(!matches!(
+            r.chunks[r.current.unwrap()].buf,
+            Storage::Spilled(_)
+        ));
+
+        let mut r = Records::new();
+        r.spill_from = 256 << 10;
+        r.spill = Spill::Unavailable;
+        let r = many_records(r);
+        assert_eq!(spilled(&r), 0);
+    }
+
+    /// Fills `r` with many records of interleaved keys and a huge one, and checks what it
+    /// writes.
+    fn many_records(mut r: Records<u32>) -> Records<u32> {
         let big = "x".repeat(MAX_CHUNK + 10);
         let mut want = Vec::new();
         // Enough small records to fill several growing chunks, a huge one in the middle,
@@ -248,5 +387,6 @@ mod tests {
         want.sort_by_key(|&(k, i, _)| (k, i));
         let want: Vec<&str> = want.iter().map(|(_, _, s)| s.as_str()).collect();
         assert_eq!(written(&r), format!("[{}]", want.join(",")));
+        r
     }
 }

@@ -51,6 +51,8 @@ struct Forward<W> {
     /// As the collector's: calls decoded here go to it.
     json_text: bool,
     chunks: mpsc::Receiver<Vec<u8>>,
+    /// Written chunks go back to the worker for reuse (see [`Chunks`]).
+    spent: mpsc::Sender<Vec<u8>>,
     /// NDJSON: the output and its first write error (later chunks are dropped).
     lines: Option<(W, Option<io::Error>)>,
 }
@@ -73,15 +75,21 @@ impl<W: Write> Forward<W> {
             }
         }
         while let Ok(chunk) = self.chunks.try_recv() {
-            self.write(&chunk);
+            self.write(chunk);
         }
     }
 
-    fn write(&mut self, chunk: &[u8]) {
+    /// Writes a chunk and hands its buffer back.
+    fn write(&mut self, chunk: Vec<u8>) {
         if let Some((out, error @ None)) = &mut self.lines
-            && let Err(e) = out.write_all(chunk)
+            && let Err(e) = out.write_all(&chunk)
         {
             *error = Some(e);
+        }
+        // A buffer as big as one huge record is not kept; the worker may be gone (then the
+        // buffer is freed here).
+        if chunk.capacity() <= MAX_REUSED {
+            let _ = self.spent.send(chunk);
         }
     }
 }
@@ -115,15 +123,43 @@ impl<W: Write> H2Sink for Forward<W> {
     }
 }
 
-/// The worker's NDJSON writer: each write goes back to the decoding thread (the collector
-/// buffers lines into 64 KiB writes).
-struct Chunks(mpsc::Sender<Vec<u8>>);
+/// The worker's writer (NDJSON, a compact document): each write goes back to the decoding
+/// thread (the collector buffers into 64 KiB writes). Unbounded while the capture is read
+/// (see `export`); bounded for what the collector writes at the end, when the decoding
+/// thread only drains: the connection records (read back from memory or a spill file much
+/// faster than a pipe takes them) must not pile up here.
+///
+/// Buffers come back once written and are reused: freed on the other thread, the
+/// allocator gave their memory back to this one too late, and a megabyte-sized buffer per
+/// write left an export's end 100 MB above the rest of it.
+struct Chunks {
+    tx: ChunkTx,
+    spent: mpsc::Receiver<Vec<u8>>,
+}
+
+enum ChunkTx {
+    Reading(mpsc::Sender<Vec<u8>>),
+    Finishing(mpsc::SyncSender<Vec<u8>>),
+}
+
+/// The largest chunk buffer handed back for reuse.
+const MAX_REUSED: usize = 4 << 20;
+
+/// Chunks waiting for the decoding thread while the collector finishes.
+const FINISH_CHUNKS: usize = 8;
 
 impl Write for Chunks {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .send(buf.to_vec())
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        let mut chunk = self.spent.try_recv().unwrap_or_default();
+        chunk.clear();
+        chunk.extend_from_slice(buf);
+        let sent = match &self.tx {
+            ChunkTx::Reading(tx) => tx.send(chunk).is_ok(),
+            ChunkTx::Finishing(tx) => tx.send(chunk).is_ok(),
+        };
+        if !sent {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
         Ok(buf.len())
     }
 
@@ -147,9 +183,14 @@ pub(super) fn export<W: Write>(
     // Unbounded on purpose: the decoding thread drains it after every batch, and a bound
     // here could deadlock with the bound above (each thread waiting on the other).
     let (chunk_tx, chunks) = mpsc::channel();
+    let (spent, spent_rx) = mpsc::channel();
     // What the collector writes as it goes (NDJSON, a compact document) comes back here
     // in chunks; a document held to the end is written here by `finish`.
-    let (collector, held) = Collector::for_export(options, ndjson, pretty, Chunks(chunk_tx));
+    let writer = Chunks {
+        tx: ChunkTx::Reading(chunk_tx),
+        spent: spent_rx,
+    };
+    let (collector, held) = Collector::for_export(options, ndjson, pretty, writer);
     let json_text = collector.wants_json_text();
     let (out, lines) = if held.is_some() {
         (Some(out), None)
@@ -180,6 +221,7 @@ pub(super) fn export<W: Write>(
             no_messages: options.no_messages,
             json_text,
             chunks,
+            spent,
             lines,
         };
         let mut tracker = Tracker::new(tracker_config(options), forward);
@@ -187,6 +229,19 @@ pub(super) fn export<W: Write>(
         let mut forward = tracker.into_sink();
         forward.send();
         forward.tx = None;
+        // The worker still has the last batches, and the capture's end completes every
+        // stream still open: write its chunks out as they come rather than let them pile
+        // up while waiting for it.
+        while !worker.is_finished() {
+            match forward
+                .chunks
+                .recv_timeout(std::time::Duration::from_millis(5))
+            {
+                Ok(chunk) => forward.write(chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
         let collector = match worker.join() {
             Ok(c) => c,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -195,15 +250,25 @@ pub(super) fn export<W: Write>(
         let written = match out {
             // A held document is written here, straight to `out`.
             Some(out) => collector.finish(capture, Some(out), pretty),
-            // NDJSON and compact documents: the collector writes what remains (for a
-            // compact document, every connection record) into the channel on another
-            // thread while this one writes it out, so it is not all held twice; the
-            // collector drops its sender when done, which ends the drain.
+            // NDJSON and compact documents: what the worker sent is written out, then the
+            // collector writes what remains (for a compact document, every connection
+            // record) into a bounded channel on another thread while this one writes it
+            // out, so at most FINISH_CHUNKS wait; the collector drops its sender when done,
+            // which ends the drain.
             None => {
+                let mut collector = collector;
+                let (tx, finish_chunks) = mpsc::sync_channel(FINISH_CHUNKS);
+                if let Some(w) = collector.writer_mut() {
+                    // Drops the unbounded sender: the drain below ends with its last chunk.
+                    w.tx = ChunkTx::Finishing(tx);
+                }
+                while let Ok(chunk) = forward.chunks.recv() {
+                    forward.write(chunk);
+                }
                 let finishing =
                     scope.spawn(move || collector.finish(capture, None::<io::Sink>, pretty));
-                while let Ok(chunk) = forward.chunks.recv() {
-                    forward.write(&chunk);
+                while let Ok(chunk) = finish_chunks.recv() {
+                    forward.write(chunk);
                 }
                 match finishing.join() {
                     Ok(written) => written,
