@@ -86,9 +86,9 @@ impl<W: Write> Forward<W> {
         {
             *error = Some(e);
         }
-        // A buffer as big as one huge record is not kept; the worker may be gone (then the
-        // buffer is freed here).
-        if chunk.capacity() <= MAX_REUSED {
+        // A buffer grown past a chunk is not kept; the worker may be gone (then the buffer
+        // is freed here).
+        if chunk.capacity() <= MAX_CHUNK {
             let _ = self.spent.send(chunk);
         }
     }
@@ -142,14 +142,18 @@ enum ChunkTx {
     Finishing(mpsc::SyncSender<Vec<u8>>),
 }
 
-/// The largest chunk buffer handed back for reuse.
-const MAX_REUSED: usize = 4 << 20;
+/// The most one chunk carries, and so the largest buffer handed back for reuse.
+const MAX_CHUNK: usize = 1 << 20;
 
 /// Chunks waiting for the decoding thread while the collector finishes.
 const FINISH_CHUNKS: usize = 8;
 
 impl Write for Chunks {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // At most a megabyte a chunk (`write_all` sends the rest): the connection records
+        // are written in runs of up to 16 MiB, and what waits in the channel is bounded by
+        // the number of chunks.
+        let buf = buf.get(..MAX_CHUNK).unwrap_or(buf);
         let mut chunk = self.spent.try_recv().unwrap_or_default();
         chunk.clear();
         chunk.extend_from_slice(buf);
