@@ -32,12 +32,12 @@
 #                            latency while loading) on each kind's 1G capture, when 1G is
 #                            among the sizes
 #   BENCH_DIR=/tmp/h2scope-bench   where captures and results go (rm -r it when done)
-#   MEM_CAP_MB=<60% of RAM>  address-space cap for each h2scope run (prlimit --as): the
-#                            document modes hold every record's JSON until the end (about
-#                            1.9x the capture with decoded messages, 3.4x with --frames; the
-#                            size of the output), so on large
-#                            files they fail here ("exit 134", allocation failure) instead
-#                            of swapping the machine; --ndjson is the mode for those files
+#   MEM_CAP_MB=<60% of RAM>  address-space cap for each h2scope run (prlimit --as): a run
+#                            that outgrew it would fail here ("exit 134", allocation
+#                            failure) instead of swapping the machine. The compact document
+#                            streams (connection records past 256 MiB go to a temporary
+#                            file), so no mode here comes near it; --pretty, not timed
+#                            here, holds the whole document
 # Results: a table on stdout, and $BENCH_DIR/results.tsv.
 set -euo pipefail
 
