@@ -295,6 +295,9 @@ pub struct Collector<W: Write> {
     deferred: Vec<(ConnectionInfo, Stream, PoolKey, u64)>,
     /// The first place among `deferred` (nothing after it is written until they are).
     deferred_first: u64,
+    /// The connections with calls in `deferred`: a connection's end looks there, not
+    /// through every held call.
+    deferred_conns: std::collections::HashSet<ConnId>,
 }
 
 /// Calls held back for pooled inference; beyond this they are decoded at once.
@@ -314,6 +317,7 @@ impl<W: Write> Collector<W> {
             order: OpenOrder::default(),
             deferred: Vec::new(),
             deferred_first: u64::MAX,
+            deferred_conns: Default::default(),
         }
     }
 
@@ -456,11 +460,11 @@ impl<W: Write> Collector<W> {
     /// while the first of them still holds back every stream placed after it; then they go
     /// out in place order, and the streams they held back with them.
     fn flush_deferred(&mut self, conn: Option<ConnId>) {
-        if !self
-            .deferred
-            .iter()
-            .any(|d| conn.is_none_or(|c| d.0.id == c))
-        {
+        let any = match conn {
+            Some(c) => self.deferred_conns.remove(&c),
+            None => !std::mem::take(&mut self.deferred_conns).is_empty(),
+        };
+        if !any {
             return;
         }
         let (due, held) = std::mem::take(&mut self.deferred)
@@ -492,6 +496,7 @@ impl<W: Write> H2Sink for Collector<W> {
             if document && !self.descriptors.is_empty() && self.deferred.len() < MAX_DEFERRED {
                 self.deferred
                     .push((conn.clone(), s, key.unwrap_or_default(), place));
+                self.deferred_conns.insert(conn.id);
                 // The first place still to come is the same: this one, deferred.
                 self.deferred_first = self.deferred_first.min(place);
                 return;
@@ -603,7 +608,7 @@ impl<W: Write> Collector<W> {
             }
             Output::Compact {
                 streams,
-                connections,
+                mut connections,
             } => {
                 // The same bytes serde_json writes for a `Document`: its fields in order.
                 let mut lines = streams.finish();

@@ -18,9 +18,10 @@
 //! call instead of being copied through a buffer one by one.
 //!
 //! Beyond [`SPILL_FROM`] bytes held, full chunks go to a temporary file (unlinked at once,
-//! so nothing is left behind) and their memory is given back: a capture of any size is
-//! exported in bounded memory, as `sort` does it. Where no temporary file can be made or
-//! written, the chunks stay in memory, as before.
+//! so nothing is left behind) and their memory is given back, as `sort` does it: what
+//! stays is the index, 24 bytes a record (a connection's record is hundreds of bytes to
+//! hundreds of kilobytes). The file is in `$TMPDIR`: on a tmpfs it is memory again. Where
+//! no temporary file can be made or written, the chunks stay in memory, as before.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -243,12 +244,23 @@ impl<K: Ord + Copy> Records<K> {
     }
 
     /// Writes `[r1,r2,...]` in key order (ties keep their order, as a stable sort does).
-    pub(super) fn write_sorted(&self, out: &mut impl Write) -> io::Result<()> {
-        let mut ranges = self.index.clone();
+    pub(super) fn write_sorted(&mut self, out: &mut impl Write) -> io::Result<()> {
+        // Sorted in place: the index is what stays in memory when the records are spilled.
+        let mut ranges = std::mem::take(&mut self.index);
         ranges.sort_by_key(|&(k, ..)| k);
+        let written = self.write_ranges(&ranges, out);
+        self.index = ranges;
+        written
+    }
+
+    fn write_ranges(
+        &mut self,
+        ranges: &[(K, u32, u32, u32)],
+        out: &mut impl Write,
+    ) -> io::Result<()> {
         out.write_all(b"[")?;
         let mut run: Option<(u32, u32, u32)> = None;
-        for &(_, c, s, e) in &ranges {
+        for &(_, c, s, e) in ranges {
             match &mut run {
                 // The next record in memory (past the comma): the run grows.
                 Some((rc, _, re)) if *rc == c && re.checked_add(1) == Some(s) => *re = e,
@@ -268,7 +280,7 @@ impl<K: Ord + Copy> Records<K> {
     }
 
     /// Writes the bytes of consecutive records (with the commas between them).
-    fn write_run(&self, out: &mut impl Write, (c, s, e): (u32, u32, u32)) -> io::Result<()> {
+    fn write_run(&mut self, out: &mut impl Write, (c, s, e): (u32, u32, u32)) -> io::Result<()> {
         let Some(chunk) = self.chunks.get(c as usize) else {
             return Ok(());
         };
@@ -280,8 +292,10 @@ impl<K: Ord + Copy> Records<K> {
                     .unwrap_or_default(),
             );
         };
-        // Read back a piece at a time: the run may be a whole chunk.
-        let mut buf = vec![0; (e - s).min(READ_BACK as u32) as usize];
+        // Read back a piece at a time (the run may be a whole chunk) into one buffer for
+        // every run: connections that end out of order make a run per record.
+        let buf = &mut self.scratch;
+        buf.resize(READ_BACK, 0);
         let (mut from, end) = (at + u64::from(s), at + u64::from(e));
         while from < end {
             let piece = buf
@@ -299,7 +313,7 @@ impl<K: Ord + Copy> Records<K> {
 mod tests {
     use super::*;
 
-    fn written<K: Ord + Copy>(r: &Records<K>) -> String {
+    fn written<K: Ord + Copy>(r: &mut Records<K>) -> String {
         let mut out = Vec::new();
         r.write_sorted(&mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -308,11 +322,11 @@ mod tests {
     #[test]
     fn records_come_out_in_key_order_ties_in_arrival_order() {
         let mut r = Records::new();
-        assert_eq!(written(&r), "[]");
+        assert_eq!(written(&mut r), "[]");
         for (k, v) in [(3, "c"), (1, "a"), (2, "b1"), (2, "b2"), (0, "z")] {
             r.push(k, &v);
         }
-        assert_eq!(written(&r), r#"["z","a","b1","b2","c"]"#);
+        assert_eq!(written(&mut r), r#"["z","a","b1","b2","c"]"#);
     }
 
     #[test]
@@ -330,7 +344,7 @@ mod tests {
             r.push(i, v);
         }
         let want: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
-        assert_eq!(written(&r), format!("[{}]", want.join(",")));
+        assert_eq!(written(&mut r), format!("[{}]", want.join(",")));
     }
 
     #[test]
@@ -389,7 +403,7 @@ mod tests {
         assert!(r.chunks.len() > 4, "{} chunks", r.chunks.len());
         want.sort_by_key(|&(k, i, _)| (k, i));
         let want: Vec<&str> = want.iter().map(|(_, _, s)| s.as_str()).collect();
-        assert_eq!(written(&r), format!("[{}]", want.join(",")));
+        assert_eq!(written(&mut r), format!("[{}]", want.join(",")));
         r
     }
 }

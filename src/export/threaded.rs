@@ -7,8 +7,9 @@
 //! records (`H2Sink`). The worker runs the one-thread [`Collector`] on the same events in
 //! the same order, so the output is byte-identical to a one-thread run. Events cross in
 //! batches to amortise the channel; at most `QUEUED_BATCHES` wait, which bounds the memory
-//! in flight. NDJSON lines come back to this thread in chunks and are written here, so the
-//! writer need not be `Send` (standard output's lock is not).
+//! in flight. The output (NDJSON lines, a compact document) comes back to this thread in
+//! chunks and is written here, so the writer need not be `Send` (standard output's lock is
+//! not).
 
 use super::{Collector, Options, capture_info, decode, tracker_config};
 use crate::capture::{CaptureError, CaptureReader};
@@ -53,7 +54,8 @@ struct Forward<W> {
     chunks: mpsc::Receiver<Vec<u8>>,
     /// Written chunks go back to the worker for reuse (see [`Chunks`]).
     spent: mpsc::Sender<Vec<u8>>,
-    /// NDJSON: the output and its first write error (later chunks are dropped).
+    /// NDJSON or a compact document: the output and its first write error (later chunks
+    /// are dropped).
     lines: Option<(W, Option<io::Error>)>,
 }
 
@@ -77,6 +79,11 @@ impl<W: Write> Forward<W> {
         while let Ok(chunk) = self.chunks.try_recv() {
             self.write(chunk);
         }
+    }
+
+    /// Whether writing the output has failed.
+    fn failed(&self) -> bool {
+        matches!(&self.lines, Some((_, Some(_))))
     }
 
     /// Writes a chunk and hands its buffer back.
@@ -127,7 +134,7 @@ impl<W: Write> H2Sink for Forward<W> {
 /// thread (the collector buffers into 64 KiB writes). Unbounded while the capture is read
 /// (see `export`); bounded for what the collector writes at the end, when the decoding
 /// thread only drains: the connection records (read back from memory or a spill file much
-/// faster than a pipe takes them) must not pile up here.
+/// faster than a pipe takes them, in runs as long as a chunk) must not pile up here.
 ///
 /// Buffers come back once written and are reused: freed on the other thread, the
 /// allocator gave their memory back to this one too late, and a megabyte-sized buffer per
@@ -151,11 +158,13 @@ const FINISH_CHUNKS: usize = 8;
 impl Write for Chunks {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // At most a megabyte a chunk (`write_all` sends the rest): the connection records
-        // are written in runs of up to 16 MiB, and what waits in the channel is bounded by
-        // the number of chunks.
+        // are written in runs as long as a chunk of theirs (16 MiB, or one large record),
+        // and what waits in the channel is bounded by the number of chunks.
         let buf = buf.get(..MAX_CHUNK).unwrap_or(buf);
         let mut chunk = self.spent.try_recv().unwrap_or_default();
         chunk.clear();
+        // Exact: a reused buffer never outgrows what is handed back.
+        chunk.reserve_exact(buf.len());
         chunk.extend_from_slice(buf);
         let sent = match &self.tx {
             ChunkTx::Reading(tx) => tx.send(chunk).is_ok(),
@@ -262,26 +271,42 @@ pub(super) fn export<W: Write>(
             None => {
                 let mut collector = collector;
                 let (tx, finish_chunks) = mpsc::sync_channel(FINISH_CHUNKS);
-                if let Some(w) = collector.writer_mut() {
-                    // Drops the unbounded sender: the drain below ends with its last chunk.
-                    w.tx = ChunkTx::Finishing(tx);
-                }
-                while let Ok(chunk) = forward.chunks.recv() {
-                    forward.write(chunk);
+                match collector.writer_mut() {
+                    Some(w) => {
+                        // Drops the unbounded sender: the drain ends with its last chunk.
+                        w.tx = ChunkTx::Finishing(tx);
+                        while let Ok(chunk) = forward.chunks.recv() {
+                            forward.write(chunk);
+                        }
+                    }
+                    // Not reached (a held document took the other branch); the sender is
+                    // alive in the collector, so only what is there is taken.
+                    None => {
+                        while let Ok(chunk) = forward.chunks.try_recv() {
+                            forward.write(chunk);
+                        }
+                    }
                 }
                 let finishing =
                     scope.spawn(move || collector.finish(capture, None::<io::Sink>, pretty));
                 while let Ok(chunk) = finish_chunks.recv() {
                     forward.write(chunk);
+                    if forward.failed() {
+                        // The output is closed: the collector's next write fails and it
+                        // stops, rather than read back every record for nothing.
+                        break;
+                    }
                 }
+                drop(finish_chunks);
                 match finishing.join() {
                     Ok(written) => written,
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
         };
+        // The output's own error first: the collector's, after it, is the closed channel.
         let written = match (written, forward.lines) {
-            (Err(e), _) | (Ok(()), Some((_, Some(e)))) => Err(e),
+            (_, Some((_, Some(e)))) | (Err(e), _) => Err(e),
             (Ok(()), Some((mut out, None))) => out.flush(),
             (Ok(()), None) => Ok(()),
         };

@@ -119,7 +119,8 @@ pub struct Message {
 ///
 /// The reading and the base64 are made when they are wanted, not when the call is decoded:
 /// an export writes both straight into its record ([`Raw::write_json`]), and a viewer makes
-/// them only for the messages it shows (and holds the bytes, a third of their size).
+/// them only for the messages it shows (and holds the bytes: three quarters of their
+/// base64 alone).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Raw {
     /// The message's bytes (decompressed when they could be).

@@ -81,6 +81,47 @@ fn stdin_reads_like_the_file() {
     assert_eq!(by_stdin["capture"]["source"], "-");
 }
 
+/// `h2scope export x | head -c 1000`: the closed pipe ends the run quietly and soon, on one
+/// thread and on two (where the output travels between threads before it is written).
+#[test]
+fn a_closed_output_ends_the_export_quietly() {
+    use std::io::Read;
+    let path = fixture("grpc-roundrobin.pcapng");
+    for threads in ["-j1", "-j2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_h2scope"))
+            .args(["export", threads, "--frames", path.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut head = [0u8; 1000];
+        stdout.read_exact(&mut head).unwrap();
+        drop(stdout);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{threads}: still running a minute after its output closed");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(status.success(), "{threads}: {status:?}, stderr: {stderr}");
+        assert_eq!(stderr, "", "{threads}");
+        assert!(head.starts_with(b"{\"streams\":["), "{threads}");
+    }
+}
+
 #[test]
 fn gzipped_capture_reads_like_the_plain_one() {
     let path = fixture("h2c-nghttp-lo.pcap");
