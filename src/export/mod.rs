@@ -608,7 +608,7 @@ impl<W: Write> Collector<W> {
             }
             Output::Compact {
                 streams,
-                mut connections,
+                connections,
             } => {
                 // The same bytes serde_json writes for a `Document`: its fields in order.
                 let mut lines = streams.finish();

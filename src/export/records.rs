@@ -244,23 +244,14 @@ impl<K: Ord + Copy> Records<K> {
     }
 
     /// Writes `[r1,r2,...]` in key order (ties keep their order, as a stable sort does).
-    pub(super) fn write_sorted(&mut self, out: &mut impl Write) -> io::Result<()> {
-        // Sorted in place: the index is what stays in memory when the records are spilled.
+    /// The records' last use: the index is sorted in place (it is what stays in memory when
+    /// the records are spilled).
+    pub(super) fn write_sorted(mut self, out: &mut impl Write) -> io::Result<()> {
         let mut ranges = std::mem::take(&mut self.index);
         ranges.sort_by_key(|&(k, ..)| k);
-        let written = self.write_ranges(&ranges, out);
-        self.index = ranges;
-        written
-    }
-
-    fn write_ranges(
-        &mut self,
-        ranges: &[(K, u32, u32, u32)],
-        out: &mut impl Write,
-    ) -> io::Result<()> {
         out.write_all(b"[")?;
         let mut run: Option<(u32, u32, u32)> = None;
-        for &(_, c, s, e) in ranges {
+        for &(_, c, s, e) in &ranges {
             match &mut run {
                 // The next record in memory (past the comma): the run grows.
                 Some((rc, _, re)) if *rc == c && re.checked_add(1) == Some(s) => *re = e,
@@ -313,7 +304,7 @@ impl<K: Ord + Copy> Records<K> {
 mod tests {
     use super::*;
 
-    fn written<K: Ord + Copy>(r: &mut Records<K>) -> String {
+    fn written<K: Ord + Copy>(r: Records<K>) -> String {
         let mut out = Vec::new();
         r.write_sorted(&mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -321,12 +312,12 @@ mod tests {
 
     #[test]
     fn records_come_out_in_key_order_ties_in_arrival_order() {
+        assert_eq!(written(Records::<u32>::new()), "[]");
         let mut r = Records::new();
-        assert_eq!(written(&mut r), "[]");
         for (k, v) in [(3, "c"), (1, "a"), (2, "b1"), (2, "b2"), (0, "z")] {
             r.push(k, &v);
         }
-        assert_eq!(written(&mut r), r#"["z","a","b1","b2","c"]"#);
+        assert_eq!(written(r), r#"["z","a","b1","b2","c"]"#);
     }
 
     #[test]
@@ -344,12 +335,12 @@ mod tests {
             r.push(i, v);
         }
         let want: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
-        assert_eq!(written(&mut r), format!("[{}]", want.join(",")));
+        assert_eq!(written(r), format!("[{}]", want.join(",")));
     }
 
     #[test]
     fn records_larger_than_a_chunk_and_many_chunks_keep_their_bytes() {
-        many_records(Records::new());
+        many_records(Records::new(), |_| {});
     }
 
     /// Past the threshold, full chunks go to the spill file and come back in order; the
@@ -364,29 +355,29 @@ mod tests {
         };
         let mut r = Records::new();
         r.spill_from = 256 << 10;
-        let r = many_records(r);
-        assert!(
-            spilled(&r) > 3,
-            "{} of {} spilled",
-            spilled(&r),
-            r.chunks.len()
-        );
-        assert!(r.held <= (256 << 10) + MAX_CHUNK, "{} held", r.held);
-        assert!(!matches!(
-            r.chunks[r.current.unwrap()].buf,
-            Storage::Spilled(_)
-        ));
+        many_records(r, |r| {
+            assert!(
+                spilled(r) > 3,
+                "{} of {} spilled",
+                spilled(r),
+                r.chunks.len()
+            );
+            assert!(r.held <= (256 << 10) + MAX_CHUNK, "{} held", r.held);
+            assert!(!matches!(
+                r.chunks[r.current.unwrap()].buf,
+                Storage::Spilled(_)
+            ));
+        });
 
         let mut r = Records::new();
         r.spill_from = 256 << 10;
         r.spill = Spill::Unavailable;
-        let r = many_records(r);
-        assert_eq!(spilled(&r), 0);
+        many_records(r, |r| assert_eq!(spilled(r), 0));
     }
 
-    /// Fills `r` with many records of interleaved keys and a huge one, and checks what it
-    /// writes.
-    fn many_records(mut r: Records<u32>) -> Records<u32> {
+    /// Fills `r` with many records of interleaved keys and a huge one, hands it to `inspect`,
+    /// and checks what it writes.
+    fn many_records(mut r: Records<u32>, inspect: impl FnOnce(&Records<u32>)) {
         let big = "x".repeat(MAX_CHUNK + 10);
         let mut want = Vec::new();
         // Enough small records to fill several growing chunks, a huge one in the middle,
@@ -401,9 +392,9 @@ mod tests {
             }
         }
         assert!(r.chunks.len() > 4, "{} chunks", r.chunks.len());
+        inspect(&r);
         want.sort_by_key(|&(k, i, _)| (k, i));
         let want: Vec<&str> = want.iter().map(|(_, _, s)| s.as_str()).collect();
-        assert_eq!(written(&mut r), format!("[{}]", want.join(",")));
-        r
+        assert_eq!(written(r), format!("[{}]", want.join(",")));
     }
 }

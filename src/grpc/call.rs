@@ -143,15 +143,12 @@ impl Raw {
         self.protobuf && decode_raw_text(&self.bytes, MAX_RAW_NODES, out).is_ok()
     }
 
-    /// The reading ([`write_fields`](Self::write_fields)) as text of its own.
-    pub fn fields_text(&self) -> Option<Vec<u8>> {
-        let mut text = Vec::new();
-        self.write_fields(&mut text).then_some(text)
-    }
-
     /// The reading as a JSON tree, for display.
     pub fn fields(&self) -> Option<Value> {
-        self.fields_text().map(|t| super::raw::to_value(&t))
+        self.protobuf
+            .then(|| super::decode_raw_limited(&self.bytes, MAX_RAW_NODES).ok())
+            .flatten()
+            .map(|(tree, _)| tree)
     }
 
     /// `{"base64":…,"fields":…}` as compact JSON, appended to `out`: what serializing
@@ -564,9 +561,11 @@ mod tests {
         assert_eq!(call.request_messages.len(), 1);
         let raw = call.request_messages[0].raw.as_ref().unwrap();
         assert_eq!(raw.base64(), "CgJoaRCWAQ==");
+        let mut text = Vec::new();
+        assert!(raw.write_fields(&mut text));
         assert_eq!(
-            raw.fields_text().as_deref(),
-            Some(&br#"[{"field":1,"length":2,"string":"hi","type":"len"},{"field":2,"type":"varint","value":150,"zigzag":75}]"#[..])
+            text,
+            br#"[{"field":1,"length":2,"string":"hi","type":"len"},{"field":2,"type":"varint","value":150,"zigzag":75}]"#
         );
         let mut json = Vec::new();
         raw.write_json(&mut json);
@@ -611,7 +610,10 @@ mod tests {
         // The bytes as they came, and no reading of compressed bytes as protobuf.
         let raw = m.raw.as_ref().unwrap();
         assert_eq!(raw.bytes, b"\x1f\x8b junk");
-        assert_eq!(raw.fields_text(), None);
+        let mut text = Vec::new();
+        assert!(!raw.write_fields(&mut text));
+        assert!(text.is_empty());
+        assert_eq!(raw.fields(), None);
         let mut json = Vec::new();
         raw.write_json(&mut json);
         assert_eq!(json, br#"{"base64":"H4sganVuaw==","fields":null}"#);
