@@ -266,7 +266,9 @@ pub struct Connection {
     swapped: bool,
     /// While detecting: the pieces held in the heads, in capture order.
     arrivals: Vec<Arrival>,
-    streams: BTreeMap<u32, Stream>,
+    /// Boxed: a stream is hundreds of bytes, and a B-tree node shifts its values on every
+    /// insert and remove.
+    streams: BTreeMap<u32, Box<Stream>>,
     /// Complete streams waiting out their linger, with the frame count when they completed.
     lingering: VecDeque<(u32, u64)>,
     finished_ids: HashSet<u32>,
@@ -649,7 +651,7 @@ impl Connection {
 
     /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
     fn upgraded_stream<S: H2Sink>(&mut self, req: &Http1Request, ts: Timestamp, sink: &mut S) {
-        let text = |b: &[u8]| Text::Known(b.to_vec());
+        let text = |b: &[u8]| Text::from(b);
         let field = |n: &[u8], v: &[u8]| HeaderField {
             name: text(n),
             value: text(v),
@@ -680,7 +682,7 @@ impl Connection {
         let mut s = Stream::new(1, ts, self.initial_stream_window());
         s.request_headers = Some(fields);
         sink.opened(&self.info, 1);
-        self.streams.insert(1, s);
+        self.streams.insert(1, Box::new(s));
         self.stream_count += 1;
     }
 
@@ -985,10 +987,11 @@ impl Connection {
             }
             let window = self.initial_stream_window();
             sink.opened(&self.info, id);
-            self.streams.insert(id, Stream::new(id, ts, window));
+            self.streams
+                .insert(id, Box::new(Stream::new(id, ts, window)));
             self.stream_count += 1;
         }
-        self.streams.get_mut(&id)
+        self.streams.get_mut(&id).map(|s| &mut **s)
     }
 
     /// Both sides' send windows for a new stream, each the initial window its peer granted.
@@ -1113,27 +1116,43 @@ impl Connection {
     ) {
         let max = self.config.max_header_block;
         let oversized = fragment.len() > max;
-        self.sides[r.index()].pending = Some(PendingBlock {
+        let mut block = PendingBlock {
             stream_id: header.stream_id,
             end_stream: promised.is_none() && header.end_stream(),
             promised,
-            fragments: if oversized {
-                Vec::new()
-            } else {
-                fragment.to_vec()
-            },
+            fragments: Vec::new(),
             oversized,
-        });
+        };
         if header.end_headers() {
-            self.end_block(r, ts, sink);
+            // The whole block in one frame (the usual case): decoded where it lies.
+            self.decode_block(r, ts, block, fragment, sink);
+        } else {
+            if !oversized {
+                block.fragments = fragment.to_vec();
+            }
+            self.sides[r.index()].pending = Some(block);
         }
     }
 
-    /// A complete header block: decode it and file it on its stream.
+    /// The last CONTINUATION arrived: decode the block it completes.
     fn end_block<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, sink: &mut S) {
-        let Some(block) = self.sides[r.index()].pending.take() else {
+        let Some(mut block) = self.sides[r.index()].pending.take() else {
             return;
         };
+        let fragments = std::mem::take(&mut block.fragments);
+        self.decode_block(r, ts, block, &fragments, sink);
+    }
+
+    /// A complete header block (`bytes`, unless oversized): decode it and file it on its
+    /// stream.
+    fn decode_block<S: H2Sink>(
+        &mut self,
+        r: Dir,
+        ts: Timestamp,
+        block: PendingBlock,
+        bytes: &[u8],
+        sink: &mut S,
+    ) {
         let mut decoded = std::mem::take(&mut self.decoded);
         if block.oversized {
             self.sides[r.index()].hpack.lose_sync();
@@ -1141,10 +1160,7 @@ impl Connection {
                 "header block on stream {} larger than {} bytes: dropped",
                 block.stream_id, self.config.max_header_block
             ));
-        } else if let Err(e) = self.sides[r.index()]
-            .hpack
-            .decode(&block.fragments, &mut decoded)
-        {
+        } else if let Err(e) = self.sides[r.index()].hpack.decode(bytes, &mut decoded) {
             self.anomaly(format!(
                 "HPACK error in the {}'s header block on stream {}: {e}",
                 who(r),
@@ -1316,7 +1332,7 @@ impl Connection {
         }
         self.finished_ids.insert(id);
         self.finished_order.push_back(id);
-        sink.stream(&self.info, s);
+        sink.stream(&self.info, *s);
     }
 
     /// The roles were guessed wrong: swap everything kept per direction.
@@ -1440,8 +1456,8 @@ impl Ended {
 /// cannot say (its pseudo-headers are unknown).
 fn block_role(fields: &[HeaderField]) -> Option<bool> {
     fields.iter().find_map(|f| match &f.name {
-        Text::Known(n) if n.as_slice() == b":method" || n.as_slice() == b":path" => Some(true),
-        Text::Known(n) if n.as_slice() == b":status" => Some(false),
+        Text::Known(n) if &n[..] == b":method" || &n[..] == b":path" => Some(true),
+        Text::Known(n) if &n[..] == b":status" => Some(false),
         _ => None,
     })
 }

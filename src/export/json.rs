@@ -189,41 +189,11 @@ pub fn base64(data: &[u8]) -> String {
 /// A header list: `[[name, value], ...]` in wire order. Names from an unknown dynamic-table
 /// entry read `"<unknown dynamic #N>"`; unknown values are `null`.
 #[derive(Debug)]
-pub enum Headers {
-    Fields(Vec<HeaderField>),
-    /// The same list written beforehand as compact JSON (only for the compact writer, which
-    /// copies it): every list of every stream goes through here, and serde's generic path
-    /// checked each name and value twice, for UTF-8 and then for escapes.
-    Text(Vec<u8>),
-}
-
-impl Headers {
-    /// The list to serialize, as compact JSON text already when `text`.
-    pub fn new(fields: Vec<HeaderField>, text: bool) -> Self {
-        if !text {
-            return Headers::Fields(fields);
-        }
-        let mut out = Vec::with_capacity(
-            fields
-                .iter()
-                .map(|f| {
-                    8 + f.name.as_known().map_or(32, <[u8]>::len)
-                        + f.value.as_known().map_or(4, <[u8]>::len)
-                })
-                .sum::<usize>()
-                + 2,
-        );
-        write_headers(&mut out, &fields);
-        Headers::Text(out)
-    }
-}
+pub struct Headers(pub Vec<HeaderField>);
 
 impl Serialize for Headers {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let fields = match self {
-            Headers::Fields(f) => f,
-            Headers::Text(t) => return crate::compact_json::RawBytes(t).serialize(s),
-        };
+        let fields = &self.0;
         let mut seq = s.serialize_seq(Some(fields.len()))?;
         for f in fields {
             // Borrowed where the bytes allow: this runs for every field of every stream.
@@ -248,7 +218,9 @@ impl Serialize for Headers {
 }
 
 /// What [`Headers::serialize`] writes for `fields` through the compact writer, written
-/// directly (a test holds the two to the same bytes).
+/// directly: every list of every stream goes through here, and serde's generic path checked
+/// each name and value twice, for UTF-8 and then for escapes (a test holds the two to the
+/// same bytes).
 fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
     use crate::compact_json::{write_str, write_text};
     let written: Result<(), std::convert::Infallible> = write_array(out, fields, |out, f| {
@@ -447,6 +419,13 @@ fn opt_f64(out: &mut Vec<u8>, v: Option<f64>) {
     }
 }
 
+fn opt_headers(out: &mut Vec<u8>, v: &Option<Headers>) {
+    match v {
+        Some(h) => write_headers(out, &h.0),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 fn write_bool(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
@@ -604,15 +583,20 @@ impl Members for StreamJson {
         out.extend_from_slice(b",\"status\":");
         opt_int(out, self.status);
         out.extend_from_slice(b",\"request_headers\":");
-        to_vec(out, &self.request_headers)?;
+        opt_headers(out, &self.request_headers);
         out.extend_from_slice(b",\"informational\":");
-        to_vec(out, &self.informational)?;
+        let written: Result<(), std::convert::Infallible> =
+            write_array(out, &self.informational, |out, h| {
+                write_headers(out, &h.0);
+                Ok(())
+            });
+        let Ok(()) = written;
         out.extend_from_slice(b",\"response_headers\":");
-        to_vec(out, &self.response_headers)?;
+        opt_headers(out, &self.response_headers);
         out.extend_from_slice(b",\"trailers\":");
-        to_vec(out, &self.trailers)?;
+        opt_headers(out, &self.trailers);
         out.extend_from_slice(b",\"request_trailers\":");
-        to_vec(out, &self.request_trailers)?;
+        opt_headers(out, &self.request_trailers);
         out.extend_from_slice(b",\"request_bytes\":");
         write_int(out, self.request_bytes);
         out.extend_from_slice(b",\"response_bytes\":");
@@ -768,14 +752,10 @@ impl GrpcJson {
 
 impl StreamJson {
     pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
-        let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(|h| Headers::new(h, false));
+        let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
         StreamJson {
             request_headers: headers(&s.request_headers),
-            informational: s
-                .informational
-                .iter()
-                .map(|h| Headers::new(h.clone(), false))
-                .collect(),
+            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
             response_headers: headers(&s.response_headers),
             trailers: headers(&s.trailers),
             request_trailers: headers(&s.request_trailers),
@@ -787,23 +767,22 @@ impl StreamJson {
 
     /// From a stream that is done with: its header lists, anomalies and call move into the
     /// record instead of being copied (the export's path: every field of every stream).
-    /// With `text`, the header lists are written as compact JSON text at once (for the
-    /// compact writer only, see [`Headers::Text`]).
+    /// `held`: the record is kept until the end (a pretty document), not written at once.
     pub fn from_stream(
         conn: &ConnectionInfo,
         mut s: Stream,
         frames: bool,
         call: Option<Call>,
-        text: bool,
+        held: bool,
     ) -> Self {
         let scalars = StreamJson::scalars(conn, &s, frames);
-        // Lists grew by pushes: trim them, as a copy would have been, since a pretty
-        // document holds every record until the end.
+        // Lists grew by pushes: trim them, as a copy would have been, when the record is
+        // held until the end.
         let trim = |mut h: Vec<HeaderField>| {
-            if !text {
+            if held {
                 h.shrink_to_fit();
             }
-            Headers::new(h, text)
+            Headers(h)
         };
         StreamJson {
             request_headers: s.request_headers.take().map(trim),
@@ -1147,7 +1126,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn field(name: Option<&[u8]>, value: Option<&[u8]>) -> HeaderField {
-        let text = |t: Option<&[u8]>| t.map_or(Text::Unknown, |b| Text::Known(b.to_vec()));
+        let text = |t: Option<&[u8]>| t.map_or(Text::Unknown, Text::from);
         HeaderField {
             name: text(name),
             value: text(value),
@@ -1159,27 +1138,22 @@ mod tests {
 
     /// The header list written directly and through serde_json from the fields.
     fn both_ways(fields: Vec<HeaderField>) -> (String, String) {
-        let want = serde_json::to_string(&Headers::Fields(fields.clone())).unwrap();
-        let got = match Headers::new(fields, true) {
-            Headers::Text(t) => String::from_utf8(t).unwrap(),
-            Headers::Fields(_) => unreachable!(),
-        };
-        (got, want)
+        let want = serde_json::to_string(&Headers(fields.clone())).unwrap();
+        let mut got = Vec::new();
+        write_headers(&mut got, &fields);
+        (String::from_utf8(got).unwrap(), want)
     }
 
     /// A record with every member set (or not), each way it can be.
     fn record(full: bool) -> StreamJson {
         let addr = |s: &str| Endpoint(s.parse().unwrap());
         let some = |s: &str| full.then(|| s.to_string());
-        let headers = |text| {
+        let headers = || {
             full.then(|| {
-                Headers::new(
-                    vec![
-                        field(Some(b":path"), Some(b"/a.B/\"C\"")),
-                        field(Some(b"x-bin"), Some(b"AAE")),
-                    ],
-                    text,
-                )
+                Headers(vec![
+                    field(Some(b":path"), Some(b"/a.B/\"C\"")),
+                    field(Some(b"x-bin"), Some(b"AAE")),
+                ])
             })
         };
         StreamJson {
@@ -1192,14 +1166,10 @@ mod tests {
             authority: some("h\u{e9}te"),
             scheme: None,
             status: full.then_some(200),
-            request_headers: headers(true),
-            informational: if full {
-                vec![Headers::new(vec![], true)]
-            } else {
-                vec![]
-            },
-            response_headers: headers(false),
-            trailers: headers(true),
+            request_headers: headers(),
+            informational: if full { vec![Headers(vec![])] } else { vec![] },
+            response_headers: headers(),
+            trailers: headers(),
             request_trailers: None,
             request_bytes: 0,
             response_bytes: 1 << 40,

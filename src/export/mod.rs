@@ -427,7 +427,7 @@ impl<W: Write> Collector<W> {
     /// for streams without a pool key (their decoding depends on nothing collected).
     fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, place: u64) {
         self.backends.stream(conn, &s, call.as_ref());
-        let json = StreamJson::from_stream(conn, s, self.frames, call, self.json_text);
+        let json = StreamJson::from_stream(conn, s, self.frames, call, !self.json_text);
         let limit = self.limit();
         match &mut self.output {
             Output::Document { streams, .. } => streams.push((place, json)),
@@ -818,8 +818,8 @@ mod tests {
         let call = |id, unknown: bool| {
             let mut s = Stream::new(id, Timestamp(0), None);
             let field = |name: &str, value: &str| HeaderField {
-                name: Text::Known(name.into()),
-                value: Text::Known(value.into()),
+                name: Text::from(name.as_bytes()),
+                value: Text::from(value.as_bytes()),
                 never_indexed: false,
                 unknown_index: None,
                 unknown_entry: None,

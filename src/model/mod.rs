@@ -219,7 +219,7 @@ pub fn grpc_call(
                         Ok(text) => Cow::Borrowed(text),
                         Err(_) => String::from_utf8_lossy(n),
                     };
-                    Some((name, Cow::Borrowed(v.as_slice())))
+                    Some((name, Cow::Borrowed(&v[..])))
                 }
                 _ => None,
             })
