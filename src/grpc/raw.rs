@@ -142,6 +142,45 @@ fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, &'static str> {
     Err("varint longer than 64 bits")
 }
 
+/// The control characters (`char::is_control`) a text holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Controls {
+    None,
+    /// Only tab, line feed and carriage return.
+    Whitespace,
+    /// Others.
+    Other,
+}
+
+/// Reads `s` by bytes, not chars (every text field of every schema-less message goes
+/// through here): C0 controls and DEL are single bytes, C1 controls the pairs C2 80..C2 9F.
+fn controls(s: &str) -> Controls {
+    let b = s.as_bytes();
+    // Branch-free over the whole text first, so the compiler vectorizes it: most texts
+    // have no byte to look at.
+    let suspect = b.iter().fold(false, |acc, &c| {
+        acc | (c < 0x20) | (c == 0x7f) | (c == 0xc2)
+    });
+    if !suspect {
+        return Controls::None;
+    }
+    let mut found = Controls::None;
+    let mut at = 0;
+    while let Some(i) = b.get(at..).and_then(|rest| {
+        rest.iter()
+            .position(|&c| c < 0x20 || c == 0x7f || c == 0xc2)
+    }) {
+        let i = at + i;
+        match b[i] {
+            b'\t' | b'\n' | b'\r' => found = Controls::Whitespace,
+            0xc2 if !matches!(b.get(i + 1), Some(0x80..=0x9f)) => {}
+            _ => return Controls::Other,
+        }
+        at = i + 1;
+    }
+    found
+}
+
 fn take<'a>(data: &'a [u8], pos: &mut usize, n: usize) -> Option<&'a [u8]> {
     let end = pos.checked_add(n)?;
     let s = data.get(*pos..end)?;
@@ -344,7 +383,8 @@ impl Raw {
             return;
         }
         let text = std::str::from_utf8(body).ok();
-        if let Some(s) = text.filter(|s| !s.chars().any(char::is_control)) {
+        let controls = text.map(controls);
+        if let (Some(s), Some(Controls::None)) = (text, controls) {
             self.string(s, out);
             return;
         }
@@ -364,11 +404,7 @@ impl Raw {
                 }
             }
         }
-        let lenient = |s: &&str| {
-            !s.chars()
-                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        };
-        if let Some(s) = text.filter(lenient) {
+        if let (Some(s), Some(Controls::Whitespace)) = (text, controls) {
             self.string(s, out);
             return;
         }
@@ -759,7 +795,45 @@ mod tests {
         assert_eq!(text_is_its_tree(&[0x0f], MAX_NODES), None);
     }
 
+    /// What `controls` reads by bytes, as the chars say it.
+    fn controls_by_chars(s: &str) -> Controls {
+        if s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            Controls::Other
+        } else if s.chars().any(char::is_control) {
+            Controls::Whitespace
+        } else {
+            Controls::None
+        }
+    }
+
+    #[test]
+    fn controls_by_bytes_are_the_chars_controls() {
+        for s in [
+            "",
+            "plain",
+            "tab\there",
+            "a\r\nb",
+            "\u{7f}",
+            "\u{80}",
+            "\u{9f}",
+            "\u{a0}é",
+            "\u{85}\n",
+            "x\u{0}",
+            "¢£",
+            "\u{c2}\u{80}",
+        ] {
+            assert_eq!(controls(s), controls_by_chars(s), "{s:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn controls_agree_with_chars(s in "\\PC*|[\\x00-\\x{a0}]{0,12}") {
+            prop_assert_eq!(controls(&s), controls_by_chars(&s));
+        }
+
         #[test]
         fn any_text_is_its_tree(body in tree(), budget in 0usize..40) {
             text_is_its_tree(&body, budget);
