@@ -24,7 +24,6 @@
 use super::field::{HeaderField, Text};
 use super::table::{DynamicTable, ENTRY_OVERHEAD, Lookup, to_usize};
 use super::{HpackError, integer, static_table, string};
-use bytes::Bytes;
 
 /// Hard cap on SETTINGS_HEADER_TABLE_SIZE (1 MiB): larger advertised values are treated as
 /// this, so a hostile SETTINGS frame cannot make the table grow without bound. A size update
@@ -189,7 +188,7 @@ impl Decoder {
     pub fn dynamic_entries(&self) -> impl Iterator<Item = TableEntry<'_>> {
         self.table.entries().map(|e| TableEntry {
             name: &e.name,
-            value: &e.value[..],
+            value: &e.value,
             size: e.size(),
         })
     }
@@ -229,10 +228,7 @@ impl Decoder {
                 let field = self.literal(first, 6, false, &mut input, &mut budget)?;
                 // "appended to the decoded header list and inserted as a new entry into the
                 // dynamic table"
-                let value = match &field.value {
-                    Text::Known(v) => v.clone(),
-                    Text::Unknown => Bytes::new(),
-                };
+                let value = field.value.as_known().unwrap_or_default().to_vec();
                 self.table.insert(field.name.clone(), value);
                 out.push(field);
             } else if first & 0x20 != 0 {
@@ -269,8 +265,8 @@ impl Decoder {
             Found::Static(name, value) => {
                 budget.take(name.len(), value.len())?;
                 HeaderField {
-                    name: Text::Known(Bytes::from_static(name)),
-                    value: Text::Known(Bytes::from_static(value)),
+                    name: Text::from(name),
+                    value: Text::from(value),
                     never_indexed: false,
                     unknown_index: None,
                     unknown_entry: None,
@@ -282,7 +278,7 @@ impl Decoder {
                     unknown_index: name.is_unknown().then_some(index),
                     unknown_entry: None,
                     name: name.clone(),
-                    value: Text::Known(value.clone()),
+                    value: Text::from(value),
                     never_indexed: false,
                 }
             }
@@ -326,7 +322,7 @@ impl Decoder {
         budget.take(name_len, value.len())?;
         let (name, unknown_index, unknown_entry) = match name {
             Name::Literal(n) => (Text::Known(n), None, None),
-            Name::Table(Found::Static(n, _)) => (Text::Known(Bytes::from_static(n)), None, None),
+            Name::Table(Found::Static(n, _)) => (Text::from(n), None, None),
             Name::Table(Found::Dynamic(n, _)) => (n.clone(), n.is_unknown().then_some(index), None),
             Name::Table(Found::Unknown) => (Text::Unknown, Some(index), self.unknown_entry(index)),
         };
@@ -372,14 +368,14 @@ impl Decoder {
 
 /// The name of a literal representation (§6.2): a string, or a table reference.
 enum Name<'a> {
-    Literal(Bytes),
+    Literal(Vec<u8>),
     Table(Found<'a>),
 }
 
 /// What a table index refers to.
 enum Found<'a> {
     Static(&'static [u8], &'static [u8]),
-    Dynamic(&'a Text, &'a Bytes),
+    Dynamic(&'a Text, &'a [u8]),
     Unknown,
 }
 

@@ -1,17 +1,13 @@
 //! A decoded header field. Names and values are bytes (RFC 7541 §5.2 strings are octets, not
 //! text); they are `Unknown` when they came from a dynamic table entry this decoder never saw.
 
-use bytes::Bytes;
 use std::fmt;
 
 /// A header name or value: known bytes, or unknown because it came from a dynamic-table entry
 /// inserted before the capture started (or before HPACK state was lost).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Text {
-    /// `Bytes`, so a field from the static table borrows it and a field from a dynamic-table
-    /// entry shares the entry's bytes: most fields of a header block are indexed, and
-    /// copying each one was a good part of decoding.
-    Known(Bytes),
+    Known(Vec<u8>),
     Unknown,
 }
 
@@ -36,13 +32,7 @@ impl Text {
 
 impl From<&[u8]> for Text {
     fn from(b: &[u8]) -> Self {
-        Text::Known(Bytes::copy_from_slice(b))
-    }
-}
-
-impl From<Vec<u8>> for Text {
-    fn from(b: Vec<u8>) -> Self {
-        Text::Known(Bytes::from(b))
+        Text::Known(b.to_vec())
     }
 }
 
@@ -100,7 +90,7 @@ mod tests {
     fn display_name_of_unknown_uses_wire_index() {
         let f = HeaderField {
             name: Text::Unknown,
-            value: Text::from(&b"v"[..]),
+            value: Text::Known(b"v".to_vec()),
             never_indexed: false,
             unknown_index: Some(64),
             unknown_entry: None,
@@ -108,7 +98,7 @@ mod tests {
         assert_eq!(f.display_name(), "<unknown dynamic #64>");
         assert_eq!(f.to_string(), "<unknown dynamic #64>: v");
         let g = HeaderField {
-            name: Text::from(&b"x-a"[..]),
+            name: Text::Known(b"x-a".to_vec()),
             value: Text::Unknown,
             never_indexed: false,
             unknown_index: Some(70),

@@ -12,10 +12,9 @@
 //! a hostile length costs nothing; a Huffman string decodes to at most 8/5 of its length.
 
 use super::{HpackError, huffman, integer};
-use bytes::Bytes;
 
 /// Reads one string literal from the front of `input`, consuming it.
-pub(super) fn read(input: &mut &[u8]) -> Result<Bytes, HpackError> {
+pub(super) fn read(input: &mut &[u8]) -> Result<Vec<u8>, HpackError> {
     let (&first, rest) = input.split_first().ok_or(HpackError::Truncated)?;
     *input = rest;
     let huffman_coded = first & 0x80 != 0;
@@ -27,11 +26,9 @@ pub(super) fn read(input: &mut &[u8]) -> Result<Bytes, HpackError> {
     if huffman_coded {
         let mut out = Vec::new();
         huffman::decode(data, &mut out)?;
-        // Exact (a shrink in place): `Bytes` keeps a buffer with spare room as a second
-        // allocation.
-        Ok(Bytes::from(out.into_boxed_slice()))
+        Ok(out)
     } else {
-        Ok(Bytes::copy_from_slice(data))
+        Ok(data.to_vec())
     }
 }
 
@@ -42,18 +39,18 @@ mod tests {
     #[test]
     fn raw_and_huffman() {
         let mut input: &[u8] = b"\x03abcrest";
-        assert_eq!(read(&mut input), Ok(Bytes::from_static(b"abc")));
+        assert_eq!(read(&mut input), Ok(b"abc".to_vec()));
         assert_eq!(input, b"rest");
         // RFC 7541 C.4.1: "www.example.com", Huffman-coded in 12 octets.
         let mut input: &[u8] = &[
             0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff,
         ];
-        assert_eq!(read(&mut input), Ok(Bytes::from_static(b"www.example.com")));
+        assert_eq!(read(&mut input), Ok(b"www.example.com".to_vec()));
         assert!(input.is_empty());
         let mut input: &[u8] = &[0x00];
-        assert_eq!(read(&mut input), Ok(Bytes::new()));
+        assert_eq!(read(&mut input), Ok(Vec::new()));
         let mut input: &[u8] = &[0x80];
-        assert_eq!(read(&mut input), Ok(Bytes::new()));
+        assert_eq!(read(&mut input), Ok(Vec::new()));
     }
 
     #[test]

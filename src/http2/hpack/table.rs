@@ -45,7 +45,6 @@
 //! decoder partial again. Neither case yields a wrong value.
 
 use super::field::Text;
-use bytes::Bytes;
 use std::collections::VecDeque;
 
 /// §4.1: "The size of an entry is the sum of its name's length in octets, its value's length
@@ -56,13 +55,13 @@ pub(super) const ENTRY_OVERHEAD: usize = 32;
 #[derive(Clone, Debug)]
 pub(super) struct Entry {
     pub(super) name: Text,
-    pub(super) value: Bytes,
+    pub(super) value: Vec<u8>,
     /// Exact size when the name is known; a lower bound (name counted as empty) otherwise.
     size_lo: usize,
 }
 
 impl Entry {
-    fn new(name: Text, value: Bytes) -> Self {
+    fn new(name: Text, value: Vec<u8>) -> Self {
         let size_lo = name
             .known_len()
             .saturating_add(value.len())
@@ -143,7 +142,7 @@ impl DynamicTable {
     }
 
     /// §4.4 entry addition with eviction, under the rules in the module doc.
-    pub(super) fn insert(&mut self, name: Text, value: Bytes) {
+    pub(super) fn insert(&mut self, name: Text, value: Vec<u8>) {
         let entry = Entry::new(name, value);
         let e = entry.size();
         let max = to_usize(self.max_size);
@@ -249,7 +248,7 @@ mod tests {
     use super::*;
 
     fn known(s: &str) -> Text {
-        Text::from(s.as_bytes())
+        Text::Known(s.as_bytes().to_vec())
     }
 
     fn names(t: &DynamicTable) -> Vec<String> {
@@ -264,18 +263,18 @@ mod tests {
     #[test]
     fn exact_eviction_follows_section_4_4() {
         let mut t = DynamicTable::exact(100);
-        t.insert(known("a"), Bytes::from_static(b"1")); // 34
-        t.insert(known("b"), Bytes::from_static(b"2")); // 34, total 68
+        t.insert(known("a"), b"1".to_vec()); // 34
+        t.insert(known("b"), b"2".to_vec()); // 34, total 68
         assert_eq!((t.len(), t.size()), (2, 68));
-        t.insert(known("c"), vec![b'x'; 31].into()); // 64: evicts "a" then fits 34 + 64 = 98
+        t.insert(known("c"), vec![b'x'; 31]); // 64: evicts "a" then fits 34 + 64 = 98
         assert_eq!(names(&t), ["c", "b"]);
         assert_eq!(t.size(), 98);
         // Exactly the maximum fits.
         let mut t = DynamicTable::exact(100);
-        t.insert(known("a"), vec![b'x'; 67].into());
+        t.insert(known("a"), vec![b'x'; 67]);
         assert_eq!((t.len(), t.size()), (1, 100));
         // Larger than the maximum: the table is emptied, the entry not added.
-        t.insert(known("a"), vec![b'x'; 68].into());
+        t.insert(known("a"), vec![b'x'; 68]);
         assert_eq!((t.len(), t.size()), (0, 0));
         assert!(!t.is_partial());
     }
@@ -283,11 +282,11 @@ mod tests {
     #[test]
     fn tail_is_dropped_only_when_certain() {
         let mut t = DynamicTable::unknown(100);
-        t.insert(known("a"), vec![b'x'; 35].into()); // 68: 68 + 32 = 100 still fits one more
+        t.insert(known("a"), vec![b'x'; 35]); // 68: 68 + 32 = 100 still fits one more
         assert!(t.is_partial());
         assert!(matches!(t.get(1), Lookup::Unknown));
         let mut t = DynamicTable::unknown(100);
-        t.insert(known("a"), vec![b'x'; 36].into()); // 69: 69 + 32 > 100
+        t.insert(known("a"), vec![b'x'; 36]); // 69: 69 + 32 > 100
         assert!(!t.is_partial());
         assert!(matches!(t.get(1), Lookup::Invalid));
         assert!(matches!(t.get(0), Lookup::Entry(_)));
@@ -297,14 +296,14 @@ mod tests {
     fn unknown_names_count_as_empty() {
         let mut t = DynamicTable::unknown(200);
         t.set_max_size(200);
-        t.insert(Text::Unknown, vec![b'v'; 100].into()); // >= 132
+        t.insert(Text::Unknown, vec![b'v'; 100]); // >= 132
         assert!(t.has_unknown_tail());
-        t.insert(known("k"), vec![b'x'; 27].into()); // 60: 192 + 32 > 200: tail gone
+        t.insert(known("k"), vec![b'x'; 27]); // 60: 192 + 32 > 200: tail gone
         assert!(!t.has_unknown_tail());
         // The unknown-named entry may or may not have been evicted: it is kept.
         assert_eq!(names(&t), ["k", "?"]);
         assert!(t.is_partial());
-        t.insert(known("l"), vec![b'x'; 27].into()); // 60 + 60 + 132 > 200: certainly evicted
+        t.insert(known("l"), vec![b'x'; 27]); // 60 + 60 + 132 > 200: certainly evicted
         assert_eq!(names(&t), ["l", "k"]);
         assert!(!t.is_partial());
     }
@@ -312,7 +311,7 @@ mod tests {
     #[test]
     fn size_update_to_zero_makes_the_table_exact_and_empty() {
         let mut t = DynamicTable::unknown(4096);
-        t.insert(known("a"), Bytes::from_static(b"1"));
+        t.insert(known("a"), b"1".to_vec());
         t.set_max_size(0);
         assert_eq!((t.len(), t.size()), (0, 0));
         assert!(!t.is_partial());

@@ -16,8 +16,8 @@ fn unhex(s: &str) -> Vec<u8> {
 
 fn kv(name: &str, value: &str) -> HeaderField {
     HeaderField {
-        name: Text::from(name.as_bytes().to_vec()),
-        value: Text::from(value.as_bytes().to_vec()),
+        name: Text::Known(name.as_bytes().to_vec()),
+        value: Text::Known(value.as_bytes().to_vec()),
         never_indexed: false,
         unknown_index: None,
         unknown_entry: None,
@@ -438,7 +438,7 @@ fn mid_connection_unknown_then_learned_then_exact() {
         out[9],
         HeaderField {
             name: Text::Unknown,
-            value: Text::from(b"v1".to_vec()),
+            value: Text::Known(b"v1".to_vec()),
             never_indexed: false,
             unknown_index: Some(65),
             // The same unknown entry as the field indexed #65 earlier in this block.
@@ -449,7 +449,7 @@ fn mid_connection_unknown_then_learned_then_exact() {
     assert_eq!(out[10], kv("x-a", "1"));
     assert_eq!(
         (&out[11].name, &out[11].value, out[11].unknown_index),
-        (&Text::Unknown, &Text::from(b"z".to_vec()), Some(64))
+        (&Text::Unknown, &Text::Known(b"z".to_vec()), Some(64))
     );
     assert_eq!(table(&d), [row("x-a", "1", 36), row("?", "v1", 34)]);
 
@@ -461,7 +461,7 @@ fn mid_connection_unknown_then_learned_then_exact() {
         f[1],
         HeaderField {
             name: Text::Unknown,
-            value: Text::from(b"v1".to_vec()),
+            value: Text::Known(b"v1".to_vec()),
             never_indexed: false,
             unknown_index: Some(63),
             unknown_entry: None,
@@ -529,7 +529,7 @@ fn mid_connection_entry_size_uncertain_until_certain() {
     assert!(d.is_partial());
     let f = decode_ok(&mut d, "bf");
     assert_eq!(f[0].name, Text::Unknown);
-    assert_eq!(f[0].value, Text::from(vec![b'v'; 100]));
+    assert_eq!(f[0].value, Text::Known(vec![b'v'; 100]));
     assert_eq!(f[0].unknown_index, Some(63));
     // Another 60: 60 + 60 + 132 > 200, certainly evicted.
     d.decode(&insert_literal("l", &[b'x'; 27]), &mut Vec::new())
@@ -545,9 +545,9 @@ fn mid_connection_insert_referencing_an_unknown_named_entry_stays_unknown() {
     decode_ok(&mut d, "7e 0276 32"); // name from #62 (the entry just learned), value v2
     let f = decode_ok(&mut d, "be bf");
     assert_eq!(f[0].name, Text::Unknown);
-    assert_eq!(f[0].value, Text::from(b"v2".to_vec()));
+    assert_eq!(f[0].value, Text::Known(b"v2".to_vec()));
     assert_eq!(f[0].unknown_index, Some(62));
-    assert_eq!(f[1].value, Text::from(b"v1".to_vec()));
+    assert_eq!(f[1].value, Text::Known(b"v1".to_vec()));
     assert_eq!(f[1].unknown_index, Some(63));
 }
 
