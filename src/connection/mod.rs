@@ -271,7 +271,7 @@ pub struct Connection {
     streams: BTreeMap<u32, Box<Stream>>,
     /// Complete streams waiting out their linger, with the frame count when they completed.
     lingering: VecDeque<(u32, u64)>,
-    finished_ids: HashSet<u32>,
+    finished_ids: HashSet<u32, foldhash::fast::RandomState>,
     finished_order: VecDeque<u32>,
     stream_count: u64,
     pings: Vec<PingRecord>,
@@ -319,7 +319,7 @@ impl Connection {
             arrivals: Vec::new(),
             streams: BTreeMap::new(),
             lingering: VecDeque::new(),
-            finished_ids: HashSet::new(),
+            finished_ids: HashSet::default(),
             finished_order: VecDeque::new(),
             stream_count: 0,
             pings: Vec::new(),

@@ -297,7 +297,7 @@ pub struct Collector<W: Write> {
     deferred_first: u64,
     /// The connections with calls in `deferred`: a connection's end looks there, not
     /// through every held call.
-    deferred_conns: std::collections::HashSet<ConnId>,
+    deferred_conns: std::collections::HashSet<ConnId, foldhash::fast::RandomState>,
 }
 
 /// Calls held back for pooled inference; beyond this they are decoded at once.

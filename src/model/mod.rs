@@ -13,6 +13,10 @@ use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+
+/// The hasher of the maps touched for every stream: foldhash (seeded per process) rather
+/// than SipHash, as for the connection tables.
+type Fast = foldhash::fast::RandomState;
 use std::net::SocketAddr;
 
 /// Live capture: how long a complete stream waits for frames still in flight (a reset's
@@ -122,7 +126,7 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
 #[derive(Debug, Default)]
 pub struct InferencePool {
     /// By connection, then by the unknown entries: a connection's keys go in one step.
-    by_conn: HashMap<ConnId, HashMap<Vec<u64>, Evidence>>,
+    by_conn: HashMap<ConnId, HashMap<Vec<u64>, Evidence, Fast>, Fast>,
     keys: usize,
 }
 
@@ -301,14 +305,14 @@ impl Backend {
 pub struct Backends {
     /// Lower-cased header name whose value labels the backend.
     label_header: Option<String>,
-    by_server: HashMap<SocketAddr, Backend>,
+    by_server: HashMap<SocketAddr, Backend, Fast>,
 }
 
 impl Backends {
     pub fn new(label_header: Option<&str>) -> Self {
         Backends {
             label_header: label_header.map(str::to_ascii_lowercase),
-            by_server: HashMap::new(),
+            by_server: HashMap::default(),
         }
     }
 
