@@ -1,5 +1,9 @@
 //! Compact JSON into a byte buffer, byte for byte what `serde_json::to_writer` writes,
-//! faster: the export's records and the messages decoded to JSON text.
+//! faster: the export's records and the messages decoded to JSON text. One difference,
+//! meant: DEL and the C1 controls (U+0080..U+009F) in strings are escaped too (`\u007f`,
+//! `\u0080`..`\u009f`; serde_json writes them as they are), so the text is inert on a
+//! terminal as it is made. That is what `export::TerminalSafe` makes of serde_json's text,
+//! so compact outputs need not pass through it.
 //!
 //! Nearly half of an export's output is string contents (header names and values, paths,
 //! decoded messages), and serde_json checks them one byte at a time. This serializer checks
@@ -39,7 +43,7 @@ fn key_must_be_a_string() -> Error {
 }
 
 /// What follows a byte in a JSON string: 0 itself, else the letter after the backslash
-/// (`u` for `\u00XX`). The same escapes as serde_json, which decides the output's bytes.
+/// (`u` for `\u00XX`), or [`C1_LEAD`]. serde_json's escapes, and DEL's.
 static ESCAPE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -54,20 +58,30 @@ static ESCAPE: [u8; 256] = {
     t[0x0d] = b'r';
     t[b'"' as usize] = b'"';
     t[b'\\' as usize] = b'\\';
+    t[0x7f] = b'u';
+    t[0xc2] = C1_LEAD;
     t
 };
+
+/// In [`ESCAPE`]: the lead byte of U+0080..U+00BF, a C1 control when the next byte is 80..9F.
+const C1_LEAD: u8 = 1;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the eight bytes of `x` needs escaping: a control (< 0x20), `"` or `\`.
-/// Exact in what it reports (the classic has-less-than and has-zero-byte tests), so a clean
-/// word is never checked again byte by byte.
+/// Whether any of the eight bytes of `x` needs a look: a control (< 0x20), `"`, `\`, DEL
+/// or a C1 lead byte. Exact in what it reports (the classic has-less-than and has-zero-byte
+/// tests), so a clean word is never checked again byte by byte.
 #[inline]
 fn word_needs_escape(x: u64) -> bool {
     let has_zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
     let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    (below_space | has_zero(x ^ (ONES * b'"' as u64)) | has_zero(x ^ (ONES * b'\\' as u64))) != 0
+    (below_space
+        | has_zero(x ^ (ONES * b'"' as u64))
+        | has_zero(x ^ (ONES * b'\\' as u64))
+        | has_zero(x ^ (ONES * 0x7f))
+        | has_zero(x ^ (ONES * 0xc2)))
+        != 0
 }
 
 /// Where the first byte at or after `from` that needs escaping is. Eight bytes at a time;
@@ -101,7 +115,7 @@ fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
 #[inline]
 fn any_escape(bytes: &[u8]) -> bool {
     bytes.iter().fold(false, |acc, &b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0x7f) | (b == 0xc2)
     })
 }
 
@@ -121,25 +135,33 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         out.push(b'"');
         return;
     }
+    let hex = |out: &mut Vec<u8>, b: u8| {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(b >> 4) as usize],
+            HEX[(b & 0xf) as usize],
+        ]);
+    };
     let mut start = 0;
     while let Some(i) = next_escape(bytes, start) {
         out.extend_from_slice(&bytes[start..i]);
         let b = bytes[i];
+        start = i + 1;
         match ESCAPE[b as usize] {
-            b'u' => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xf) as usize],
-                ]);
-            }
+            b'u' => hex(out, b),
+            C1_LEAD => match bytes.get(i + 1) {
+                Some(&c @ 0x80..=0x9f) => {
+                    hex(out, c);
+                    start = i + 2;
+                }
+                _ => out.push(b),
+            },
             e => out.extend_from_slice(&[b'\\', e]),
         }
-        start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -672,11 +694,26 @@ impl ser::Serializer for KeyWriter<'_> {
     }
 }
 
+/// What serde_json writes for `v`, made inert as `export::TerminalSafe` makes it (DEL and C1
+/// controls escaped): what this writer writes, for tests to hold it to.
+#[cfg(test)]
+pub(crate) fn serde_inert<T: Serialize + ?Sized>(v: &T) -> String {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut inert = crate::export::TerminalSafe::new(&mut out);
+    serde_json::to_writer(&mut inert, v).unwrap();
+    inert.flush().unwrap();
+    drop(inert);
+    String::from_utf8(out).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    use super::serde_inert as serde;
 
     #[test]
     fn text_is_written_as_serde_json_writes_its_string() {
@@ -686,11 +723,13 @@ mod tests {
             b"exactly8".to_vec(),
             b"sixteen bytes!!!".to_vec(),
             "caf\u{e9}".as_bytes().to_vec(),
+            "\u{80}\u{9b}\u{9f}\u{a0}\u{bf}\u{85}x".as_bytes().to_vec(),
+            "sixteen bytes \u{9b}!".as_bytes().to_vec(),
             b"\xff".to_vec(),
             b"abcdefg\xc3".to_vec(),
         ];
         // Each byte that matters, at every place of a word and of the padded tail.
-        for bad in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc3, 0xff] {
+        for bad in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc2, 0xc3, 0xff] {
             for len in 1..20 {
                 for at in 0..len {
                     let mut v = vec![b'a'; len];
@@ -705,7 +744,7 @@ mod tests {
             match std::str::from_utf8(&bytes) {
                 Ok(text) => {
                     assert!(wrote, "{bytes:?}");
-                    assert_eq!(out[1..], *serde_json::to_string(text).unwrap().as_bytes());
+                    assert_eq!(out[1..], *serde(text).as_bytes());
                 }
                 Err(_) => assert!(!wrote && out == b"x", "{bytes:?}"),
             }
@@ -727,17 +766,14 @@ mod tests {
             "b": [true, false, null],
             "nested": {"": {}, "a": [], "k": [{"x": 1}]},
         });
-        assert_eq!(ours(&v), serde_json::to_string(&v).unwrap());
+        assert_eq!(ours(&v), serde(&v));
         assert_eq!(ours(&f64::NAN), "null");
         assert_eq!(ours(&f64::INFINITY), "null");
         let mut m = std::collections::BTreeMap::new();
         m.insert(7u32, 'c');
         m.insert(9u32, '"');
-        assert_eq!(ours(&m), serde_json::to_string(&m).unwrap());
-        assert_eq!(
-            ours(&b"ab"[..].to_vec()),
-            serde_json::to_string(b"ab").unwrap()
-        );
+        assert_eq!(ours(&m), serde(&m));
+        assert_eq!(ours(&b"ab"[..].to_vec()), serde(b"ab"));
         let mut bad = std::collections::BTreeMap::new();
         bad.insert(vec![1u8], 1);
         assert!(to_vec(&mut Vec::new(), &bad).is_err());
@@ -765,14 +801,21 @@ mod tests {
             Shapes::Tuple(1, "x\"".into()),
             Shapes::Record { a: None, b: 0.25 },
         ] {
-            assert_eq!(ours(&v), serde_json::to_string(&v).unwrap());
+            assert_eq!(ours(&v), serde(&v));
         }
     }
 
     proptest! {
         #[test]
         fn any_string_is_escaped_as_serde_json_escapes_it(s in any::<String>()) {
-            prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
+            prop_assert_eq!(ours(&s), serde(&s));
+        }
+
+        #[test]
+        fn latin_and_c1_text_is_escaped_as_serde_json_and_terminal_safe_escape_it(
+            s in "[a\"\\\\\x00\x7f\u{80}-\u{c0}\u{e9}]{0,40}"
+        ) {
+            prop_assert_eq!(ours(&s), serde(&s));
         }
 
         #[test]
@@ -782,7 +825,7 @@ mod tests {
                 Just(b'['), Just(b']')], 0..40)
         ) {
             let s = String::from_utf8(s).unwrap();
-            prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
+            prop_assert_eq!(ours(&s), serde(&s));
         }
     }
 }

@@ -86,14 +86,28 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 e,
             )
         }
+        // serde_json's pretty text passes DEL and C1 controls through: made inert here.
+        None if args.pretty => {
+            let (w, e) = export::export(
+                &source,
+                reader,
+                &options,
+                args.ndjson,
+                true,
+                export::TerminalSafe::new(stdout_file()?),
+            );
+            (w.map_err(anyhow::Error::from), e)
+        }
+        // Compact documents and NDJSON are written by compact_json, whose strings are
+        // inert already (it escapes DEL and C1 controls as TerminalSafe would).
         None => {
             let (w, e) = export::export(
                 &source,
                 reader,
                 &options,
                 args.ndjson,
-                args.pretty,
-                export::TerminalSafe::new(stdout_file()?),
+                false,
+                stdout_file()?,
             );
             (w.map_err(anyhow::Error::from), e)
         }

@@ -8,6 +8,9 @@
 //! same string to any JSON reader, so the document is unchanged in meaning. C1 characters
 //! are the UTF-8 pairs C2 80..C2 9F; a pair split between two writes is joined by holding
 //! the C2 back.
+//!
+//! Only serde_json's text needs it (`--pretty`, and the documents `sniff` holds): the
+//! compact outputs are written by `compact_json`, which escapes these itself.
 
 use std::io::{self, Write};
 

@@ -618,11 +618,13 @@ impl<W: Write> Collector<W> {
                 let out = &mut lines.out;
                 out.write_all(b",\"connections\":")?;
                 connections.write_sorted(&mut *out)?;
-                out.write_all(b",\"backends\":")?;
-                serde_json::to_writer(&mut *out, &backends)?;
-                out.write_all(b",\"capture\":")?;
-                serde_json::to_writer(&mut *out, &capture)?;
-                out.write_all(b"}\n")?;
+                // Through compact_json, as every record: its strings are inert on a terminal.
+                let mut tail = b",\"backends\":".to_vec();
+                crate::compact_json::to_vec(&mut tail, &backends).map_err(io::Error::other)?;
+                tail.extend_from_slice(b",\"capture\":");
+                crate::compact_json::to_vec(&mut tail, &capture).map_err(io::Error::other)?;
+                tail.extend_from_slice(b"}\n");
+                out.write_all(&tail)?;
                 out.flush()
             }
             Output::Ndjson { .. } => {

@@ -1338,7 +1338,9 @@ fn terminal_controls(out: &[u8]) -> Vec<String> {
 
 /// `export` to standard output (a terminal, say): header values carrying an OSC title
 /// sequence, DEL and a C1 CSI come out escaped inside the JSON strings, and parse back to
-/// the same values.
+/// the same values. The compact outputs are written inert (compact_json escapes DEL and
+/// C1), `--pretty` through `TerminalSafe`: every path a captured string takes is tried,
+/// headers, the backend's label, frames, the file's own name, one thread or two.
 #[test]
 fn export_output_carries_no_terminal_controls() {
     let evil: &[u8] = b"\x1b]0;pwned\x07\x1b[31m red \x7f \xc2\x9b31m";
@@ -1346,11 +1348,37 @@ fn export_output_carries_no_terminal_controls() {
     block.extend(literal(0x00, b"x-evil", evil));
     let c = frame(HEADERS, END_HEADERS | END_STREAM, 1, &block);
     let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
-    for args in [&[][..], &["--ndjson"], &["--pretty"]] {
-        let r = export_bytes(&capture, "evil.pcap", args);
+    let name = "evil\u{7f}\u{9b}31m.pcap";
+    for args in [
+        &[][..],
+        &["--ndjson"],
+        &["--pretty"],
+        &["--frames", "-j1"],
+        &["--frames", "-j2"],
+        &["--ndjson", "-j2", "--backend-header", "x-evil"],
+        &["--backend-header", "x-evil"],
+        &["--pretty", "--backend-header", "x-evil"],
+    ] {
+        let r = export_bytes(&capture, name, args);
         assert_eq!(r.code(), 0, "{}", r.stderr());
         assert_eq!(
             terminal_controls(&r.out.stdout),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+    }
+    // The compact outputs are inert in a file too (`cat` shows it on a terminal later).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    for args in [&[][..], &["--ndjson"]] {
+        let mut all = vec!["-o", out.to_str().unwrap(), "--backend-header", "x-evil"];
+        all.extend_from_slice(args);
+        let r = export_bytes(&capture, name, &all);
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        let written = std::fs::read(&out).unwrap();
+        assert!(written.len() > 100);
+        assert_eq!(
+            terminal_controls(&written),
             Vec::<String>::new(),
             "{args:?}"
         );
