@@ -1,11 +1,14 @@
 //! `decode_json` with a schema: the message types of `fixtures/protos/demo.proto` first, then
 //! every other type in the pool (well-known types, `google.rpc`, descriptor.proto), chosen by
 //! the input's first byte; the rest is the body. The output must serialize as JSON, and
-//! `decode_json_text` must write exactly that JSON, compact (or fail as `decode_json` did).
+//! `decode_json_text` must write exactly that JSON, compact, made inert as `TerminalSafe`
+//! makes serde_json's (DEL and C1 controls escaped), or fail as `decode_json` did.
 
 #![no_main]
 
+use h2scope::export::TerminalSafe;
 use h2scope::grpc::{Descriptors, decode_json, decode_json_text};
+use std::io::Write;
 use libfuzzer_sys::fuzz_target;
 use prost_reflect::MessageDescriptor;
 use std::path::PathBuf;
@@ -41,7 +44,12 @@ fuzz_target!(|data: &[u8]| {
     let direct = decode_json_text(desc, body, &mut text);
     match (tree, direct) {
         (Ok(json), Ok(())) => {
-            let want = serde_json::to_string(&json).expect("serializable");
+            let mut want = Vec::new();
+            let mut inert = TerminalSafe::new(&mut want);
+            serde_json::to_writer(&mut inert, &json).expect("serializable");
+            inert.flush().expect("into a Vec");
+            drop(inert);
+            let want = String::from_utf8(want).expect("UTF-8");
             assert!(
                 want.as_bytes() == text.as_slice(),
                 "text differs from the tree:\n{want}\n{}",
