@@ -115,6 +115,25 @@ pub struct Message {
     pub error: Option<String>,
 }
 
+impl Message {
+    /// Decoded through a schema, as a tree or as text.
+    pub fn decoded(&self) -> bool {
+        self.json.is_some() || self.json_text.is_some()
+    }
+
+    /// The value decoded through a schema: the tree, or the text read back into one (a
+    /// viewer keeps the text and makes the tree of the messages it shows).
+    pub fn json_value(&self) -> Option<std::borrow::Cow<'_, Value>> {
+        use std::borrow::Cow;
+        match (&self.json, &self.json_text) {
+            (Some(v), _) => Some(Cow::Borrowed(v)),
+            // Our own compact text: it parses (and `float_roundtrip` keeps every number).
+            (None, Some(t)) => serde_json::from_str(t).ok().map(Cow::Owned),
+            (None, None) => None,
+        }
+    }
+}
+
 /// A message shown without a schema: its bytes, read as protobuf fields when they are any.
 ///
 /// The reading and the base64 are made when they are wanted, not when the call is decoded:
@@ -538,6 +557,35 @@ fn infer_method(input: &CallInput<'_>, descriptors: &Descriptors) -> Option<supe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message decoded as text reads back as the tree it was written from.
+    #[test]
+    fn a_message_decoded_as_text_gives_its_tree() {
+        let tree = serde_json::json!({"id": "sku-2", "price": 0.1, "n": [1, -2]});
+        let text = serde_json::to_string(&tree).unwrap();
+        let blank = Message {
+            index: 0,
+            ts: Timestamp::default(),
+            size: 0,
+            compressed: false,
+            json: None,
+            json_text: None,
+            raw: None,
+            error: None,
+        };
+        let as_text = Message {
+            json_text: Some(text),
+            ..blank.clone()
+        };
+        let as_tree = Message {
+            json: Some(tree.clone()),
+            ..blank.clone()
+        };
+        assert!(as_text.decoded() && as_tree.decoded() && !blank.decoded());
+        assert_eq!(as_text.json_value().as_deref(), Some(&tree));
+        assert_eq!(as_tree.json_value().as_deref(), Some(&tree));
+        assert_eq!(blank.json_value(), None);
+    }
 
     #[test]
     fn without_descriptors_messages_are_schema_less_and_never_dropped() {

@@ -194,11 +194,13 @@ impl<F> H2Sink for Sink<F> {
         if let Some(k) = &key {
             self.pool.add(k, &s);
         }
+        // Decoded messages as compact text, not trees: the viewer holds every call, and
+        // the views make the tree of the messages they show.
         let call = grpc_call(
             &mut s,
             &self.descriptors,
             false,
-            false,
+            true,
             self.pool.evidence(key.as_ref()),
         );
         let rec = CallRecord::new(conn, s, call);

@@ -247,6 +247,13 @@ fn run_loop_over_a_channel_and_a_script() {
     assert_eq!(app.model.kept_calls(), 24);
     let s = term.backend().to_string();
     assert!(s.contains("Messages") && s.contains("request #0"), "{s}");
+    // Decoded through the schema (the feed keeps decoded messages as text; the view makes
+    // their tree), not read schema-less.
+    assert!(
+        s.contains(r#""id": "sku-2""#) && s.contains(r#""color": "blue","#),
+        "{s}"
+    );
+    assert!(!s.contains("schema-less"), "{s}");
 }
 
 // ---- hostile captured text ----

@@ -223,7 +223,7 @@ pub fn message_heading(
     if m.compressed {
         spans.push(Span::raw("  compressed"));
     }
-    if m.json.is_none() && m.raw.is_some() {
+    if !m.decoded() && m.raw.is_some() {
         spans.push(Span::styled(
             "  schema-less",
             Style::new().fg(Color::Magenta),
@@ -267,8 +267,8 @@ pub fn message_body(m: &crate::grpc::call::Message, indent: &str) -> Vec<Line<'s
             Style::new().fg(Color::Red),
         )));
     }
-    if let Some(j) = &m.json {
-        out.extend(json_lines(j, indent));
+    if let Some(j) = m.json_value() {
+        out.extend(json_lines(&j, indent));
     } else if let Some(raw) = &m.raw {
         match raw.fields() {
             Some(tree) => out.extend(json_lines(&tree, indent)),

@@ -74,7 +74,7 @@ pub fn lines(c: &CallEntry, sel: usize, width: u16) -> Vec<Line<'static>> {
         Style::new().fg(Color::Gray),
     )));
     out.push(Line::default());
-    if m.json.is_none() && m.raw.is_some() {
+    if !m.decoded() && m.raw.is_some() {
         out.push(Line::from(Span::styled(
             "Schema-less reading (no descriptor for this method, or the bytes do not parse as its type):",
             Style::new().fg(Color::Magenta),
