@@ -694,26 +694,16 @@ impl ser::Serializer for KeyWriter<'_> {
     }
 }
 
-/// What serde_json writes for `v`, made inert as `export::TerminalSafe` makes it (DEL and C1
-/// controls escaped): what this writer writes, for tests to hold it to.
-#[cfg(test)]
-pub(crate) fn serde_inert<T: Serialize + ?Sized>(v: &T) -> String {
-    use std::io::Write;
-    let mut out = Vec::new();
-    let mut inert = crate::export::TerminalSafe::new(&mut out);
-    serde_json::to_writer(&mut inert, v).unwrap();
-    inert.flush().unwrap();
-    drop(inert);
-    String::from_utf8(out).unwrap()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
 
-    use super::serde_inert as serde;
+    /// What serde_json writes for `v`, made inert: what this writer writes.
+    fn serde<T: Serialize + ?Sized>(v: &T) -> String {
+        crate::export::serde_json_inert(v).unwrap()
+    }
 
     #[test]
     fn text_is_written_as_serde_json_writes_its_string() {

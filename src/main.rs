@@ -86,29 +86,16 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 e,
             )
         }
-        // serde_json's pretty text passes DEL and C1 controls through: made inert here.
-        None if args.pretty => {
-            let (w, e) = export::export(
-                &source,
-                reader,
-                &options,
-                args.ndjson,
-                true,
-                export::TerminalSafe::new(stdout_file()?),
-            );
-            (w.map_err(anyhow::Error::from), e)
-        }
-        // Compact documents and NDJSON are written by compact_json, whose strings are
-        // inert already (it escapes DEL and C1 controls as TerminalSafe would).
         None => {
-            let (w, e) = export::export(
-                &source,
-                reader,
-                &options,
-                args.ndjson,
-                false,
-                stdout_file()?,
-            );
+            // Compact documents and NDJSON are written by compact_json, whose strings are
+            // inert already (it escapes DEL and C1 controls as TerminalSafe would);
+            // serde_json's pretty text is made inert here.
+            let out: Box<dyn Write> = if args.pretty {
+                Box::new(export::TerminalSafe::new(stdout_file()?))
+            } else {
+                Box::new(stdout_file()?)
+            };
+            let (w, e) = export::export(&source, reader, &options, args.ndjson, args.pretty, out);
             (w.map_err(anyhow::Error::from), e)
         }
     };

@@ -41,7 +41,7 @@ fn table_within_max(d: &Decoder) {
 fn agree(truth: &Text, guess: &Text, what: &str) {
     if let Text::Known(g) = guess {
         assert_eq!(
-            Some(&g[..]),
+            Some(g.as_slice()),
             truth.as_known(),
             "mid-connection decoder guessed a {what}"
         );

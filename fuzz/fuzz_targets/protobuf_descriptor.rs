@@ -6,9 +6,8 @@
 
 #![no_main]
 
-use h2scope::export::TerminalSafe;
+use h2scope::export::serde_json_inert;
 use h2scope::grpc::{Descriptors, decode_json, decode_json_text};
-use std::io::Write;
 use libfuzzer_sys::fuzz_target;
 use prost_reflect::MessageDescriptor;
 use std::path::PathBuf;
@@ -44,12 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let direct = decode_json_text(desc, body, &mut text);
     match (tree, direct) {
         (Ok(json), Ok(())) => {
-            let mut want = Vec::new();
-            let mut inert = TerminalSafe::new(&mut want);
-            serde_json::to_writer(&mut inert, &json).expect("serializable");
-            inert.flush().expect("into a Vec");
-            drop(inert);
-            let want = String::from_utf8(want).expect("UTF-8");
+            let want = serde_json_inert(&json).expect("serializable");
             assert!(
                 want.as_bytes() == text.as_slice(),
                 "text differs from the tree:\n{want}\n{}",

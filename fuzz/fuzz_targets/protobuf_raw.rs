@@ -7,9 +7,8 @@
 
 #![no_main]
 
-use h2scope::export::TerminalSafe;
+use h2scope::export::serde_json_inert;
 use h2scope::grpc::raw::{MAX_NODES, decode_raw_text, to_value};
-use std::io::Write;
 use h2scope::grpc::{decode_raw, decode_raw_limited};
 use libfuzzer_sys::fuzz_target;
 
@@ -19,12 +18,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) => {
             let text = std::str::from_utf8(&direct).expect("UTF-8");
             let tree: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
-            let mut again = Vec::new();
-            let mut inert = TerminalSafe::new(&mut again);
-            serde_json::to_writer(&mut inert, &tree).expect("serializable");
-            inert.flush().expect("into a Vec");
-            drop(inert);
-            let again = String::from_utf8(again).expect("UTF-8");
+            let again = serde_json_inert(&tree).expect("serializable");
             assert!(again == text, "text and tree differ:\n{text}\n{again}");
             assert_eq!(decode_raw(data).ok(), Some(to_value(&direct)));
         }

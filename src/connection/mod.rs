@@ -651,7 +651,7 @@ impl Connection {
 
     /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
     fn upgraded_stream<S: H2Sink>(&mut self, req: &Http1Request, ts: Timestamp, sink: &mut S) {
-        let text = |b: &[u8]| Text::from(b);
+        let text = |b: &[u8]| Text::Known(b.to_vec());
         let field = |n: &[u8], v: &[u8]| HeaderField {
             name: text(n),
             value: text(v),
@@ -1456,8 +1456,8 @@ impl Ended {
 /// cannot say (its pseudo-headers are unknown).
 fn block_role(fields: &[HeaderField]) -> Option<bool> {
     fields.iter().find_map(|f| match &f.name {
-        Text::Known(n) if &n[..] == b":method" || &n[..] == b":path" => Some(true),
-        Text::Known(n) if &n[..] == b":status" => Some(false),
+        Text::Known(n) if n.as_slice() == b":method" || n.as_slice() == b":path" => Some(true),
+        Text::Known(n) if n.as_slice() == b":status" => Some(false),
         _ => None,
     })
 }

@@ -139,7 +139,9 @@ impl Stream {
         list.as_ref()?
             .iter()
             .find_map(|f| match (&f.name, &f.value) {
-                (Text::Known(n), Text::Known(v)) if &n[..] == name.as_bytes() => Some(&v[..]),
+                (Text::Known(n), Text::Known(v)) if n.as_slice() == name.as_bytes() => {
+                    Some(v.as_slice())
+                }
                 _ => None,
             })
     }
@@ -178,7 +180,7 @@ impl Stream {
 /// `:status` of a header list, when known and numeric.
 pub fn status_of(fields: &[HeaderField]) -> Option<u16> {
     fields.iter().find_map(|f| match (&f.name, &f.value) {
-        (Text::Known(n), Text::Known(v)) if &n[..] == b":status" => {
+        (Text::Known(n), Text::Known(v)) if n.as_slice() == b":status" => {
             std::str::from_utf8(v).ok()?.parse().ok()
         }
         _ => None,

@@ -10,7 +10,7 @@ mod json;
 mod records;
 mod threaded;
 
-pub use inert::TerminalSafe;
+pub use inert::{TerminalSafe, serde_json_inert};
 pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
@@ -820,8 +820,8 @@ mod tests {
         let call = |id, unknown: bool| {
             let mut s = Stream::new(id, Timestamp(0), None);
             let field = |name: &str, value: &str| HeaderField {
-                name: Text::from(name.as_bytes()),
-                value: Text::from(value.as_bytes()),
+                name: Text::Known(name.into()),
+                value: Text::Known(value.into()),
                 never_indexed: false,
                 unknown_index: None,
                 unknown_entry: None,

@@ -13,11 +13,11 @@ use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-
-/// The hasher of the maps touched for every stream: foldhash (seeded per process) rather
-/// than SipHash, as for the connection tables.
-type Fast = foldhash::fast::RandomState;
 use std::net::SocketAddr;
+
+/// The hasher of the maps touched for every packet or stream: foldhash (seeded per
+/// process), not SipHash.
+type Fast = foldhash::fast::RandomState;
 
 /// Live capture: how long a complete stream waits for frames still in flight (a reset's
 /// stragglers) before it is reported, when no more frames come to count its linger.
@@ -26,11 +26,11 @@ const LIVE_STREAM_LINGER_NS: i64 = 200_000_000;
 /// Routes reassembly events to per-connection HTTP/2 decoding.
 pub struct Tracker<S> {
     config: connection::Config,
-    /// Looked up for every reassembly event; foldhash (seeded per process) for speed.
-    conns: HashMap<ConnId, Connection, foldhash::fast::RandomState>,
+    /// Looked up for every reassembly event.
+    conns: HashMap<ConnId, Connection, Fast>,
     /// Connections whose bytes all arrived (FIN or RST), as their small records, until
     /// reassembly closes them (it waits for trailing packets).
-    ended: HashMap<ConnId, connection::Ended, foldhash::fast::RandomState>,
+    ended: HashMap<ConnId, connection::Ended, Fast>,
     sink: S,
 }
 
@@ -223,7 +223,7 @@ pub fn grpc_call(
                         Ok(text) => Cow::Borrowed(text),
                         Err(_) => String::from_utf8_lossy(n),
                     };
-                    Some((name, Cow::Borrowed(&v[..])))
+                    Some((name, Cow::Borrowed(v.as_slice())))
                 }
                 _ => None,
             })
