@@ -227,10 +227,9 @@ fn mouse_scroll_and_click() {
     assert_eq!(a.view.visible.len(), 8);
 }
 
-#[test]
-fn run_loop_over_a_channel_and_a_script() {
-    // The same loop as the real terminal, over TestBackend, with updates from a channel
-    // (as the reader thread sends them) and keys from a script.
+/// The round-robin fixture's updates (decoded through its protos), waiting in a channel as
+/// the reader thread leaves them.
+fn roundrobin_updates() -> std::sync::mpsc::Receiver<feed::Update> {
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = CaptureReader::open(&fixture("grpc-roundrobin.pcapng")).unwrap();
     let options = FeedOptions {
@@ -238,8 +237,15 @@ fn run_loop_over_a_channel_and_a_script() {
         ..FeedOptions::default()
     };
     feed::feed(reader, &options, |u| tx.send(u).is_ok());
-    drop(tx);
-    let mut app = App::new(Model::new("rr", Some("x-backend")), 100, 30).with_updates(rx);
+    rx
+}
+
+#[test]
+fn run_loop_over_a_channel_and_a_script() {
+    // The same loop as the real terminal, over TestBackend, with updates from a channel
+    // (as the reader thread sends them) and keys from a script.
+    let mut app =
+        App::new(Model::new("rr", Some("x-backend")), 100, 30).with_updates(roundrobin_updates());
     let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
     app.run(&mut term, &mut Script::keys("jj<enter>2q"))
         .unwrap();
@@ -254,6 +260,83 @@ fn run_loop_over_a_channel_and_a_script() {
         "{s}"
     );
     assert!(!s.contains("schema-less"), "{s}");
+}
+
+/// TestBackend counting the frames drawn (ratatui flushes once per draw).
+struct CountingBackend {
+    inner: TestBackend,
+    draws: usize,
+}
+
+impl ratatui::backend::Backend for CountingBackend {
+    type Error = <TestBackend as ratatui::backend::Backend>::Error;
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, t: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(t)
+    }
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.draws += 1;
+        self.inner.flush()
+    }
+}
+
+/// Keys that are "pending" from the start, as keys pressed while a capture loads.
+struct KeysWaiting(Script);
+
+impl event::EventSource for KeysWaiting {
+    fn next(&mut self, timeout: Duration) -> std::io::Result<Option<Event>> {
+        self.0.next(timeout)
+    }
+    fn pending(&mut self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_key_pressed_while_loading_is_answered_before_the_rest_loads_in_one_draw() {
+    let mut app =
+        App::new(Model::new("rr", Some("x-backend")), 100, 30).with_updates(roundrobin_updates());
+    let backend = CountingBackend {
+        inner: TestBackend::new(100, 30),
+        draws: 0,
+    };
+    let mut term = Terminal::new(backend).unwrap();
+    app.run(&mut term, &mut KeysWaiting(Script::keys("jq")))
+        .unwrap();
+    assert!(app.view.quit);
+    // The first drain stopped after one update to answer `j`: the drain's changes and the
+    // key's are shown by one draw, not two.
+    assert_eq!(term.backend().draws, 1);
+    assert_eq!(app.view.calls_sel, 1);
 }
 
 // ---- hostile captured text ----
