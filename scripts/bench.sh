@@ -27,6 +27,12 @@
 #   TSHARK_SIZES="100M"      sizes tshark runs on ("" = none)
 #   TSHARK_TIMEOUT=1800      seconds before a tshark run is abandoned (reported as a timeout)
 #   RUNS=1                   runs per h2scope measurement; the median wall time is reported
+#   MIN_BYTES=1000000000     each h2scope run reads at least this much: on a smaller capture
+#                            the command is repeated (ceil(MIN_BYTES / size) times, under one
+#                            /usr/bin/time) and the times divided by the count. A 100 MB run
+#                            of 0.2-0.4 s, timed to 10 ms and exposed to any stall, was the
+#                            least steady figure; ten in a row are timed to 1 ms per run.
+#                            The peak RSS is the largest of the repeated runs. (0 = once)
 #   ONE_CORE=1               also run h2scope -j1 under taskset -c 0
 #   OPEN=1                   then scripts/bench-open.sh (the terminal UI: first calls, key
 #                            latency while loading) on each kind's 1G capture, when 1G is
@@ -48,6 +54,7 @@ KINDS=${KINDS:-grpc h2c}
 TSHARK_SIZES=${TSHARK_SIZES-100M}
 TSHARK_TIMEOUT=${TSHARK_TIMEOUT:-1800}
 RUNS=${RUNS:-1}
+MIN_BYTES=${MIN_BYTES:-1000000000}
 ONE_CORE=${ONE_CORE:-1}
 OPEN=${OPEN:-1}
 MEM_CAP_MB=${MEM_CAP_MB:-$(awk '/^MemTotal:/ { printf "%d", $2 * 0.6 / 1024 }' /proc/meminfo)}
@@ -113,37 +120,45 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() {
     local kind=$1 size=$2 file=$3 tool=$4 mode=$5 cores=$6 limit=$7
     shift 7
-    local runs=$RUNS walls=() cpus=() rss=0 status=ok t0 t1 rc load
-    [[ $tool == tshark ]] && runs=1
+    local runs=$RUNS walls=() cpus=() rss=0 status=ok t0 t1 rc load reps=1 bytes packets
+    bytes=$(meta "$file" bytes)
+    packets=$(meta "$file" packets)
+    if [[ $tool == tshark ]]; then
+        runs=1
+    elif ((MIN_BYTES > bytes)); then
+        reps=$(((MIN_BYTES + bytes - 1) / bytes))
+    fi
     cat "$file" >/dev/null # into the page cache
     load=$(cut -d' ' -f1 /proc/loadavg)
     for ((i = 0; i < runs; i++)); do
         t0=$EPOCHREALTIME
         rc=0
-        timeout "$limit" /usr/bin/time -f '%M %U %S' -o "$TIMEF" "$@" >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
+        # bash runs the command reps times in a row (stopping at the first failure); time's
+        # rusage covers them all, and its %M is the largest child's peak.
+        timeout "$limit" /usr/bin/time -f '%M %U %S' -o "$TIMEF" \
+            bash -c 'n=$1; shift; for ((j = 0; j < n; j++)); do "$@" || exit; done' _ "$reps" "$@" \
+            >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
         t1=$EPOCHREALTIME
-        walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+        walls+=("$(awk -v a="$t0" -v b="$t1" -v n="$reps" 'BEGIN { printf "%.4f", (b - a) / n }')")
         local r u s
         read -r r u s < <(tail -n 1 "$TIMEF" 2>/dev/null || echo 0 0 0)
         [[ $r =~ ^[0-9]+$ ]] || { r=0 u=0 s=0; }
         ((r > rss)) && rss=$r
-        cpus+=("$(awk -v a="$u" -v b="$s" 'BEGIN { printf "%.2f", a + b }')")
+        cpus+=("$(awk -v a="$u" -v b="$s" -v n="$reps" 'BEGIN { printf "%.4f", (a + b) / n }')")
         if ((rc == 124)); then status=timeout; break; fi
         if ((rc != 0)); then status="exit $rc"; sed 's/^/    /' "$BENCH_DIR/stderr" | tail -n 3 >&2; break; fi
     done
-    local wall cpu bytes packets
+    local wall cpu
     wall=$(printf '%s\n' "${walls[@]}" | median)
     cpu=$(printf '%s\n' "${cpus[@]}" | median)
-    bytes=$(meta "$file" bytes)
-    packets=$(meta "$file" packets)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" "$bytes" \
-        "$packets" "$tool" "$mode" "$cores" "$wall" "$cpu" "$rss" "$status" "$load" >>"$RESULTS"
-    printf 'bench: %-5s %-5s %-7s %-12s %-4s %8.2f s wall %8.2f s CPU %6d MB RSS  load %s  %s\n' \
-        "$kind" "$size" "$tool" "$mode" "$cores" "$wall" "$cpu" $((rss / 1024)) "$load" "$status" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" "$bytes" \
+        "$packets" "$tool" "$mode" "$cores" "$wall" "$cpu" "$rss" "$status" "$load" "$reps" >>"$RESULTS"
+    printf 'bench: %-5s %-5s %-7s %-12s %-4s %8.3f s wall %8.3f s CPU %6d MB RSS  load %s  x%d  %s\n' \
+        "$kind" "$size" "$tool" "$mode" "$cores" "$wall" "$cpu" $((rss / 1024)) "$load" "$reps" "$status" >&2
 }
 
 PROTOS=$ROOT/fixtures/protos
-printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tcpu_s\tpeak_rss_kb\tstatus\tload\n' >"$RESULTS"
+printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tcpu_s\tpeak_rss_kb\tstatus\tload\truns_timed_together\n' >"$RESULTS"
 for kind in $KINDS; do
     for size in "${SIZES[@]}"; do
         f=$(capture "$kind" "$size")
@@ -185,8 +200,8 @@ NR == 1 { next }
 { n++; for (i = 1; i <= NF; i++) r[n, i] = $i
   if ($5 == "tshark" && $11 == "ok") best[$1, $6] = $3 / 1e6 / $9 }
 END {
-  printf "| traffic | file | tool / mode | cores | wall s | CPU s | MB/s (wall) | MB/s (CPU) | packets/s (CPU) | peak RSS MB | vs tshark (CPU) | load |\n"
-  printf "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+  printf "| traffic | file | tool / mode | cores | wall s | CPU s | MB/s (wall) | MB/s (CPU) | packets/s (CPU) | peak RSS MB | vs tshark (CPU) | load | runs in a row |\n"
+  printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
   for (k = 1; k <= n; k++) {
     kind = r[k, 1]; mode = r[k, 6]; tool = r[k, 5]; wall = r[k, 8]; cpu = r[k, 9]
     if (cpu <= 0) cpu = wall
@@ -200,13 +215,13 @@ END {
     ratio = ((kind, pair) in best) ? sprintf("%.0fx %s", mbs / best[kind, pair], pair) : ""
     st = (r[k, 11] == "ok") ? "" : " (" r[k, 11] ")"
     if (st != "") {
-      printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.2f | %.2f | - | - | - | %.0f | | %s |\n", kind, r[k, 2], \
-        r[k, 3] / 1e6, tool, mode, st, r[k, 7], wall, cpu, r[k, 10] / 1024, r[k, 12]
+      printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.3f | %.3f | - | - | - | %.0f | | %s | %s |\n", kind, r[k, 2], \
+        r[k, 3] / 1e6, tool, mode, st, r[k, 7], wall, cpu, r[k, 10] / 1024, r[k, 12], r[k, 13]
       continue
     }
-    printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n", kind, r[k, 2], \
+    printf "| %s | %s (%.0f MB) | %s %s%s | %s | %.3f | %.3f | %.0f | %.0f | %.0f | %.0f | %s | %s | %s |\n", kind, r[k, 2], \
       r[k, 3] / 1e6, tool, mode, st, r[k, 7], wall, cpu, r[k, 3] / 1e6 / wall, mbs, r[k, 4] / cpu, \
-      r[k, 10] / 1024, ratio, r[k, 12]
+      r[k, 10] / 1024, ratio, r[k, 12], r[k, 13]
   }
 }' "$RESULTS"
 
