@@ -16,7 +16,8 @@
 # and peak RSS come from /usr/bin/time. tshark and `h2scope -j1` run on one thread, so on an
 # idle machine their CPU time is the wall time; h2scope's default (-j2) spreads the same work
 # over two threads: its CPU time is the total work, its wall time what two cores give. On a
-# busy machine (load average is recorded per run) CPU time is the steadier figure, and the
+# busy machine (the highest load average seen before its runs is recorded) CPU time is the
+# steadier figure, and the
 # MB/s (CPU) and ratio columns use it. The ratio compares MB/s
 # with tshark's on the same kind of traffic (its largest size measured): no-messages and
 # ndjson against -T fields, frames against -J http2, full against protobuf JSON (gRPC) or
@@ -26,7 +27,9 @@
 #   KINDS="grpc h2c"         grpc = fixtures/grpc-roundrobin.pcapng, h2c = fixtures/h2c-nghttp-lo.pcap
 #   TSHARK_SIZES="100M"      sizes tshark runs on ("" = none)
 #   TSHARK_TIMEOUT=1800      seconds before a tshark run is abandoned (reported as a timeout)
-#   RUNS=1                   runs per h2scope measurement; the median wall time is reported
+#   RUNS=1                   runs per h2scope measurement, in rounds (every measurement once
+#                            per round, over every capture, so a measurement's runs are
+#                            minutes apart); the median wall and CPU times are reported
 #   MIN_BYTES=1000000000     each h2scope run reads at least this much: on a smaller capture
 #                            the command is repeated (ceil(MIN_BYTES / size) times, under one
 #                            /usr/bin/time) and the times divided by the count. A 100 MB run
@@ -116,80 +119,120 @@ capture() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# measure KIND SIZE FILE TOOL MODE CORES TIMEOUT CMD... : times CMD > /dev/null, appends a row.
+# Each measurement is a KEY (kind|size|tool|mode|cores); its runs' times accumulate here and
+# its row is written once every round is done.
+declare -A WALLS CPUS RSS STATUS LOAD REPS
+KEYS=()
+
+# measure KIND SIZE FILE TOOL MODE CORES TIMEOUT CMD... : times CMD > /dev/null once (reps
+# times in a row), adds the run to the measurement's figures.
 measure() {
     local kind=$1 size=$2 file=$3 tool=$4 mode=$5 cores=$6 limit=$7
     shift 7
-    local runs=$RUNS walls=() cpus=() rss=0 status=ok t0 t1 rc load reps=1 bytes packets
+    local key="$kind|$size|$tool|$mode|$cores" t0 t1 rc reps=1 bytes wall cpu
     bytes=$(meta "$file" bytes)
-    packets=$(meta "$file" packets)
-    if [[ $tool == tshark ]]; then
-        runs=1
-    elif ((MIN_BYTES > bytes)); then
-        reps=$(((MIN_BYTES + bytes - 1) / bytes))
-    fi
+    [[ -n ${STATUS[$key]:-} ]] || { KEYS+=("$key"); STATUS[$key]=ok RSS[$key]=0 WALLS[$key]="" CPUS[$key]=""; }
+    [[ ${STATUS[$key]} == ok ]] || return 0 # a failed or timed-out measurement is not retried
+    [[ $tool == tshark ]] || ((MIN_BYTES <= bytes)) || reps=$(((MIN_BYTES + bytes - 1) / bytes))
+    REPS[$key]=$reps
     cat "$file" >/dev/null # into the page cache
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    for ((i = 0; i < runs; i++)); do
-        t0=$EPOCHREALTIME
-        rc=0
-        # bash runs the command reps times in a row (stopping at the first failure); time's
-        # rusage covers them all, and its %M is the largest child's peak.
-        timeout "$limit" /usr/bin/time -f '%M %U %S' -o "$TIMEF" \
-            bash -c 'n=$1; shift; for ((j = 0; j < n; j++)); do "$@" || exit; done' _ "$reps" "$@" \
-            >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
-        t1=$EPOCHREALTIME
-        walls+=("$(awk -v a="$t0" -v b="$t1" -v n="$reps" 'BEGIN { printf "%.4f", (b - a) / n }')")
-        local r u s
-        read -r r u s < <(tail -n 1 "$TIMEF" 2>/dev/null || echo 0 0 0)
-        [[ $r =~ ^[0-9]+$ ]] || { r=0 u=0 s=0; }
-        ((r > rss)) && rss=$r
-        cpus+=("$(awk -v a="$u" -v b="$s" -v n="$reps" 'BEGIN { printf "%.4f", (a + b) / n }')")
-        if ((rc == 124)); then status=timeout; break; fi
-        if ((rc != 0)); then status="exit $rc"; sed 's/^/    /' "$BENCH_DIR/stderr" | tail -n 3 >&2; break; fi
-    done
-    local wall cpu
-    wall=$(printf '%s\n' "${walls[@]}" | median)
-    cpu=$(printf '%s\n' "${cpus[@]}" | median)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" "$bytes" \
-        "$packets" "$tool" "$mode" "$cores" "$wall" "$cpu" "$rss" "$status" "$load" "$reps" >>"$RESULTS"
+    LOAD[$key]="${LOAD[$key]:+${LOAD[$key]} }$(cut -d' ' -f1 /proc/loadavg)"
+    t0=$EPOCHREALTIME
+    rc=0
+    # bash runs the command reps times in a row (stopping at the first failure); time's
+    # rusage covers them all, and its %M is the largest child's peak.
+    timeout "$limit" /usr/bin/time -f '%M %U %S' -o "$TIMEF" \
+        bash -c 'n=$1; shift; for ((j = 0; j < n; j++)); do "$@" || exit; done' _ "$reps" "$@" \
+        >/dev/null 2>"$BENCH_DIR/stderr" || rc=$?
+    t1=$EPOCHREALTIME
+    wall=$(awk -v a="$t0" -v b="$t1" -v n="$reps" 'BEGIN { printf "%.4f", (b - a) / n }')
+    local r u s
+    read -r r u s < <(tail -n 1 "$TIMEF" 2>/dev/null || echo 0 0 0)
+    [[ $r =~ ^[0-9]+$ ]] || { r=0 u=0 s=0; }
+    ((r > RSS[$key])) && RSS[$key]=$r
+    cpu=$(awk -v a="$u" -v b="$s" -v n="$reps" 'BEGIN { printf "%.4f", (a + b) / n }')
+    WALLS[$key]+="$wall "
+    CPUS[$key]+="$cpu "
+    if ((rc == 124)); then
+        STATUS[$key]=timeout
+    elif ((rc != 0)); then
+        STATUS[$key]="exit $rc"
+        sed 's/^/    /' "$BENCH_DIR/stderr" | tail -n 3 >&2
+    fi
     printf 'bench: %-5s %-5s %-7s %-12s %-4s %8.3f s wall %8.3f s CPU %6d MB RSS  load %s  x%d  %s\n' \
-        "$kind" "$size" "$tool" "$mode" "$cores" "$wall" "$cpu" $((rss / 1024)) "$load" "$reps" "$status" >&2
+        "$kind" "$size" "$tool" "$mode" "$cores" "$wall" "$cpu" $((r / 1024)) \
+        "$(cut -d' ' -f1 /proc/loadavg)" "$reps" "${STATUS[$key]}" >&2
+}
+
+# The h2scope runs of one capture, one each.
+h2scope_runs() {
+    local kind=$1 size=$2 f=$3
+    local H=(prlimit --as=$((MEM_CAP_MB << 20)) "$H2SCOPE" export)
+    measure "$kind" "$size" "$f" h2scope no-messages 2 0 "${H[@]}" --no-messages "$f"
+    measure "$kind" "$size" "$f" h2scope full 2 0 "${H[@]}" --proto-path "$PROTOS" "$f"
+    measure "$kind" "$size" "$f" h2scope frames 2 0 "${H[@]}" --frames "$f"
+    measure "$kind" "$size" "$f" h2scope ndjson 2 0 "${H[@]}" --ndjson "$f"
+    if [[ $ONE_CORE == 1 ]]; then
+        measure "$kind" "$size" "$f" h2scope no-messages 1 0 taskset -c 0 "${H[@]}" -j1 \
+            --no-messages "$f"
+        measure "$kind" "$size" "$f" h2scope full 1 0 taskset -c 0 "${H[@]}" -j1 \
+            --proto-path "$PROTOS" "$f"
+        measure "$kind" "$size" "$f" h2scope frames 1 0 taskset -c 0 "${H[@]}" -j1 \
+            --frames "$f"
+    fi
+}
+
+# tshark on one capture, once (it takes minutes; its figures barely move between runs).
+tshark_runs() {
+    local kind=$1 size=$2 f=$3
+    # TSHARK.md's options: two passes, no name resolution, HTTP/2 on the servers' ports.
+    # No protobuf options for -T fields and -J http2: without schemas tshark does less.
+    local T=(tshark -n -2 -r "$f" -d "tcp.port==$(meta "$f" server_ports),http2")
+    measure "$kind" "$size" "$f" tshark fields 2 "$TSHARK_TIMEOUT" "${T[@]}" -Y http2 -T fields \
+        -E header=y -E occurrence=a -E aggregator=, -e frame.number -e tcp.stream \
+        -e http2.streamid -e http2.type -e http2.flags -e http2.length -e http2.headers.method \
+        -e http2.headers.path -e http2.headers.status -e grpc.message_length -e _ws.col.Info
+    measure "$kind" "$size" "$f" tshark json-http2 2 "$TSHARK_TIMEOUT" "${T[@]}" \
+        -o grpc.embedded_under_http2:TRUE -Y http2 -T json --no-duplicate-keys -J http2
+    if [[ $kind == grpc ]]; then
+        measure "$kind" "$size" "$f" tshark protobuf 2 "$TSHARK_TIMEOUT" "${T[@]}" \
+            -o "uat:protobuf_search_paths:\"$PROTOS\",\"TRUE\"" -Y grpc -T json
+    fi
 }
 
 PROTOS=$ROOT/fixtures/protos
-printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tcpu_s\tpeak_rss_kb\tstatus\tload\truns_timed_together\n' >"$RESULTS"
+CAPTURES=()
 for kind in $KINDS; do
     for size in "${SIZES[@]}"; do
-        f=$(capture "$kind" "$size")
-        H=(prlimit --as=$((MEM_CAP_MB << 20)) "$H2SCOPE" export)
-        measure "$kind" "$size" "$f" h2scope no-messages 2 0 "${H[@]}" --no-messages "$f"
-        measure "$kind" "$size" "$f" h2scope full 2 0 "${H[@]}" --proto-path "$PROTOS" "$f"
-        measure "$kind" "$size" "$f" h2scope frames 2 0 "${H[@]}" --frames "$f"
-        measure "$kind" "$size" "$f" h2scope ndjson 2 0 "${H[@]}" --ndjson "$f"
-        if [[ $ONE_CORE == 1 ]]; then
-            measure "$kind" "$size" "$f" h2scope no-messages 1 0 taskset -c 0 "${H[@]}" -j1 \
-                --no-messages "$f"
-            measure "$kind" "$size" "$f" h2scope full 1 0 taskset -c 0 "${H[@]}" -j1 \
-                --proto-path "$PROTOS" "$f"
-            measure "$kind" "$size" "$f" h2scope frames 1 0 taskset -c 0 "${H[@]}" -j1 \
-                --frames "$f"
-        fi
-        [[ " $TSHARK_SIZES " == *" $size "* ]] || continue
-        # TSHARK.md's options: two passes, no name resolution, HTTP/2 on the servers' ports.
-        # No protobuf options for -T fields and -J http2: without schemas tshark does less.
-        T=(tshark -n -2 -r "$f" -d "tcp.port==$(meta "$f" server_ports),http2")
-        measure "$kind" "$size" "$f" tshark fields 2 "$TSHARK_TIMEOUT" "${T[@]}" -Y http2 -T fields \
-            -E header=y -E occurrence=a -E aggregator=, -e frame.number -e tcp.stream \
-            -e http2.streamid -e http2.type -e http2.flags -e http2.length -e http2.headers.method \
-            -e http2.headers.path -e http2.headers.status -e grpc.message_length -e _ws.col.Info
-        measure "$kind" "$size" "$f" tshark json-http2 2 "$TSHARK_TIMEOUT" "${T[@]}" \
-            -o grpc.embedded_under_http2:TRUE -Y http2 -T json --no-duplicate-keys -J http2
-        if [[ $kind == grpc ]]; then
-            measure "$kind" "$size" "$f" tshark protobuf 2 "$TSHARK_TIMEOUT" "${T[@]}" \
-                -o "uat:protobuf_search_paths:\"$PROTOS\",\"TRUE\"" -Y grpc -T json
+        CAPTURES+=("$kind $size $(capture "$kind" "$size")")
+    done
+done
+# Rounds: every h2scope measurement once per round, over every capture, so the runs of one
+# measurement lie minutes apart. The VM sometimes runs 30-60% slow for a minute or so (a
+# run at 818c80b had every gRPC 1 GB row so, and the 100 MB and 4 GB rows either side at
+# their usual speed); back-to-back runs all fell in it, runs a round apart do not.
+for ((round = 0; round < RUNS; round++)); do
+    for c in "${CAPTURES[@]}"; do
+        read -r kind size f <<<"$c"
+        h2scope_runs "$kind" "$size" "$f"
+        # tshark once, after h2scope's first round.
+        if ((round == 0)) && [[ " $TSHARK_SIZES " == *" $size "* ]]; then
+            tshark_runs "$kind" "$size" "$f"
         fi
     done
+done
+
+printf 'kind\tsize\tbytes\tpackets\ttool\tmode\tcores\twall_s\tcpu_s\tpeak_rss_kb\tstatus\tload\truns_timed_together\n' >"$RESULTS"
+for key in "${KEYS[@]}"; do
+    IFS='|' read -r kind size tool mode cores <<<"$key"
+    f=$BENCH_DIR/$kind-$size.pcap
+    wall=$(tr ' ' '\n' <<<"${WALLS[$key]}" | grep . | median)
+    cpu=$(tr ' ' '\n' <<<"${CPUS[$key]}" | grep . | median)
+    # The load average before each run; the highest is reported.
+    load=$(tr ' ' '\n' <<<"${LOAD[$key]}" | grep . | sort -g | tail -n 1)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$size" \
+        "$(meta "$f" bytes)" "$(meta "$f" packets)" "$tool" "$mode" "$cores" "$wall" "$cpu" \
+        "${RSS[$key]}" "${STATUS[$key]}" "$load" "${REPS[$key]}" >>"$RESULTS"
 done
 
 # The table: MB = 10^6 bytes; ratio = h2scope MB/s (CPU) over tshark's for the paired mode.
