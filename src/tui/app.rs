@@ -637,7 +637,12 @@ impl ViewState {
             },
             (Screen::Message, _) => {
                 let lines = self.open.and_then(|i| model.call(i)).map_or(0, |c| {
-                    super::ui::message::lines(c, self.msg_sel, self.width.saturating_sub(2)).len()
+                    super::ui::message::MessageText::new(
+                        c,
+                        self.msg_sel,
+                        self.width.saturating_sub(2),
+                    )
+                    .len()
                 });
                 let max = lines.saturating_sub(self.page_rows(model, Pane::Detail));
                 self.message_scroll = step(self.message_scroll, d, max + 1);

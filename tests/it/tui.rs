@@ -157,7 +157,13 @@ fn open_a_message() {
     let s = screen(&mut a, "jjjjjjjjjjjj<enter>2");
     assert!(s.contains("→ request #0"), "{s}");
     insta::assert_snapshot!("call_messages", s);
-    let s = screen(&mut a, "j<enter>");
+    // The tab scrolls by message: the next one heads the pane, the earlier one is above.
+    let s = screen(&mut a, "j");
+    let rows: Vec<&str> = s.lines().collect();
+    let at = rows.iter().position(|r| r.contains("← response #0"));
+    assert!(at.is_some_and(|i| rows[i - 1].contains("Headers")), "{s}");
+    assert!(!s.contains("→ request #0"), "{s}");
+    let s = screen(&mut a, "<enter>");
     assert!(s.contains("Message"), "{s}");
     insta::assert_snapshot!("message", s);
     // Back twice: the call, then the calls.

@@ -280,10 +280,16 @@ pub fn message_body(m: &crate::grpc::call::Message, indent: &str) -> Vec<Line<'s
     out
 }
 
-/// The Messages tab, and where each message starts in it.
-pub fn message_lines(c: &CallEntry) -> (Vec<Line<'static>>, Vec<usize>) {
+/// The Messages tab from message `from` on, until at least `rows` lines are made (the tab
+/// scrolls by message: earlier ones are off screen), and which line is highlighted (the
+/// first, message `from`'s heading, when it exists). A streaming call can hold thousands
+/// of messages; only those on screen are pretty-printed.
+pub fn message_lines(
+    c: &CallEntry,
+    from: usize,
+    rows: usize,
+) -> (Vec<Line<'static>>, Option<usize>) {
     let mut out = Vec::new();
-    let mut starts = Vec::new();
     let msgs = c.messages();
     if msgs.is_empty() {
         out.push(Line::from(if c.rec.grpc.is_some() {
@@ -291,9 +297,17 @@ pub fn message_lines(c: &CallEntry) -> (Vec<Line<'static>>, Vec<usize>) {
         } else {
             "  (not a gRPC call)"
         }));
+        return (out, None);
     }
-    for (d, m) in msgs {
-        starts.push(out.len());
+    let (start, highlight) = if from < msgs.len() {
+        (from, Some(0))
+    } else {
+        (0, None)
+    };
+    for &(d, m) in &msgs[start..] {
+        if out.len() >= rows {
+            break;
+        }
         out.push(Line::from(message_heading(c, d, m)));
         let body = message_body(m, "    ");
         let more = body.len().saturating_sub(MESSAGE_PREVIEW);
@@ -305,13 +319,13 @@ pub fn message_lines(c: &CallEntry) -> (Vec<Line<'static>>, Vec<usize>) {
             )));
         }
     }
-    (out, starts)
+    (out, highlight)
 }
 
 pub fn line_count(model: &Model, c: &CallEntry, tab: Tab) -> usize {
     match tab {
         Tab::Headers => header_lines(model, c).len(),
-        Tab::Messages => message_lines(c).0.len(),
+        Tab::Messages => message_lines(c, 0, usize::MAX).0.len(),
         Tab::Frames => frame_lines(c).len(),
     }
 }
@@ -368,9 +382,8 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, c: &CallEntry, are
         Tab::Headers => (header_lines(model, c), view.detail_scroll, None),
         Tab::Frames => (frame_lines(c), view.detail_scroll, None),
         Tab::Messages => {
-            let (lines, starts) = message_lines(c);
-            let at = starts.get(view.msg_sel).copied().unwrap_or(0);
-            (lines, at, starts.get(view.msg_sel).copied())
+            let (lines, highlight) = message_lines(c, view.msg_sel, usize::from(body.height));
+            (lines, 0, highlight)
         }
     };
     let lines: Vec<Line> = lines

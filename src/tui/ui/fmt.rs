@@ -87,31 +87,45 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// `hexdump -C`-like lines: offset, 16 bytes in hex, and the printable ASCII.
-pub fn hexdump(data: &[u8]) -> Vec<String> {
-    data.chunks(16)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut hex = String::with_capacity(49);
-            for (j, b) in chunk.iter().enumerate() {
-                if j == 8 {
-                    hex.push(' ');
-                }
-                hex.push_str(&format!("{b:02x} "));
-            }
-            let ascii: String = chunk
-                .iter()
-                .map(|&b| {
-                    if b.is_ascii_graphic() || b == b' ' {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
-                .collect();
-            format!("{:08x}  {hex:<49} |{ascii}|", i * 16)
-        })
-        .collect()
+/// Characters in a full line of [`hexdump_line`] (16 bytes at an offset under 4 GiB): the
+/// message screen counts its rows without making them.
+pub const HEXDUMP_WIDTH: usize = HEXDUMP_FIXED + 16;
+/// A line's characters besides its ASCII column: offset (8), two spaces, the hex column
+/// (49), " |" and "|".
+const HEXDUMP_FIXED: usize = 8 + 2 + 49 + 3;
+
+/// Characters in the [`hexdump_line`] of `n` bytes (offset under 4 GiB).
+pub fn hexdump_width(n: usize) -> usize {
+    HEXDUMP_FIXED + n
+}
+
+/// One `hexdump -C`-like line: the offset, up to 16 bytes in hex (a gap after the eighth),
+/// and the printable ASCII.
+pub fn hexdump_line(offset: usize, chunk: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut line = format!("{offset:08x}  ");
+    let start = line.len();
+    for (j, &b) in chunk.iter().enumerate() {
+        if j == 8 {
+            line.push(' ');
+        }
+        line.push(char::from(HEX[usize::from(b >> 4)]));
+        line.push(char::from(HEX[usize::from(b & 15)]));
+        line.push(' ');
+    }
+    while line.len() < start + 49 {
+        line.push(' ');
+    }
+    line.push_str(" |");
+    line.extend(chunk.iter().map(|&b| {
+        if b.is_ascii_graphic() || b == b' ' {
+            char::from(b)
+        } else {
+            '.'
+        }
+    }));
+    line.push('|');
+    line
 }
 
 #[cfg(test)]
@@ -132,8 +146,15 @@ mod tests {
             "2026-11-22 04:24:37.837"
         );
         assert_eq!(
-            hexdump(b"hi")[0],
+            hexdump_line(0, b"hi"),
             format!("00000000  68 69 {:<43} |hi|", "")
         );
+        let full = hexdump_line(0x10, b"0123456789\x00\x7f\xff ab");
+        assert_eq!(
+            full,
+            "00000010  30 31 32 33 34 35 36 37  38 39 00 7f ff 20 61 62  |0123456789... ab|"
+        );
+        assert_eq!(full.len(), HEXDUMP_WIDTH);
+        assert_eq!(hexdump_line(0, b"hi").len(), hexdump_width(2));
     }
 }

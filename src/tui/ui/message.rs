@@ -47,50 +47,121 @@ fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-/// Everything the message screen shows for message `sel` of the call, wrapped to `width`.
-pub fn lines(c: &CallEntry, sel: usize, width: u16) -> Vec<Line<'static>> {
-    let msgs = c.messages();
-    let Some((d, m)) = msgs.get(sel) else {
-        return vec![Line::from("(no message)")];
-    };
-    let mut out = vec![Line::from(message_heading(c, *d, m))];
-    let method = c
-        .rec
-        .grpc
-        .as_ref()
-        .and_then(|g| g.service.as_ref().zip(g.method.as_ref()))
-        .map(|(s, m)| format!("{s}/{m}"))
-        .unwrap_or_else(|| "?".to_string());
-    out.push(Line::from(Span::styled(
-        format!(
-            "of {} on stream {} (connection {}), {} of {} messages, captured at {} UTC",
-            sanitize(&method),
-            c.rec.stream_id,
-            c.rec.conn,
-            sel + 1,
-            msgs.len(),
-            fmt::utc(m.ts)
-        ),
-        Style::new().fg(Color::Gray),
-    )));
-    out.push(Line::default());
-    if !m.decoded() && m.raw.is_some() {
+/// What the message screen shows for one message: its text (heading, body, wrapped), then
+/// the hex dump of its bytes, whose rows are made only when on screen: a 16 MiB body is a
+/// million dump lines, and the screen is drawn on every key press.
+pub struct MessageText<'a> {
+    head: Vec<Line<'static>>,
+    bytes: &'a [u8],
+    /// The wrapping width ([`wrap`]'s).
+    width: usize,
+}
+
+impl<'a> MessageText<'a> {
+    /// Message `sel` of the call (in time order), wrapped to `width`.
+    pub fn new(c: &'a CallEntry, sel: usize, width: u16) -> Self {
+        let msgs = c.messages();
+        let width_rows = usize::from(width.max(8));
+        let Some((d, m)) = msgs.get(sel) else {
+            return MessageText {
+                head: vec![Line::from("(no message)")],
+                bytes: &[],
+                width: width_rows,
+            };
+        };
+        let mut out = vec![Line::from(message_heading(c, *d, m))];
+        let method = c
+            .rec
+            .grpc
+            .as_ref()
+            .and_then(|g| g.service.as_ref().zip(g.method.as_ref()))
+            .map(|(s, m)| format!("{s}/{m}"))
+            .unwrap_or_else(|| "?".to_string());
         out.push(Line::from(Span::styled(
-            "Schema-less reading (no descriptor for this method, or the bytes do not parse as its type):",
-            Style::new().fg(Color::Magenta),
+            format!(
+                "of {} on stream {} (connection {}), {} of {} messages, captured at {} UTC",
+                sanitize(&method),
+                c.rec.stream_id,
+                c.rec.conn,
+                sel + 1,
+                msgs.len(),
+                fmt::utc(m.ts)
+            ),
+            Style::new().fg(Color::Gray),
         )));
-    }
-    out.extend(message_body(m, ""));
-    if let Some(raw) = &m.raw {
-        let bytes = &raw.bytes;
         out.push(Line::default());
-        out.push(Line::from(Span::styled(
-            format!("Bytes ({}):", bytes.len()),
-            Style::new().add_modifier(Modifier::BOLD),
-        )));
-        out.extend(fmt::hexdump(bytes).into_iter().map(Line::from));
+        if !m.decoded() && m.raw.is_some() {
+            out.push(Line::from(Span::styled(
+                "Schema-less reading (no descriptor for this method, or the bytes do not parse as its type):",
+                Style::new().fg(Color::Magenta),
+            )));
+        }
+        out.extend(message_body(m, ""));
+        let mut bytes: &[u8] = &[];
+        if let Some(raw) = &m.raw {
+            bytes = &raw.bytes;
+            out.push(Line::default());
+            out.push(Line::from(Span::styled(
+                format!("Bytes ({}):", bytes.len()),
+                Style::new().add_modifier(Modifier::BOLD),
+            )));
+        }
+        MessageText {
+            head: wrap(out, width),
+            bytes,
+            width: width_rows,
+        }
     }
-    wrap(out, width)
+
+    /// Screen rows of a dump line of `n` characters.
+    fn rows(&self, n: usize) -> usize {
+        n.div_ceil(self.width)
+    }
+
+    /// Rows in all.
+    pub fn len(&self) -> usize {
+        let full = self.bytes.len() / 16;
+        let last = self.bytes.len() % 16;
+        let dump = full * self.rows(fmt::HEXDUMP_WIDTH)
+            + if last > 0 {
+                self.rows(fmt::hexdump_width(last))
+            } else {
+                0
+            };
+        self.head.len() + dump
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows `skip..skip + take`.
+    pub fn window(&self, skip: usize, take: usize) -> Vec<Line<'static>> {
+        let mut out: Vec<Line<'static>> = self.head.iter().skip(skip).take(take).cloned().collect();
+        // Every dump line but the last has 16 bytes, so the same number of rows: the first
+        // line on screen is found by division.
+        let mut skip = skip.saturating_sub(self.head.len());
+        let per_line = self.rows(fmt::HEXDUMP_WIDTH);
+        let full = self.bytes.len() / 16;
+        let mut i = if skip >= full * per_line {
+            skip -= full * per_line;
+            full
+        } else {
+            let i = skip / per_line;
+            skip %= per_line;
+            i
+        };
+        while out.len() < take && i * 16 < self.bytes.len() {
+            let chunk = &self.bytes[i * 16..self.bytes.len().min(i * 16 + 16)];
+            let line = Line::from(fmt::hexdump_line(i * 16, chunk));
+            let rows = wrap(vec![line], self.width as u16);
+            let room = take - out.len();
+            out.extend(rows.into_iter().skip(skip).take(room));
+            skip = 0;
+            i += 1;
+        }
+        out
+    }
 }
 
 pub fn render(f: &mut Frame, _model: &Model, view: &ViewState, c: &CallEntry, area: Rect) {
@@ -102,10 +173,50 @@ pub fn render(f: &mut Frame, _model: &Model, view: &ViewState, c: &CallEntry, ar
         ));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let lines: Vec<Line> = lines(c, view.msg_sel, inner.width)
-        .into_iter()
-        .skip(view.message_scroll)
-        .take(usize::from(inner.height))
-        .collect();
+    let lines = MessageText::new(c, view.msg_sel, inner.width)
+        .window(view.message_scroll, usize::from(inner.height));
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(l: &Line) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    /// Windows of the dump made row by row are the rows of the whole text, wrapped.
+    #[test]
+    fn windows_are_the_whole_text_wrapped() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(16 * 9 + 5).collect();
+        for width in [8u16, 20, 61, 77, 78, 79, 200] {
+            for n in [0, 1, 15, 16, 17, 32, bytes.len()] {
+                let head = wrap(
+                    vec![Line::from("heading"), Line::from("x".repeat(100))],
+                    width,
+                );
+                let t = MessageText {
+                    head: head.clone(),
+                    bytes: &bytes[..n],
+                    width: usize::from(width.max(8)),
+                };
+                let dump = bytes[..n]
+                    .chunks(16)
+                    .enumerate()
+                    .map(|(i, c)| Line::from(fmt::hexdump_line(i * 16, c)))
+                    .collect();
+                let whole: Vec<String> = head.iter().chain(&wrap(dump, width)).map(text).collect();
+                assert_eq!(t.len(), whole.len(), "width {width}, {n} bytes");
+                for skip in 0..whole.len() + 2 {
+                    for take in [0, 1, 3, 7, 40] {
+                        let got: Vec<String> = t.window(skip, take).iter().map(text).collect();
+                        let want: Vec<String> =
+                            whole.iter().skip(skip).take(take).cloned().collect();
+                        assert_eq!(got, want, "width {width}, {n} bytes, rows {skip}+{take}");
+                    }
+                }
+            }
+        }
+    }
 }
