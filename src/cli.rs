@@ -38,11 +38,8 @@ pub struct OpenArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    /// Decode only packets matching this capture filter (the common pcap-filter subset:
-    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
-    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
-    #[arg(short = 'f', long, value_name = "FILTER")]
-    pub filter: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArg,
 
     /// Completed calls kept in the terminal UI (and as many ended connections); older ones
     /// are evicted, still counted in the backends. 0, the default, keeps every call: memory
@@ -112,11 +109,8 @@ pub struct SniffArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    /// Decode only packets matching this capture filter (the common pcap-filter subset:
-    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
-    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
-    #[arg(short = 'f', long, value_name = "FILTER")]
-    pub filter: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArg,
 
     // Last: its help heading applies to the arguments after it.
     #[command(flatten)]
@@ -157,11 +151,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub schemas: SchemaArgs,
 
-    /// Decode only packets matching this capture filter (the common pcap-filter subset:
-    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
-    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
-    #[arg(short = 'f', long, value_name = "FILTER")]
-    pub filter: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArg,
 
     /// Threads: 1 decodes everything on one; 2 (the default when two cores are available)
     /// turns finished streams into JSON on a second thread. The output is the same.
@@ -178,6 +169,16 @@ pub struct ExportArgs {
 pub enum CaptureBackend {
     Afpacket,
     Pcap,
+}
+
+/// Which packets are decoded (open, export and sniff take the same filter).
+#[derive(Debug, Default, clap::Args)]
+pub struct FilterArg {
+    /// Decode only packets matching this capture filter (the common pcap-filter subset:
+    /// `tcp`, `udp`, `ip`, `ip6`, `host`, `net`, `port`, `portrange`, `src`/`dst`,
+    /// `and`/`or`/`not`, parentheses), for example `tcp port 50051`.
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    pub text: Option<String>,
 }
 
 /// Where gRPC message schemas come from.

@@ -63,7 +63,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         CaptureReader::open(&args.file).with_context(|| format!("cannot read {source}"))?;
     let descriptors = load_descriptors(&args.schemas)?;
     let options = export::Options {
-        filter: parse_filter(args.filter.as_deref())?,
+        filter: parse_filter(args.filter.text.as_deref())?,
         frames: args.frames,
         no_messages: args.no_messages,
         descriptors,
@@ -233,7 +233,7 @@ type Live = Box<dyn h2scope::capture::live::LiveSource + Send>;
 #[cfg(target_os = "linux")]
 fn open_afpacket(args: &SniffArgs) -> anyhow::Result<Live> {
     use h2scope::capture::live::{LiveCapture, LiveConfig};
-    let filter = parse_filter(args.filter.as_deref())?;
+    let filter = parse_filter(args.filter.text.as_deref())?;
     // The link type is known once the interface is: compile for it, then attach.
     let link_type = LiveCapture::link_type_of_interface(&args.interface);
     let bpf = match &filter {
@@ -262,7 +262,7 @@ fn open_pcap(args: &SniffArgs) -> anyhow::Result<Live> {
         &args.interface,
         args.snaplen,
         args.promiscuous,
-        args.filter.as_deref(),
+        args.filter.text.as_deref(),
     )?))
 }
 
@@ -290,7 +290,7 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         backend_header: args.backend_header,
         keep_calls: (args.keep_calls > 0).then_some(args.keep_calls),
         feed: h2scope::tui::feed::FeedOptions {
-            filter: parse_filter(args.filter.as_deref())?,
+            filter: parse_filter(args.filter.text.as_deref())?,
             descriptors: load_descriptors(&args.schemas)?,
             reassembly: args.limits.to_limits().reassembly(),
             limits: args.limits.to_limits(),
