@@ -301,6 +301,8 @@ pub struct ViewState {
     /// Selected event on the timeline.
     pub cursor: usize,
     pub message_scroll: usize,
+    /// The message screen's text, made once per message and width (drawing only reads it).
+    pub message_text: super::ui::message::TextCache,
     /// Calls of the model already merged into `visible`.
     seen_calls: usize,
     /// `Model::evicted` when `visible` was last cleaned of evicted calls.
@@ -341,6 +343,7 @@ impl ViewState {
             msg_sel: 0,
             cursor: 0,
             message_scroll: 0,
+            message_text: Default::default(),
             seen_calls: 0,
             seen_evicted: 0,
             following: false,
@@ -636,14 +639,19 @@ impl ViewState {
                 }
             },
             (Screen::Message, _) => {
-                let lines = self.open.and_then(|i| model.call(i)).map_or(0, |c| {
-                    super::ui::message::MessageText::new(
-                        c,
-                        self.msg_sel,
-                        self.width.saturating_sub(2),
-                    )
-                    .len()
-                });
+                let lines =
+                    self.open
+                        .and_then(|i| Some((i, model.call(i)?)))
+                        .map_or(0, |(i, c)| {
+                            super::ui::message::MessageText::new(
+                                c,
+                                i,
+                                self.msg_sel,
+                                self.width.saturating_sub(2),
+                                &self.message_text,
+                            )
+                            .len()
+                        });
                 let max = lines.saturating_sub(self.page_rows(model, Pane::Detail));
                 self.message_scroll = step(self.message_scroll, d, max + 1);
             }

@@ -166,6 +166,15 @@ fn open_a_message() {
     let s = screen(&mut a, "<enter>");
     assert!(s.contains("Message"), "{s}");
     insta::assert_snapshot!("message", s);
+    // The message's text is made once and kept while it is scrolled; another message (or
+    // width) replaces it.
+    let open = a.view.open.unwrap();
+    assert_eq!(a.view.message_text.key(), Some((open, 1, 98)));
+    screen(&mut a, "jk");
+    assert_eq!(a.view.message_text.key(), Some((open, 1, 98)));
+    let next = screen(&mut a, "<right>");
+    assert_eq!(a.view.message_text.key(), Some((open, 2, 98)));
+    assert!(next.contains("3 of "), "{next}");
     // Back twice: the call, then the calls.
     screen(&mut a, "<esc><esc>");
     assert_eq!(a.view.screen, h2scope::tui::app::Screen::Main);

@@ -10,6 +10,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Cuts lines longer than `width` characters into several (JSON can hold long strings).
 fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
@@ -47,27 +49,64 @@ fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
     out
 }
 
+/// The text of the message last shown (call, message, width), kept between draws: a large
+/// message's pretty JSON takes longer to make than a frame should, and the screen is drawn
+/// (and its rows counted) on every key press. Calls do not change once in the model, and
+/// their indices are never reused, so the key says whether it still holds.
+#[derive(Clone, Debug, Default)]
+pub struct TextCache(RefCell<Option<(TextKey, Rc<Vec<Line<'static>>>)>>);
+
+/// Call index, message, width.
+type TextKey = (usize, usize, u16);
+
+impl TextCache {
+    /// Which text it holds: (call index, message, width).
+    pub fn key(&self) -> Option<TextKey> {
+        self.0.borrow().as_ref().map(|(k, _)| *k)
+    }
+}
+
 /// What the message screen shows for one message: its text (heading, body, wrapped), then
 /// the hex dump of its bytes, whose rows are made only when on screen: a 16 MiB body is a
 /// million dump lines, and the screen is drawn on every key press.
 pub struct MessageText<'a> {
-    head: Vec<Line<'static>>,
+    head: Rc<Vec<Line<'static>>>,
     bytes: &'a [u8],
     /// The wrapping width ([`wrap`]'s).
     width: usize,
 }
 
 impl<'a> MessageText<'a> {
-    /// Message `sel` of the call (in time order), wrapped to `width`.
-    pub fn new(c: &'a CallEntry, sel: usize, width: u16) -> Self {
+    /// Message `sel` of call `index` (`c`), wrapped to `width`; its text from `cache` when
+    /// that holds it, else made and left there.
+    pub fn new(c: &'a CallEntry, index: usize, sel: usize, width: u16, cache: &TextCache) -> Self {
+        let key = (index, sel, width);
+        let bytes = c
+            .messages()
+            .get(sel)
+            .and_then(|(_, m)| m.raw.as_ref())
+            .map_or(&[][..], |r| r.bytes.as_slice());
+        let cached = match &*cache.0.borrow() {
+            Some((k, head)) if *k == key => Some(Rc::clone(head)),
+            _ => None,
+        };
+        let head = cached.unwrap_or_else(|| {
+            let head = Rc::new(Self::head(c, sel, width));
+            *cache.0.borrow_mut() = Some((key, Rc::clone(&head)));
+            head
+        });
+        MessageText {
+            head,
+            bytes,
+            width: usize::from(width.max(8)),
+        }
+    }
+
+    /// The rows before the dump.
+    fn head(c: &CallEntry, sel: usize, width: u16) -> Vec<Line<'static>> {
         let msgs = c.messages();
-        let width_rows = usize::from(width.max(8));
         let Some((d, m)) = msgs.get(sel) else {
-            return MessageText {
-                head: vec![Line::from("(no message)")],
-                bytes: &[],
-                width: width_rows,
-            };
+            return vec![Line::from("(no message)")];
         };
         let mut out = vec![Line::from(message_heading(c, *d, m))];
         let method = c
@@ -97,20 +136,14 @@ impl<'a> MessageText<'a> {
             )));
         }
         out.extend(message_body(m, ""));
-        let mut bytes: &[u8] = &[];
         if let Some(raw) = &m.raw {
-            bytes = &raw.bytes;
             out.push(Line::default());
             out.push(Line::from(Span::styled(
-                format!("Bytes ({}):", bytes.len()),
+                format!("Bytes ({}):", raw.bytes.len()),
                 Style::new().add_modifier(Modifier::BOLD),
             )));
         }
-        MessageText {
-            head: wrap(out, width),
-            bytes,
-            width: width_rows,
-        }
+        wrap(out, width)
     }
 
     /// Screen rows of a dump line of `n` characters.
@@ -173,7 +206,10 @@ pub fn render(f: &mut Frame, _model: &Model, view: &ViewState, c: &CallEntry, ar
         ));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let lines = MessageText::new(c, view.msg_sel, inner.width)
+    let Some(index) = view.open else {
+        return;
+    };
+    let lines = MessageText::new(c, index, view.msg_sel, inner.width, &view.message_text)
         .window(view.message_scroll, usize::from(inner.height));
     f.render_widget(Paragraph::new(lines), inner);
 }
@@ -197,7 +233,7 @@ mod tests {
                     width,
                 );
                 let t = MessageText {
-                    head: head.clone(),
+                    head: Rc::new(head.clone()),
                     bytes: &bytes[..n],
                     width: usize::from(width.max(8)),
                 };
