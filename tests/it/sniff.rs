@@ -313,18 +313,15 @@ fn pending(pane: &str) -> Option<usize> {
 
 #[test]
 fn sniff_terminal_ui_shows_live_calls_and_pauses() {
-    use crate::tui::{tmux, tmux_session, wait_for};
+    use crate::tui::{tmux, tmux_dir, tmux_session, wait_for};
     if !can_capture() {
         eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux not installed");
+    let Some((dir, sock)) = tmux_dir() else {
         return;
-    }
+    };
     let (rt, ports) = backends();
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("tmux.sock");
     let done = dir.path().join("done");
     let saved = dir.path().join("ui.pcapng");
     let script = format!(

@@ -251,22 +251,19 @@ fn sniff_decodes_live_grpc_calls_with_their_backend_method_status_and_messages()
 /// the backend that served it, and the backends panel counting them.
 #[test]
 fn sniff_terminal_ui_shows_live_grpc_calls_and_their_backends() {
-    use crate::tui::{tmux_session, wait_for};
+    use crate::tui::{tmux_dir, tmux_session, wait_for};
     if !can_capture() {
         eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux not installed");
+    let Some((_dir, sock)) = tmux_dir() else {
         return;
-    }
+    };
     let (rt, listeners, port) = runtime_and_listeners(2);
     let ports = [port[0], port[1]];
     for (l, name) in listeners.into_iter().zip(["pod-a", "pod-b"]) {
         rt.spawn(serve(l, name));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("tmux.sock");
     let script = format!(
         "'{bin}' sniff -i lo -f 'tcp port {a} or tcp port {b}' --backend-header x-backend \
          --proto-path '{protos}'; sleep 60",

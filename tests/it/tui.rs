@@ -550,7 +550,7 @@ pub(crate) fn wait_for(sock: &Path, text: &str) -> String {
 
 /// A temporary directory with the path of a tmux socket in it; `None`, said on stderr,
 /// when tmux is not installed.
-fn tmux_dir() -> Option<(tempfile::TempDir, PathBuf)> {
+pub(crate) fn tmux_dir() -> Option<(tempfile::TempDir, PathBuf)> {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("SKIPPED: tmux not installed");
         return None;
