@@ -639,19 +639,19 @@ impl ViewState {
                 }
             },
             (Screen::Message, _) => {
-                let lines =
-                    self.open
-                        .and_then(|i| Some((i, model.call(i)?)))
-                        .map_or(0, |(i, c)| {
-                            super::ui::message::MessageText::new(
-                                c,
-                                i,
-                                self.msg_sel,
-                                self.width.saturating_sub(2),
-                                &self.message_text,
-                            )
-                            .len()
-                        });
+                let lines = self
+                    .open
+                    .and_then(|i| model.call(i).map(|c| (i, c)))
+                    .map_or(0, |(i, c)| {
+                        super::ui::message::MessageText::new(
+                            c,
+                            i,
+                            self.msg_sel,
+                            self.width.saturating_sub(2),
+                            &self.message_text,
+                        )
+                        .len()
+                    });
                 let max = lines.saturating_sub(self.page_rows(model, Pane::Detail));
                 self.message_scroll = step(self.message_scroll, d, max + 1);
             }

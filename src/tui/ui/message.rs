@@ -53,11 +53,18 @@ fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
 /// message's pretty JSON takes longer to make than a frame should, and the screen is drawn
 /// (and its rows counted) on every key press. Calls do not change once in the model, and
 /// their indices are never reused, so the key says whether it still holds.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct TextCache(RefCell<Option<(TextKey, Rc<Vec<Line<'static>>>)>>);
 
 /// Call index, message, width.
 type TextKey = (usize, usize, u16);
+
+// Only the key: the text can be megabytes of lines.
+impl std::fmt::Debug for TextCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TextCache").field(&self.key()).finish()
+    }
+}
 
 impl TextCache {
     /// Which text it holds: (call index, message, width).
