@@ -9,7 +9,10 @@
 //! - `grpc`: fixtures/grpc-roundrobin.pcapng (grpcio, 3 connections, 24 calls, gzip, a 70 KB message)
 //! - `h2c`: fixtures/h2c-nghttp-lo.pcap (nghttp/nghttpd, a 100 KiB body, push, PRIORITY)
 //!
-//! Large-file, end-to-end figures against tshark come from `scripts/bench.sh`.
+//! The last benchmark times the terminal UI: a key press and its draw on the message screen.
+//!
+//! Large-file, end-to-end figures against tshark come from `scripts/bench.sh`; the terminal
+//! UI on a loading 1 GB capture from `scripts/bench-open.sh`.
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
@@ -490,4 +493,45 @@ fn export_frames(bencher: Bencher, name: &str) {
 #[divan::bench(args = FIXTURES)]
 fn export_ndjson(bencher: Bencher, name: &str) {
     export_bench(bencher, name, "ndjson");
+}
+
+/// `h2scope open`: a scroll key and the draw after it on the message screen (160x48) of
+/// the fixture's largest message, read schema-less: 70 KB, 4,400 hex dump lines.
+#[divan::bench]
+fn tui_message_scroll(bencher: Bencher) {
+    use h2scope::tui::app::Screen;
+    use h2scope::tui::model::Model;
+    use h2scope::tui::{App, event, feed};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::Event as Input;
+    let mut app = App::new(Model::new("bench", None), 160, 48);
+    let reader = CaptureReader::from_bytes(capture_bytes("grpc").to_vec()).unwrap();
+    feed::feed(reader, &feed::FeedOptions::default(), |u| {
+        app.update(u);
+        true
+    });
+    let (_, call, msg) = (0..app.model.total_calls())
+        .filter_map(|i| app.model.call(i).map(|c| (i, c)))
+        .flat_map(|(i, c)| {
+            let sizes: Vec<usize> = c
+                .messages()
+                .iter()
+                .map(|(_, m)| m.raw.as_ref().map_or(0, |r| r.bytes.len()))
+                .collect();
+            sizes.into_iter().enumerate().map(move |(k, n)| (n, i, k))
+        })
+        .max()
+        .unwrap();
+    app.view.open = Some(call);
+    app.view.screen = Screen::Message;
+    app.view.msg_sel = msg;
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let keys = event::keys("jk");
+    let mut n = 0;
+    bencher.bench_local(|| {
+        app.handle(&Input::Key(keys[n % 2]));
+        n += 1;
+        app.draw(&mut term).unwrap();
+    });
 }
