@@ -155,8 +155,22 @@ const MAX_CHUNK: usize = 1 << 20;
 /// Chunks waiting for the decoding thread while the collector finishes.
 const FINISH_CHUNKS: usize = 8;
 
+impl Chunks {
+    /// Tells the decoding thread that every batch has been taken (an empty chunk, which
+    /// `write` never sends).
+    fn end_of_batches(&mut self) {
+        if let ChunkTx::Reading(tx) = &self.tx {
+            // The decoding thread gone: nothing to tell.
+            let _ = tx.send(Vec::new());
+        }
+    }
+}
+
 impl Write for Chunks {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         // At most a megabyte a chunk (`write_all` sends the rest): the connection records
         // are written in runs as long as a chunk of theirs (16 MiB, or one large record),
         // and what waits in the channel is bounded by the number of chunks.
@@ -205,7 +219,16 @@ pub(super) fn export<W: Write>(
     };
     let (collector, held) = Collector::for_export(options, ndjson, pretty, writer);
     let json_text = collector.wants_json_text();
-    let (out, lines) = if held.is_some() {
+    // A held document sends no chunks: its sender is dropped now, so the drain below ends
+    // at once instead of waiting on it.
+    let held = match held {
+        Some(unused) => {
+            drop(unused);
+            true
+        }
+        None => false,
+    };
+    let (out, lines) = if held {
         (Some(out), None)
     } else {
         (None, Some((out, None)))
@@ -223,6 +246,10 @@ pub(super) fn export<W: Write>(
                         Event::Connection(c) => collector.connection(c),
                     }
                 }
+            }
+            // Every batch is in: the decoding thread stops draining at this marker.
+            if let Some(w) = collector.writer_mut() {
+                w.end_of_batches();
             }
             collector
         });
@@ -244,16 +271,13 @@ pub(super) fn export<W: Write>(
         forward.tx = None;
         // The worker still has the last batches, and the capture's end completes every
         // stream still open: write its chunks out as they come rather than let them pile
-        // up while waiting for it.
-        while !worker.is_finished() {
-            match forward
-                .chunks
-                .recv_timeout(std::time::Duration::from_millis(5))
-            {
-                Ok(chunk) => forward.write(chunk),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        // up while waiting for it, until its end marker (an empty chunk). With a held
+        // document, or a worker that panicked, no sender is left and this ends at once.
+        while let Ok(chunk) = forward.chunks.recv() {
+            if chunk.is_empty() {
+                break;
             }
+            forward.write(chunk);
         }
         let collector = match worker.join() {
             Ok(c) => c,
