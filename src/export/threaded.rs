@@ -295,21 +295,12 @@ pub(super) fn export<W: Write>(
             None => {
                 let mut collector = collector;
                 let (tx, finish_chunks) = mpsc::sync_channel(FINISH_CHUNKS);
-                match collector.writer_mut() {
-                    Some(w) => {
-                        // Drops the unbounded sender: the drain ends with its last chunk.
-                        w.tx = ChunkTx::Finishing(tx);
-                        while let Ok(chunk) = forward.chunks.recv() {
-                            forward.write(chunk);
-                        }
-                    }
-                    // Not reached (a held document took the other branch); the sender is
-                    // alive in the collector, so only what is there is taken.
-                    None => {
-                        while let Ok(chunk) = forward.chunks.try_recv() {
-                            forward.write(chunk);
-                        }
-                    }
+                // Everything the worker sent while reading was written above, up to its end
+                // marker, and it wrote nothing after it: the collector's writes now go through
+                // the bounded channel. (A held document, without a writer, took the other
+                // branch.)
+                if let Some(w) = collector.writer_mut() {
+                    w.tx = ChunkTx::Finishing(tx);
                 }
                 let finishing =
                     scope.spawn(move || collector.finish(capture, None::<io::Sink>, pretty));
