@@ -87,16 +87,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Characters in a full line of [`hexdump_line`] (16 bytes at an offset under 4 GiB): the
-/// message screen counts its rows without making them.
-pub const HEXDUMP_WIDTH: usize = HEXDUMP_FIXED + 16;
-/// A line's characters besides its ASCII column: offset (8), two spaces, the hex column
-/// (49), " |" and "|".
-const HEXDUMP_FIXED: usize = 8 + 2 + 49 + 3;
-
-/// Characters in the [`hexdump_line`] of `n` bytes (offset under 4 GiB).
+/// Characters in the [`hexdump_line`] of `n` bytes at an offset under 4 GiB: the offset
+/// (8), two spaces, the hex column (49), " |", the ASCII column (`n`) and "|". The message
+/// screen counts its rows without making them.
 pub fn hexdump_width(n: usize) -> usize {
-    HEXDUMP_FIXED + n
+    8 + 2 + 49 + 2 + n + 1
 }
 
 /// One `hexdump -C`-like line: the offset, up to 16 bytes in hex (a gap after the eighth),
@@ -154,7 +149,7 @@ mod tests {
             full,
             "00000010  30 31 32 33 34 35 36 37  38 39 00 7f ff 20 61 62  |0123456789... ab|"
         );
-        assert_eq!(full.len(), HEXDUMP_WIDTH);
+        assert_eq!(full.len(), hexdump_width(16));
         assert_eq!(hexdump_line(0, b"hi").len(), hexdump_width(2));
     }
 }

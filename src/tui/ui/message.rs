@@ -2,6 +2,8 @@
 
 use super::detail::{message_body, message_heading};
 use super::fmt;
+use crate::grpc::call::Message;
+use crate::reassembly::Dir;
 use crate::tui::app::ViewState;
 use crate::tui::model::{CallEntry, Model};
 use crate::tui::sanitize::sanitize;
@@ -88,8 +90,8 @@ impl<'a> MessageText<'a> {
     /// that holds it, else made and left there.
     pub fn new(c: &'a CallEntry, index: usize, sel: usize, width: u16, cache: &TextCache) -> Self {
         let key = (index, sel, width);
-        let bytes = c
-            .messages()
+        let msgs = c.messages();
+        let bytes = msgs
             .get(sel)
             .and_then(|(_, m)| m.raw.as_ref())
             .map_or(&[][..], |r| r.bytes.as_slice());
@@ -98,7 +100,7 @@ impl<'a> MessageText<'a> {
             _ => None,
         };
         let head = cached.unwrap_or_else(|| {
-            let head = Rc::new(Self::head(c, sel, width));
+            let head = Rc::new(Self::head(c, &msgs, sel, width));
             *cache.0.borrow_mut() = Some((key, Rc::clone(&head)));
             head
         });
@@ -110,8 +112,7 @@ impl<'a> MessageText<'a> {
     }
 
     /// The rows before the dump.
-    fn head(c: &CallEntry, sel: usize, width: u16) -> Vec<Line<'static>> {
-        let msgs = c.messages();
+    fn head(c: &CallEntry, msgs: &[(Dir, &Message)], sel: usize, width: u16) -> Vec<Line<'static>> {
         let Some((d, m)) = msgs.get(sel) else {
             return vec![Line::from("(no message)")];
         };
@@ -162,7 +163,7 @@ impl<'a> MessageText<'a> {
     pub fn len(&self) -> usize {
         let full = self.bytes.len() / 16;
         let last = self.bytes.len() % 16;
-        let dump = full * self.rows(fmt::HEXDUMP_WIDTH)
+        let dump = full * self.rows(fmt::hexdump_width(16))
             + if last > 0 {
                 self.rows(fmt::hexdump_width(last))
             } else {
@@ -181,7 +182,7 @@ impl<'a> MessageText<'a> {
         // Every dump line but the last has 16 bytes, so the same number of rows: the first
         // line on screen is found by division.
         let mut skip = skip.saturating_sub(self.head.len());
-        let per_line = self.rows(fmt::HEXDUMP_WIDTH);
+        let per_line = self.rows(fmt::hexdump_width(16));
         let full = self.bytes.len() / 16;
         let mut i = if skip >= full * per_line {
             skip -= full * per_line;
