@@ -34,6 +34,17 @@ pub enum CaptureAnomalyKind {
 }
 
 impl CaptureAnomalyKind {
+    /// Every kind, in the order docs/json.md lists them.
+    pub const ALL: &'static [CaptureAnomalyKind] = &[
+        CaptureAnomalyKind::UnsupportedLinkType,
+        CaptureAnomalyKind::SnaplenTruncated,
+        CaptureAnomalyKind::TruncatedRecord,
+        CaptureAnomalyKind::MalformedPacket,
+        CaptureAnomalyKind::IpFragment,
+        CaptureAnomalyKind::UnknownInterface,
+        CaptureAnomalyKind::UnknownBlock,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CaptureAnomalyKind::UnsupportedLinkType => "unsupported_link_type",

@@ -20,6 +20,7 @@
 // files), which allows it explicitly.
 #![deny(unsafe_code)]
 
+pub mod anomaly;
 pub mod capture;
 pub mod compact_json;
 pub mod connection;
@@ -31,4 +32,5 @@ pub mod limits;
 pub mod model;
 pub mod net;
 pub mod reassembly;
+pub mod role;
 pub mod tui;

@@ -25,6 +25,7 @@ pub mod detect;
 pub mod grpc;
 pub mod stream;
 
+use crate::anomaly::{Anomaly, AnomalyKind, Role};
 use crate::capture::Timestamp;
 use crate::http2::frame::{
     DecoderLimits, ErrorCode, Event, Frame, FrameDecoder, FrameHeader, FrameType, PREFACE,
@@ -155,7 +156,7 @@ pub struct ConnectionRecord {
     pub streams: u64,
     pub frames: Vec<FrameRecord>,
     pub frame_count: u64,
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
     /// TCP counters, oriented by the final roles.
     pub tcp: ConnStats,
 }
@@ -278,7 +279,7 @@ pub struct Connection {
     goaways: Vec<GoawayRecord>,
     frames: Vec<FrameRecord>,
     frame_count: u64,
-    anomalies: Vec<String>,
+    anomalies: Vec<Anomaly>,
     /// Flow-control accounting is meaningful only when the connection was seen from its start.
     track_windows: bool,
     packet: u64,
@@ -341,10 +342,19 @@ impl Connection {
         if self.swapped { d.reverse() } else { d }
     }
 
-    fn anomaly(&mut self, what: impl Into<String>) {
+    /// Files a connection anomaly, found while decoding the current packet.
+    fn anomaly(&mut self, a: Anomaly) {
         if self.anomalies.len() < MAX_CONN_ANOMALIES {
-            self.anomalies.push(what.into());
+            self.anomalies.push(Anomaly {
+                packet: self.packet,
+                ..a
+            });
         }
+    }
+
+    /// Files an anomaly that side `r` caused on stream `id`.
+    fn stream_anomaly(&mut self, kind: AnomalyKind, r: Dir, id: u32, text: String) {
+        self.anomaly(Anomaly::new(kind, text).by(role(r)).on(id));
     }
 
     /// Bytes of one direction (as reassembly names it), captured at `ts` in packet `packet`.
@@ -397,7 +407,13 @@ impl Connection {
                 }
             }
             State::Http2 => {
-                self.anomaly(format!("{len} bytes from the {} never captured", who(r)));
+                self.anomaly(
+                    Anomaly::new(
+                        AnomalyKind::TcpGap,
+                        format!("{len} bytes from the {} never captured", who(r)),
+                    )
+                    .by(role(r)),
+                );
                 self.with_decoder(r, sink, |dec, mut f| dec.gap(len, &mut f), ts);
             }
             _ => {}
@@ -716,7 +732,11 @@ impl Connection {
             side.expect_preface = false;
             if side.head != PREFACE {
                 self.anomaly(
-                    "the client did not send the HTTP/2 preface after 101 Switching Protocols",
+                    Anomaly::new(
+                        AnomalyKind::MissingPreface,
+                        "the client did not send the HTTP/2 preface after 101 Switching Protocols",
+                    )
+                    .by(Role::Client),
                 );
                 self.sides[r.index()].decoder =
                     Some(FrameDecoder::new_unsynchronized(self.config.frame_limits));
@@ -771,19 +791,32 @@ impl Connection {
                     side.window -= i64::from(header.length);
                     if side.window < 0 {
                         let w = side.window;
-                        self.anomaly(format!(
-                            "the {} sent DATA beyond the connection window ({w})",
-                            who(r)
-                        ));
+                        self.stream_anomaly(
+                            AnomalyKind::ConnectionWindowExceeded,
+                            r,
+                            header.stream_id,
+                            format!(
+                                "the {} sent DATA beyond the connection window ({w})",
+                                who(r)
+                            ),
+                        );
                     }
                 }
+                let packet = self.packet;
                 if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
                     s.data_frames[r.index()] += 1;
                     if let Some(w) = s.window.as_mut() {
                         w[r.index()] -= i64::from(header.length);
                         if w[r.index()] < 0 {
                             let w = w[r.index()];
-                            s.anomaly(format!("DATA beyond the stream window ({w})"));
+                            s.anomaly(
+                                Anomaly::new(
+                                    AnomalyKind::StreamWindowExceeded,
+                                    format!("DATA beyond the stream window ({w})"),
+                                ),
+                                role(r),
+                                packet,
+                            );
                         }
                     }
                 }
@@ -810,7 +843,14 @@ impl Connection {
             Event::DataGap { header, len } => {
                 if let Some(s) = self.streams.get_mut(&header.stream_id) {
                     s.lost_bytes[r.index()] += len;
-                    s.anomaly(format!("{len} bytes of DATA never captured"));
+                    s.anomaly(
+                        Anomaly::new(
+                            AnomalyKind::DataLost,
+                            format!("{len} bytes of DATA never captured"),
+                        ),
+                        role(r),
+                        self.packet,
+                    );
                     if let Some(g) = s.grpc.as_mut() {
                         g.lost(r, len, ts);
                     }
@@ -843,7 +883,7 @@ impl Connection {
                     who(r),
                     header.stream_id
                 );
-                self.unreadable_frame(r, ts, &header, what, sink);
+                self.unreadable_frame(r, ts, &header, AnomalyKind::MalformedFrame, what, sink);
             }
             Event::Lost { header, missing } => {
                 let what = format!(
@@ -852,7 +892,7 @@ impl Connection {
                     who(r),
                     header.stream_id
                 );
-                self.unreadable_frame(r, ts, &header, what, sink);
+                self.unreadable_frame(r, ts, &header, AnomalyKind::FrameLost, what, sink);
             }
             Event::Oversized { header } => {
                 let what = format!(
@@ -861,7 +901,7 @@ impl Connection {
                     header.length,
                     who(r)
                 );
-                self.unreadable_frame(r, ts, &header, what, sink);
+                self.unreadable_frame(r, ts, &header, AnomalyKind::FrameOversized, what, sink);
             }
             Event::Resync { skipped, at_start } => {
                 if at_start && skipped == 0 {
@@ -872,24 +912,38 @@ impl Connection {
                     self.sides[r.index()].hpack.lose_sync();
                     self.sides[r.index()].pending = None;
                 }
-                self.anomaly(format!(
-                    "{skipped} bytes from the {} skipped looking for a frame boundary{}",
-                    who(r),
-                    if at_start {
-                        " (joined mid-connection)"
-                    } else {
-                        ""
-                    }
-                ));
+                self.anomaly(
+                    Anomaly::new(
+                        AnomalyKind::ResyncSkipped,
+                        format!(
+                            "{skipped} bytes from the {} skipped looking for a frame boundary{}",
+                            who(r),
+                            if at_start {
+                                " (joined mid-connection)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )
+                    .by(role(r)),
+                );
             }
             Event::Truncated { header, missing } => {
                 let what = header.map_or("a frame header".to_string(), |h| {
                     format!("a {} frame on stream {}", h.kind.name(), h.stream_id)
                 });
-                self.anomaly(format!(
-                    "the {}'s bytes end inside {what} ({missing} bytes missing)",
-                    who(r)
-                ));
+                let mut a = Anomaly::new(
+                    AnomalyKind::TruncatedFrame,
+                    format!(
+                        "the {}'s bytes end inside {what} ({missing} bytes missing)",
+                        who(r)
+                    ),
+                )
+                .by(role(r));
+                if let Some(h) = header {
+                    a = a.on(h.stream_id);
+                }
+                self.anomaly(a);
             }
         }
     }
@@ -902,12 +956,13 @@ impl Connection {
         r: Dir,
         ts: Timestamp,
         header: &FrameHeader,
+        kind: AnomalyKind,
         what: String,
         sink: &mut S,
     ) {
         self.stream_mut(header.stream_id, ts, sink);
         self.record(r, ts, header);
-        self.anomaly(what);
+        self.anomaly(Anomaly::new(kind, what).by(role(r)).on(header.stream_id));
         if matches!(
             header.kind,
             FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
@@ -927,11 +982,11 @@ impl Connection {
             let id = p.stream_id;
             side.pending = None;
             side.hpack.lose_sync();
-            self.anomaly(format!(
-                    "{} frame on stream {} interrupted the header block of stream {id} (RFC 9113 §6.10)",
-                    header.kind.name(),
-                    header.stream_id
-                ));
+            self.stream_anomaly(AnomalyKind::HeaderBlockInterrupted, r, id, format!(
+                        "{} frame on stream {} interrupted the header block of stream {id} (RFC 9113 §6.10)",
+                        header.kind.name(),
+                        header.stream_id
+                    ));
         }
     }
 
@@ -982,7 +1037,13 @@ impl Connection {
                 // The oldest open stream goes out incomplete, to keep memory bounded.
                 if let Some((&old, _)) = self.streams.iter().next() {
                     self.finish_stream(old, sink);
-                    self.anomaly("too many open streams: the oldest was reported incomplete");
+                    self.anomaly(
+                        Anomaly::new(
+                            AnomalyKind::TooManyStreams,
+                            "too many open streams: the oldest was reported incomplete",
+                        )
+                        .on(old),
+                    );
                 }
             }
             let window = self.initial_stream_window();
@@ -1009,7 +1070,12 @@ impl Connection {
         sink: &mut S,
     ) {
         if let Some(rule) = crate::http2::frame::check_stream_id(header) {
-            self.anomaly(format!("{rule}, from the {}", who(r)));
+            self.stream_anomaly(
+                AnomalyKind::WrongStream,
+                r,
+                header.stream_id,
+                format!("{rule}, from the {}", who(r)),
+            );
         }
         match frame {
             Frame::Headers { fragment, .. } => {
@@ -1039,10 +1105,15 @@ impl Connection {
                             self.end_block(r, ts, sink);
                         }
                     }
-                    None => self.anomaly(format!(
-                        "CONTINUATION on stream {} without a header block (RFC 9113 §6.10)",
-                        header.stream_id
-                    )),
+                    None => self.stream_anomaly(
+                        AnomalyKind::OrphanContinuation,
+                        r,
+                        header.stream_id,
+                        format!(
+                            "CONTINUATION on stream {} without a header block (RFC 9113 §6.10)",
+                            header.stream_id
+                        ),
+                    ),
                 }
             }
             Frame::Settings { ack, settings } => {
@@ -1068,10 +1139,15 @@ impl Connection {
             }
             Frame::WindowUpdate { increment } => {
                 if increment == 0 {
-                    self.anomaly(format!(
-                        "WINDOW_UPDATE with increment 0 on stream {} (RFC 9113 §6.9)",
-                        header.stream_id
-                    ));
+                    self.stream_anomaly(
+                        AnomalyKind::ZeroWindowIncrement,
+                        r,
+                        header.stream_id,
+                        format!(
+                            "WINDOW_UPDATE with increment 0 on stream {} (RFC 9113 §6.9)",
+                            header.stream_id
+                        ),
+                    );
                 }
                 // A WINDOW_UPDATE from `r` widens the other side's send window.
                 let other = r.reverse().index();
@@ -1156,16 +1232,26 @@ impl Connection {
         let mut decoded = std::mem::take(&mut self.decoded);
         if block.oversized {
             self.sides[r.index()].hpack.lose_sync();
-            self.anomaly(format!(
-                "header block on stream {} larger than {} bytes: dropped",
-                block.stream_id, self.config.max_header_block
-            ));
+            self.stream_anomaly(
+                AnomalyKind::HeaderBlockOversized,
+                r,
+                block.stream_id,
+                format!(
+                    "header block on stream {} larger than {} bytes: dropped",
+                    block.stream_id, self.config.max_header_block
+                ),
+            );
         } else if let Err(e) = self.sides[r.index()].hpack.decode(bytes, &mut decoded) {
-            self.anomaly(format!(
-                "HPACK error in the {}'s header block on stream {}: {e}",
-                who(r),
-                block.stream_id
-            ));
+            self.stream_anomaly(
+                AnomalyKind::HpackError,
+                r,
+                block.stream_id,
+                format!(
+                    "HPACK error in the {}'s header block on stream {}: {e}",
+                    who(r),
+                    block.stream_id
+                ),
+            );
         }
         // Moved into a list of exactly their number (mem::take would hand over the
         // scratch's capacity and leave nothing to reuse).
@@ -1207,8 +1293,9 @@ impl Connection {
                 }
             }
             None => {
+                let packet = self.packet;
                 if let Some(s) = self.stream_mut(block.stream_id, ts, sink) {
-                    s.headers(r, fields, block.end_stream);
+                    s.headers(r, fields, block.end_stream, packet);
                 }
                 self.maybe_finish(block.stream_id, sink);
             }
@@ -1223,9 +1310,15 @@ impl Connection {
                 0x1 => self.sides[other].hpack.set_max_table_size_setting(value),
                 0x4 => {
                     if value > 0x7fff_ffff {
-                        self.anomaly(format!(
-                            "SETTINGS_INITIAL_WINDOW_SIZE {value} above 2^31-1 (RFC 9113 §6.5.2)"
-                        ));
+                        self.anomaly(
+                            Anomaly::new(
+                                AnomalyKind::InvalidSetting,
+                                format!(
+                                    "SETTINGS_INITIAL_WINDOW_SIZE {value} above 2^31-1 (RFC 9113 §6.5.2)"
+                                ),
+                            )
+                            .by(role(r)),
+                        );
                         continue;
                     }
                     // RFC 9113 §6.9.2: the change applies to every open stream's window.
@@ -1240,9 +1333,15 @@ impl Connection {
                 }
                 0x5 => {
                     if !(16_384..=16_777_215).contains(&value) {
-                        self.anomaly(format!(
-                            "SETTINGS_MAX_FRAME_SIZE {value} out of range (RFC 9113 §6.5.2)"
-                        ));
+                        self.anomaly(
+                            Anomaly::new(
+                                AnomalyKind::InvalidSetting,
+                                format!(
+                                    "SETTINGS_MAX_FRAME_SIZE {value} out of range (RFC 9113 §6.5.2)"
+                                ),
+                            )
+                            .by(role(r)),
+                        );
                     } else if let Some(d) = self.sides[other].decoder.as_mut() {
                         d.set_max_frame_size(value);
                     }
@@ -1277,7 +1376,13 @@ impl Connection {
             Some(p) => p.acked = Some(ts),
             None => {
                 if self.pings.len() < MAX_PINGS && !self.mid {
-                    self.anomaly("PING ACK without a matching PING");
+                    self.anomaly(
+                        Anomaly::new(
+                            AnomalyKind::UnmatchedPingAck,
+                            "PING ACK without a matching PING",
+                        )
+                        .by(role(r)),
+                    );
                 }
             }
         }
@@ -1386,10 +1491,15 @@ impl Connection {
         for r in [Dir::ClientToServer, Dir::ServerToClient] {
             self.with_decoder(r, sink, |dec, mut f| dec.finish(&mut f), tcp.end);
             if let Some(p) = self.sides[r.index()].pending.take() {
-                self.anomaly(format!(
-                    "the header block of stream {} never ended (no END_HEADERS)",
-                    p.stream_id
-                ));
+                self.stream_anomaly(
+                    AnomalyKind::UnterminatedHeaderBlock,
+                    r,
+                    p.stream_id,
+                    format!(
+                        "the header block of stream {} never ended (no END_HEADERS)",
+                        p.stream_id
+                    ),
+                );
             }
         }
         let ids: Vec<u32> = self.streams.keys().copied().collect();
@@ -1471,6 +1581,14 @@ fn swap_tcp(t: &mut ConnStats) {
     t.gap_bytes.swap(0, 1);
     t.retransmissions.swap(0, 1);
     t.out_of_order.swap(0, 1);
+}
+
+/// The role of side `r` (a direction already corrected for swapped roles).
+fn role(r: Dir) -> Role {
+    match r {
+        Dir::ClientToServer => Role::Client,
+        Dir::ServerToClient => Role::Server,
+    }
 }
 
 fn who(r: Dir) -> &'static str {

@@ -5,6 +5,7 @@
 //! are informational, the first other one is the response (a trailers-only response when
 //! it also ends the stream), and a later one carries the trailers.
 
+use crate::anomaly::{Anomaly, AnomalyKind, Role};
 use crate::capture::Timestamp;
 use crate::http2::frame::{ErrorCode, FrameType};
 use crate::http2::hpack::{HeaderField, Text};
@@ -50,7 +51,7 @@ pub struct Stream {
     /// Flow-control send windows per direction, when the connection was seen from its start.
     pub window: Option<[i64; 2]>,
     pub frames: Vec<FrameRecord>,
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
     /// Complete, and waiting a little for frames still in flight before it is reported.
     pub lingering: bool,
     /// The gRPC call this stream carries, once its content-type or first DATA says so.
@@ -98,14 +99,21 @@ impl Stream {
         self.reset.is_some() || (self.ended[0] && self.ended[1])
     }
 
-    pub fn anomaly(&mut self, what: impl Into<String>) {
+    /// Files an anomaly of this stream, caused by `from` and found in packet `packet`.
+    pub fn anomaly(&mut self, a: Anomaly, from: Role, packet: u64) {
         if self.anomalies.len() < MAX_STREAM_ANOMALIES {
-            self.anomalies.push(what.into());
+            self.anomalies.push(Anomaly {
+                from: Some(from),
+                packet,
+                stream_id: Some(self.id),
+                ..a
+            });
         }
     }
 
-    /// Files a decoded header block sent by `from`.
-    pub fn headers(&mut self, from: Dir, fields: Vec<HeaderField>, end_stream: bool) {
+    /// Files a decoded header block sent by `from`, completed in packet `packet`.
+    pub fn headers(&mut self, from: Dir, fields: Vec<HeaderField>, end_stream: bool, packet: u64) {
+        let extra = |text| Anomaly::new(AnomalyKind::ExtraHeaderBlock, text);
         match from {
             Dir::ClientToServer => {
                 if self.request_headers.is_none() {
@@ -113,7 +121,11 @@ impl Stream {
                 } else if self.request_trailers.is_none() {
                     self.request_trailers = Some(fields);
                 } else {
-                    self.anomaly("a third header block from the client (RFC 9113 §8.1)");
+                    self.anomaly(
+                        extra("a third header block from the client (RFC 9113 §8.1)"),
+                        Role::Client,
+                        packet,
+                    );
                 }
             }
             Dir::ServerToClient => {
@@ -125,7 +137,11 @@ impl Stream {
                 } else if self.trailers.is_none() {
                     self.trailers = Some(fields);
                 } else {
-                    self.anomaly("a header block after the trailers (RFC 9113 §8.1)");
+                    self.anomaly(
+                        extra("a header block after the trailers (RFC 9113 §8.1)"),
+                        Role::Server,
+                        packet,
+                    );
                 }
             }
         }

@@ -303,9 +303,12 @@ fn interrupted_header_block_is_an_anomaly() {
     let got = run(true, "10.0.0.1:40000", "10.0.0.2:80", &[(C2S, client)]);
     let c = &got.conns[0];
     assert!(
-        c.anomalies
-            .iter()
-            .any(|a| a.contains("interrupted the header block")),
+        c.anomalies.iter().any(
+            |a| a.kind == crate::anomaly::AnomalyKind::HeaderBlockInterrupted
+                && a.text.contains("interrupted the header block")
+                && a.stream_id == Some(1)
+                && a.from == Some(crate::anomaly::Role::Client)
+        ),
         "{:?}",
         c.anomalies
     );

@@ -1,6 +1,7 @@
 //! The export's serde types (documented field by field in `docs/json.md`) and their
 //! construction from decoding records.
 
+use crate::anomaly::Anomaly;
 use crate::capture::Timestamp;
 use crate::connection::{
     ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
@@ -96,6 +97,11 @@ pub struct Document {
     pub capture: CaptureInfo,
 }
 
+/// The version of the JSON output (docs/json.md), raised whenever a field changes meaning or
+/// type, or is removed (adding a field does not raise it). 1 was every release before the
+/// field existed; 2 made anomalies objects with a `kind`.
+pub const FORMAT_VERSION: u32 = 2;
+
 /// An NDJSON line: `{"type": kind, ...value}`.
 #[derive(Serialize)]
 pub(super) struct Tagged<'a, T: Serialize> {
@@ -107,6 +113,8 @@ pub(super) struct Tagged<'a, T: Serialize> {
 
 #[derive(Debug, Serialize)]
 pub struct CaptureInfo {
+    /// [`FORMAT_VERSION`]: which version of docs/json.md the output follows.
+    pub format_version: u32,
     pub source: String,
     pub format: &'static str,
     pub gzipped: bool,
@@ -367,7 +375,7 @@ pub struct StreamJson {
     pub reset: Option<ResetJson>,
     pub promised_by: Option<u32>,
     pub flow_control: Option<WindowsJson>,
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
     pub grpc: Option<GrpcJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<FrameJson>>,
@@ -944,7 +952,7 @@ pub struct ConnectionJson {
     pub goaway: Option<GoawayJson>,
     pub flow_control: Option<WindowsJson>,
     pub frame_count: u64,
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
     pub packets: u64,
     pub bytes_client: u64,
     pub bytes_server: u64,
@@ -1122,6 +1130,7 @@ impl BackendJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::anomaly::{AnomalyKind, Role};
     use crate::grpc::call::Raw;
     use proptest::prelude::*;
 
@@ -1190,7 +1199,11 @@ mod tests {
                 server_window: 65_535,
             }),
             anomalies: if full {
-                vec!["odd \u{7}".into()]
+                vec![
+                    Anomaly::new(AnomalyKind::DataLost, "odd \u{7}")
+                        .by(Role::Server)
+                        .on(1),
+                ]
             } else {
                 vec![]
             },
@@ -1335,7 +1348,11 @@ mod tests {
                 server_window: -1,
             }),
             frame_count: 12,
-            anomalies: if full { vec!["x\"y".into()] } else { vec![] },
+            anomalies: if full {
+                vec![Anomaly::new(AnomalyKind::TcpGap, "x\"y")]
+            } else {
+                vec![]
+            },
             packets: 100,
             bytes_client: 1,
             bytes_server: 2,

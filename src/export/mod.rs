@@ -717,6 +717,7 @@ impl CaptureInfo {
         error: Option<String>,
     ) -> Self {
         CaptureInfo {
+            format_version: json::FORMAT_VERSION,
             source,
             format: format_name(format),
             gzipped,

@@ -58,7 +58,7 @@ pub struct CallRecord {
     pub start: Timestamp,
     pub end: Timestamp,
     pub frames: Vec<FrameRecord>,
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<crate::anomaly::Anomaly>,
     /// The decoded call, for gRPC streams.
     pub grpc: Option<Call>,
 }

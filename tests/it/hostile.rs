@@ -194,13 +194,15 @@ fn count(lines: &Lines, kind: &str) -> usize {
     lines.counts.get(kind).copied().unwrap_or(0)
 }
 
-/// Every anomaly string of a document's connections and streams.
+/// The text of every anomaly of a document's connections and streams (each an object with
+/// a kind, checked to be one of the documented ones by `schema::anomaly_kinds_*`).
 fn anomalies(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for list in ["connections", "streams"] {
         for item in doc[list].as_array().into_iter().flatten() {
             for a in item["anomalies"].as_array().into_iter().flatten() {
-                out.push(a.as_str().unwrap_or_default().to_string());
+                assert!(a["kind"].is_string(), "an anomaly without a kind: {a}");
+                out.push(a["text"].as_str().unwrap_or_default().to_string());
             }
         }
     }

@@ -115,6 +115,14 @@ fn docs_json_md_matches_the_output() {
         .1
         .clone();
     sections.push(("connections[].frames[]".to_string(), frames));
+    // "connections[].anomalies[] has the same fields" as streams[].anomalies[].
+    let anomaly = sections
+        .iter()
+        .find(|(p, _)| p == "streams[].anomalies[]")
+        .expect("streams[].anomalies[] documented")
+        .1
+        .clone();
+    sections.push(("connections[].anomalies[]".to_string(), anomaly));
 
     let capture = support::root().join("fixtures/h2c-nghttp-lo.pcap");
     let doc = support::export_with(&capture, &["--frames"]);
@@ -149,6 +157,26 @@ fn docs_json_md_matches_the_output() {
     );
     let raw = support::export_with(&grpc, &["--frames"]);
     check(&raw, &sections, &["streams[].grpc.request_messages[].raw"]);
+
+    // Anomaly objects, on the gRPC fixture with one packet in ten dropped (gaps, lost DATA,
+    // resynchronisations): no clean fixture has any.
+    let damaged = support::damage::Capture::read(&grpc).damage(support::damage::Damage {
+        drop: 0.1,
+        duplicate: 0.0,
+        reorder: 0.0,
+        truncate: 0.0,
+        // A seed whose losses fall inside DATA frames too, for stream anomalies.
+        seed: 8,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let lossy = dir.path().join("lossy.pcap");
+    std::fs::write(&lossy, damaged.capture.write()).unwrap();
+    let doc = support::export_with(&lossy, &["--frames"]);
+    check(
+        &doc,
+        &sections,
+        &["connections[].anomalies[]", "streams[].anomalies[]"],
+    );
 
     // Without --frames, the same objects lack only `frames`.
     let plain = support::export(&capture);
@@ -196,4 +224,63 @@ fn ndjson_records_are_the_documented_objects() {
     let doc = support::export(&capture);
     let streams = kinds.iter().filter(|k| *k == "stream").count();
     assert_eq!(streams, doc["streams"].as_array().unwrap().len());
+}
+
+/// The rows of the table under the heading `## {heading}`: each row's cells, trimmed.
+fn table_under(heading: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(support::root().join("docs/json.md")).unwrap();
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            inside = h == heading;
+            continue;
+        }
+        if let (true, Some(row)) = (inside, line.strip_prefix('|')) {
+            let cells: Vec<String> = row.split('|').map(|c| c.trim().to_string()).collect();
+            if !cells[0].contains("---") && cells[0] != "kind" {
+                rows.push(cells);
+            }
+        }
+    }
+    rows
+}
+
+#[test]
+fn anomaly_kinds_are_the_documented_ones() {
+    use h2scope::anomaly::AnomalyKind;
+    let documented: Vec<(String, String)> = table_under("Anomaly kinds")
+        .into_iter()
+        .map(|r| (r[0].trim_matches('`').to_string(), r[1].clone()))
+        .collect();
+    let actual: Vec<(String, String)> = AnomalyKind::ALL
+        .iter()
+        .map(|k| (k.code().to_string(), k.severity().as_str().to_string()))
+        .collect();
+    assert_eq!(
+        documented, actual,
+        "docs/json.md's Anomaly kinds and src/anomaly.rs differ"
+    );
+}
+
+#[test]
+fn capture_anomaly_kinds_are_the_documented_ones() {
+    use h2scope::engine::CaptureAnomalyKind;
+    let text = std::fs::read_to_string(support::root().join("docs/json.md")).unwrap();
+    // The paragraph that starts "Kinds:" in the `capture.anomalies[]` section names each
+    // kind in backticks, first thing in its clause.
+    let section = text
+        .split("## `capture.anomalies[]`")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    let para = section.split("Kinds:").nth(1).unwrap();
+    let documented: Vec<&str> = para
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    let actual: Vec<&str> = CaptureAnomalyKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(documented, actual);
 }

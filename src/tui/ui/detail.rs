@@ -159,7 +159,7 @@ pub fn header_lines(model: &Model, c: &CallEntry) -> Vec<Line<'static>> {
         out.push(section("Anomalies"));
         for a in &r.anomalies {
             out.push(Line::from(Span::styled(
-                format!("  {}", sanitize(a)),
+                format!("  {}", sanitize(&a.text)),
                 Style::new().fg(Color::Yellow),
             )));
         }
