@@ -348,44 +348,233 @@ pub struct WindowsJson {
     pub server_window: i64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct StreamJson {
-    pub connection: u64,
-    pub stream_id: u32,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub authority: Option<String>,
-    pub scheme: Option<String>,
-    pub status: Option<u16>,
-    pub request_headers: Option<Headers>,
-    pub informational: Vec<Headers>,
-    pub response_headers: Option<Headers>,
-    pub trailers: Option<Headers>,
-    pub request_trailers: Option<Headers>,
-    pub request_bytes: u64,
-    pub response_bytes: u64,
-    pub request_data_frames: u64,
-    pub response_data_frames: u64,
-    pub start: f64,
-    pub end: f64,
-    pub duration_ms: f64,
-    pub complete: bool,
-    pub reset: Option<ResetJson>,
-    pub promised_by: Option<u32>,
-    pub flow_control: Option<WindowsJson>,
-    pub anomalies: Vec<Anomaly>,
-    pub grpc: Option<GrpcJson>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frames: Option<Vec<FrameJson>>,
-}
-
-/// A record that the compact outputs write by hand (the derived `Serialize` stays for
-/// `--pretty` and is what the hand-written bytes are tested against).
+/// A record that the compact outputs write without serde (its `Serialize` stays for
+/// `--pretty` and is what the compact bytes are tested against). Both come from one field
+/// list in [`record!`].
 pub trait Members {
     /// The members as compact JSON, without the braces.
     fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error>;
+}
+
+/// Declares an exported record from one list of fields: the struct, its `Serialize` (for
+/// `--pretty` and held documents) and its [`Members`] (the compact writer), so a field is
+/// added, renamed or moved in one line and both writers follow. Each field names the
+/// function of [`put`] that writes its value compactly; serde writes it through the field
+/// type's own `Serialize`. Fields after `optional:` (each an `Option`) are left out when
+/// `None`, as serde's `skip_serializing_if = "Option::is_none"` does.
+///
+/// Why not serde alone: every stream of a capture goes through the compact writer, and
+/// serde's generic path (a call, a key copy and an `Option` dispatch per member) was a
+/// third of an export without bodies; the keys here are `concat!`ed constants.
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(#[doc = $doc0:literal])*
+            pub $f0:ident: $t0:ty => $p0:path,
+            $(
+                $(#[doc = $doc:literal])*
+                pub $f:ident: $t:ty => $p:path,
+            )*
+            $(
+                optional:
+                $(
+                    $(#[doc = $odoc:literal])*
+                    pub $o:ident: $ot:ty => $op:path,
+                )*
+            )?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $name {
+            $(#[doc = $doc0])*
+            pub $f0: $t0,
+            $(
+                $(#[doc = $doc])*
+                pub $f: $t,
+            )*
+            $($(
+                $(#[doc = $odoc])*
+                pub $o: $ot,
+            )*)?
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                // serde_json takes a length of 0 for an empty object: count the members.
+                let len = [stringify!($f0) $(, stringify!($f))*].len()
+                    $($( + usize::from(self.$o.is_some()) )*)?;
+                let mut st = s.serialize_struct(stringify!($name), len)?;
+                st.serialize_field(stringify!($f0), &self.$f0)?;
+                $(st.serialize_field(stringify!($f), &self.$f)?;)*
+                $($(
+                    match &self.$o {
+                        Some(v) => st.serialize_field(stringify!($o), v)?,
+                        None => st.skip_field(stringify!($o))?,
+                    }
+                )*)?
+                st.end()
+            }
+        }
+
+        impl Members for $name {
+            fn write_members(
+                &self,
+                out: &mut Vec<u8>,
+            ) -> Result<(), crate::compact_json::Error> {
+                out.extend_from_slice(concat!("\"", stringify!($f0), "\":").as_bytes());
+                $p0(out, &self.$f0)?;
+                $(
+                    out.extend_from_slice(concat!(",\"", stringify!($f), "\":").as_bytes());
+                    $p(out, &self.$f)?;
+                )*
+                $($(
+                    if let Some(v) = &self.$o {
+                        out.extend_from_slice(concat!(",\"", stringify!($o), "\":").as_bytes());
+                        $op(out, v)?;
+                    }
+                )*)?
+                Ok(())
+            }
+        }
+    };
+}
+
+/// The compact writers [`record!`] fields name: each writes one value as compact JSON,
+/// exactly as `compact_json::to_vec` would (tests hold the two to the same bytes).
+pub mod put {
+    use super::{FrameJson, Headers, JsonText, Members, RawJson, write_array, write_object};
+    use crate::compact_json::{self, Error};
+    use serde::Serialize;
+
+    pub fn int<I: itoa::Integer + Copy>(out: &mut Vec<u8>, v: &I) -> Result<(), Error> {
+        compact_json::write_int(out, *v);
+        Ok(())
+    }
+
+    pub fn float(out: &mut Vec<u8>, v: &f64) -> Result<(), Error> {
+        compact_json::write_f64(out, *v);
+        Ok(())
+    }
+
+    pub fn boolean(out: &mut Vec<u8>, v: &bool) -> Result<(), Error> {
+        out.extend_from_slice(if *v { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    pub fn text<T: AsRef<str> + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
+        compact_json::write_str(out, v.as_ref());
+        Ok(())
+    }
+
+    /// `null`, or the value as `put` writes it.
+    pub fn opt<T>(
+        out: &mut Vec<u8>,
+        v: &Option<T>,
+        put: impl FnOnce(&mut Vec<u8>, &T) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match v {
+            Some(v) => put(out, v),
+            None => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+        }
+    }
+
+    pub fn opt_text<T: AsRef<str>>(out: &mut Vec<u8>, v: &Option<T>) -> Result<(), Error> {
+        opt(out, v, |out, v| text(out, v))
+    }
+
+    pub fn opt_int<I: itoa::Integer + Copy>(out: &mut Vec<u8>, v: &Option<I>) -> Result<(), Error> {
+        opt(out, v, int)
+    }
+
+    pub fn opt_float(out: &mut Vec<u8>, v: &Option<f64>) -> Result<(), Error> {
+        opt(out, v, float)
+    }
+
+    /// Through serde (nested objects that are not on the hot path).
+    pub fn serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
+        compact_json::to_vec(out, v)
+    }
+
+    pub fn headers(out: &mut Vec<u8>, v: &Headers) -> Result<(), Error> {
+        super::write_headers(out, &v.0);
+        Ok(())
+    }
+
+    pub fn opt_headers(out: &mut Vec<u8>, v: &Option<Headers>) -> Result<(), Error> {
+        opt(out, v, headers)
+    }
+
+    pub fn header_lists(out: &mut Vec<u8>, v: &[Headers]) -> Result<(), Error> {
+        write_array(out, v, headers)
+    }
+
+    pub fn object<T: Members>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
+        write_object(out, None, v)
+    }
+
+    pub fn opt_object<T: Members>(out: &mut Vec<u8>, v: &Option<T>) -> Result<(), Error> {
+        opt(out, v, object)
+    }
+
+    pub fn objects<T: Members>(out: &mut Vec<u8>, v: &[T]) -> Result<(), Error> {
+        write_array(out, v, object)
+    }
+
+    pub fn frames(out: &mut Vec<u8>, v: &[FrameJson]) -> Result<(), Error> {
+        FrameJson::write_all(out, v)
+    }
+
+    pub fn json_text(out: &mut Vec<u8>, v: &Option<JsonText>) -> Result<(), Error> {
+        JsonText::write(out, v.as_ref())
+    }
+
+    pub fn raw(out: &mut Vec<u8>, v: &Option<RawJson>) -> Result<(), Error> {
+        opt(out, v, |out, r| {
+            r.0.write_json(out);
+            Ok(())
+        })
+    }
+}
+
+record! {
+    /// One HTTP/2 stream (docs/json.md, `streams[]`).
+    pub struct StreamJson {
+        pub connection: u64 => put::int,
+        pub stream_id: u32 => put::int,
+        pub client: Endpoint => put::serde,
+        pub server: Endpoint => put::serde,
+        pub method: Option<String> => put::opt_text,
+        pub path: Option<String> => put::opt_text,
+        pub authority: Option<String> => put::opt_text,
+        pub scheme: Option<String> => put::opt_text,
+        pub status: Option<u16> => put::opt_int,
+        pub request_headers: Option<Headers> => put::opt_headers,
+        pub informational: Vec<Headers> => put::header_lists,
+        pub response_headers: Option<Headers> => put::opt_headers,
+        pub trailers: Option<Headers> => put::opt_headers,
+        pub request_trailers: Option<Headers> => put::opt_headers,
+        pub request_bytes: u64 => put::int,
+        pub response_bytes: u64 => put::int,
+        pub request_data_frames: u64 => put::int,
+        pub response_data_frames: u64 => put::int,
+        pub start: f64 => put::float,
+        pub end: f64 => put::float,
+        pub duration_ms: f64 => put::float,
+        pub complete: bool => put::boolean,
+        pub reset: Option<ResetJson> => put::serde,
+        pub promised_by: Option<u32> => put::opt_int,
+        pub flow_control: Option<WindowsJson> => put::serde,
+        pub anomalies: Vec<Anomaly> => put::serde,
+        pub grpc: Option<GrpcJson> => put::opt_object,
+        optional:
+        pub frames: Option<Vec<FrameJson>> => put::frames,
+    }
 }
 
 /// `{members}`, or with `kind` the NDJSON line's object `{"type":kind,members}` (what
@@ -406,38 +595,6 @@ pub(super) fn write_object(
     Ok(())
 }
 
-fn opt_str(out: &mut Vec<u8>, v: Option<&str>) {
-    match v {
-        Some(v) => crate::compact_json::write_str(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-fn opt_int<I: itoa::Integer>(out: &mut Vec<u8>, v: Option<I>) {
-    match v {
-        Some(v) => crate::compact_json::write_int(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-fn opt_f64(out: &mut Vec<u8>, v: Option<f64>) {
-    match v {
-        Some(v) => crate::compact_json::write_f64(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-fn opt_headers(out: &mut Vec<u8>, v: &Option<Headers>) {
-    match v {
-        Some(h) => write_headers(out, &h.0),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-fn write_bool(out: &mut Vec<u8>, v: bool) {
-    out.extend_from_slice(if v { b"true" } else { b"false" });
-}
-
 /// `[a,b,...]`, each item written by `write`.
 fn write_array<T, E>(
     out: &mut Vec<u8>,
@@ -453,38 +610,6 @@ fn write_array<T, E>(
     }
     out.push(b']');
     Ok(())
-}
-
-impl Members for GrpcJson {
-    /// By hand as for [`StreamJson`], and held to the same bytes in the same tests.
-    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{to_vec, write_str};
-        out.extend_from_slice(b"\"service\":");
-        opt_str(out, self.service.as_deref());
-        out.extend_from_slice(b",\"method\":");
-        opt_str(out, self.method.as_deref());
-        out.extend_from_slice(b",\"inferred\":");
-        write_bool(out, self.inferred);
-        out.extend_from_slice(b",\"protocol\":");
-        write_str(out, &self.protocol);
-        out.extend_from_slice(b",\"encoding\":");
-        opt_str(out, self.encoding.as_deref());
-        out.extend_from_slice(b",\"status\":");
-        opt_int(out, self.status);
-        out.extend_from_slice(b",\"status_name\":");
-        opt_str(out, self.status_name);
-        out.extend_from_slice(b",\"message\":");
-        opt_str(out, self.message.as_deref());
-        out.extend_from_slice(b",\"status_details\":");
-        to_vec(out, &self.status_details)?;
-        out.extend_from_slice(b",\"request_messages\":");
-        MessageJson::write_all(out, &self.request_messages)?;
-        out.extend_from_slice(b",\"response_messages\":");
-        MessageJson::write_all(out, &self.response_messages)?;
-        out.extend_from_slice(b",\"error\":");
-        opt_str(out, self.error.as_deref());
-        Ok(())
-    }
 }
 
 impl FrameJson {
@@ -535,140 +660,36 @@ impl FrameJson {
     }
 }
 
-impl MessageJson {
-    /// `[...]` of the messages as compact JSON, by hand as [`StreamJson`]'s `write_members`.
-    fn write_all(out: &mut Vec<u8>, all: &[MessageJson]) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{write_f64, write_int};
-        write_array(out, all, |out, m| {
-            out.extend_from_slice(b"{\"index\":");
-            write_int(out, m.index);
-            out.extend_from_slice(b",\"ts\":");
-            write_f64(out, m.ts);
-            out.extend_from_slice(b",\"size\":");
-            write_int(out, m.size);
-            out.extend_from_slice(b",\"compressed\":");
-            write_bool(out, m.compressed);
-            out.extend_from_slice(b",\"json\":");
-            JsonText::write(out, m.json.as_ref())?;
-            out.extend_from_slice(b",\"raw\":");
-            match &m.raw {
-                None => out.extend_from_slice(b"null"),
-                Some(r) => r.0.write_json(out),
-            }
-            out.extend_from_slice(b",\"error\":");
-            opt_str(out, m.error.as_deref());
-            out.push(b'}');
-            Ok(())
-        })
+record! {
+    /// A gRPC call (see `grpc::call`; docs/json.md, `streams[].grpc`).
+    pub struct GrpcJson {
+        pub service: Option<String> => put::opt_text,
+        pub method: Option<String> => put::opt_text,
+        pub inferred: bool => put::boolean,
+        pub protocol: String => put::text,
+        pub encoding: Option<String> => put::opt_text,
+        pub status: Option<u32> => put::opt_int,
+        pub status_name: Option<&'static str> => put::opt_text,
+        pub message: Option<String> => put::opt_text,
+        pub status_details: Option<Value> => put::serde,
+        pub request_messages: Vec<MessageJson> => put::objects,
+        pub response_messages: Vec<MessageJson> => put::objects,
+        pub error: Option<String> => put::opt_text,
     }
 }
 
-impl Members for StreamJson {
-    /// The record's members as compact JSON, without the braces: what
-    /// `compact_json::to_vec` writes between them (a test holds the two to the same bytes on
-    /// synthetic records, and `cli::the_compact_writer_writes_what_serde_json_writes` on
-    /// every fixture). Written by hand because every stream goes through here: the derived
-    /// impl made a serde call, a key copy and an `Option` dispatch per member, a third of
-    /// an export without bodies. Nested objects still go through serde.
-    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{to_vec, write_f64, write_int};
-        out.extend_from_slice(b"\"connection\":");
-        write_int(out, self.connection);
-        out.extend_from_slice(b",\"stream_id\":");
-        write_int(out, self.stream_id);
-        out.extend_from_slice(b",\"client\":");
-        to_vec(out, &self.client)?;
-        out.extend_from_slice(b",\"server\":");
-        to_vec(out, &self.server)?;
-        out.extend_from_slice(b",\"method\":");
-        opt_str(out, self.method.as_deref());
-        out.extend_from_slice(b",\"path\":");
-        opt_str(out, self.path.as_deref());
-        out.extend_from_slice(b",\"authority\":");
-        opt_str(out, self.authority.as_deref());
-        out.extend_from_slice(b",\"scheme\":");
-        opt_str(out, self.scheme.as_deref());
-        out.extend_from_slice(b",\"status\":");
-        opt_int(out, self.status);
-        out.extend_from_slice(b",\"request_headers\":");
-        opt_headers(out, &self.request_headers);
-        out.extend_from_slice(b",\"informational\":");
-        let written: Result<(), std::convert::Infallible> =
-            write_array(out, &self.informational, |out, h| {
-                write_headers(out, &h.0);
-                Ok(())
-            });
-        let Ok(()) = written;
-        out.extend_from_slice(b",\"response_headers\":");
-        opt_headers(out, &self.response_headers);
-        out.extend_from_slice(b",\"trailers\":");
-        opt_headers(out, &self.trailers);
-        out.extend_from_slice(b",\"request_trailers\":");
-        opt_headers(out, &self.request_trailers);
-        out.extend_from_slice(b",\"request_bytes\":");
-        write_int(out, self.request_bytes);
-        out.extend_from_slice(b",\"response_bytes\":");
-        write_int(out, self.response_bytes);
-        out.extend_from_slice(b",\"request_data_frames\":");
-        write_int(out, self.request_data_frames);
-        out.extend_from_slice(b",\"response_data_frames\":");
-        write_int(out, self.response_data_frames);
-        out.extend_from_slice(b",\"start\":");
-        write_f64(out, self.start);
-        out.extend_from_slice(b",\"end\":");
-        write_f64(out, self.end);
-        out.extend_from_slice(b",\"duration_ms\":");
-        write_f64(out, self.duration_ms);
-        out.extend_from_slice(b",\"complete\":");
-        write_bool(out, self.complete);
-        out.extend_from_slice(b",\"reset\":");
-        to_vec(out, &self.reset)?;
-        out.extend_from_slice(b",\"promised_by\":");
-        opt_int(out, self.promised_by);
-        out.extend_from_slice(b",\"flow_control\":");
-        to_vec(out, &self.flow_control)?;
-        out.extend_from_slice(b",\"anomalies\":");
-        to_vec(out, &self.anomalies)?;
-        out.extend_from_slice(b",\"grpc\":");
-        match &self.grpc {
-            Some(g) => write_object(out, None, g)?,
-            None => out.extend_from_slice(b"null"),
-        }
-        if let Some(frames) = &self.frames {
-            out.extend_from_slice(b",\"frames\":");
-            FrameJson::write_all(out, frames)?;
-        }
-        Ok(())
+record! {
+    /// One gRPC message (docs/json.md, `streams[].grpc.request_messages[]`).
+    pub struct MessageJson {
+        pub index: u32 => put::int,
+        pub ts: f64 => put::float,
+        pub size: u32 => put::int,
+        pub compressed: bool => put::boolean,
+        /// Decoded through a schema.
+        pub json: Option<JsonText> => put::json_text,
+        pub raw: Option<RawJson> => put::raw,
+        pub error: Option<String> => put::opt_text,
     }
-}
-
-/// A gRPC call (see `grpc::call`).
-#[derive(Debug, Serialize)]
-pub struct GrpcJson {
-    pub service: Option<String>,
-    pub method: Option<String>,
-    pub inferred: bool,
-    pub protocol: String,
-    pub encoding: Option<String>,
-    pub status: Option<u32>,
-    pub status_name: Option<&'static str>,
-    pub message: Option<String>,
-    pub status_details: Option<Value>,
-    pub request_messages: Vec<MessageJson>,
-    pub response_messages: Vec<MessageJson>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MessageJson {
-    pub index: u32,
-    pub ts: f64,
-    pub size: u32,
-    pub compressed: bool,
-    /// Decoded through a schema.
-    pub json: Option<JsonText>,
-    pub raw: Option<RawJson>,
-    pub error: Option<String>,
 }
 
 /// A schema-less message, written as `{"base64":…,"fields":…}` from its bytes: the base64
@@ -848,12 +869,14 @@ impl StreamJson {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct PingJson {
-    pub from: &'static str,
-    pub sent: f64,
-    pub acked: Option<f64>,
-    pub rtt_ms: Option<f64>,
+record! {
+    /// A PING and its round trip (docs/json.md, `connections[].pings[]`).
+    pub struct PingJson {
+        pub from: &'static str => put::text,
+        pub sent: f64 => put::float,
+        pub acked: Option<f64> => put::opt_float,
+        pub rtt_ms: Option<f64> => put::opt_float,
+    }
 }
 
 impl PingJson {
@@ -934,102 +957,34 @@ impl TcpDetail {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct ConnectionJson {
-    pub id: u64,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    pub protocol: &'static str,
-    pub joined_mid_connection: bool,
-    pub h2c_upgrade: bool,
-    pub tunnel: Option<String>,
-    pub tls: Option<TlsJson>,
-    pub start: f64,
-    pub end: f64,
-    pub streams: u64,
-    pub settings: SettingsJson,
-    pub pings: Vec<PingJson>,
-    pub goaway: Option<GoawayJson>,
-    pub flow_control: Option<WindowsJson>,
-    pub frame_count: u64,
-    pub anomalies: Vec<Anomaly>,
-    pub packets: u64,
-    pub bytes_client: u64,
-    pub bytes_server: u64,
-    pub gaps: u64,
-    pub close: &'static str,
-    pub tcp: TcpDetail,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frames: Option<Vec<FrameJson>>,
-}
-
-impl Members for ConnectionJson {
-    /// The record's members as compact JSON, without the braces, by hand as for
-    /// [`StreamJson`] and held to serde's bytes the same ways.
-    fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{to_vec, write_f64, write_int, write_str};
-        out.extend_from_slice(b"\"id\":");
-        write_int(out, self.id);
-        out.extend_from_slice(b",\"client\":");
-        to_vec(out, &self.client)?;
-        out.extend_from_slice(b",\"server\":");
-        to_vec(out, &self.server)?;
-        out.extend_from_slice(b",\"protocol\":");
-        write_str(out, self.protocol);
-        out.extend_from_slice(b",\"joined_mid_connection\":");
-        write_bool(out, self.joined_mid_connection);
-        out.extend_from_slice(b",\"h2c_upgrade\":");
-        write_bool(out, self.h2c_upgrade);
-        out.extend_from_slice(b",\"tunnel\":");
-        opt_str(out, self.tunnel.as_deref());
-        out.extend_from_slice(b",\"tls\":");
-        to_vec(out, &self.tls)?;
-        out.extend_from_slice(b",\"start\":");
-        write_f64(out, self.start);
-        out.extend_from_slice(b",\"end\":");
-        write_f64(out, self.end);
-        out.extend_from_slice(b",\"streams\":");
-        write_int(out, self.streams);
-        out.extend_from_slice(b",\"settings\":");
-        to_vec(out, &self.settings)?;
-        out.extend_from_slice(b",\"pings\":");
-        write_array(out, &self.pings, |out, p| {
-            out.extend_from_slice(b"{\"from\":");
-            write_str(out, p.from);
-            out.extend_from_slice(b",\"sent\":");
-            write_f64(out, p.sent);
-            out.extend_from_slice(b",\"acked\":");
-            opt_f64(out, p.acked);
-            out.extend_from_slice(b",\"rtt_ms\":");
-            opt_f64(out, p.rtt_ms);
-            out.push(b'}');
-            Ok(())
-        })?;
-        out.extend_from_slice(b",\"goaway\":");
-        to_vec(out, &self.goaway)?;
-        out.extend_from_slice(b",\"flow_control\":");
-        to_vec(out, &self.flow_control)?;
-        out.extend_from_slice(b",\"frame_count\":");
-        write_int(out, self.frame_count);
-        out.extend_from_slice(b",\"anomalies\":");
-        to_vec(out, &self.anomalies)?;
-        out.extend_from_slice(b",\"packets\":");
-        write_int(out, self.packets);
-        out.extend_from_slice(b",\"bytes_client\":");
-        write_int(out, self.bytes_client);
-        out.extend_from_slice(b",\"bytes_server\":");
-        write_int(out, self.bytes_server);
-        out.extend_from_slice(b",\"gaps\":");
-        write_int(out, self.gaps);
-        out.extend_from_slice(b",\"close\":");
-        write_str(out, self.close);
-        out.extend_from_slice(b",\"tcp\":");
-        to_vec(out, &self.tcp)?;
-        if let Some(frames) = &self.frames {
-            out.extend_from_slice(b",\"frames\":");
-            FrameJson::write_all(out, frames)?;
-        }
-        Ok(())
+record! {
+    /// One TCP connection (docs/json.md, `connections[]`).
+    pub struct ConnectionJson {
+        pub id: u64 => put::int,
+        pub client: Endpoint => put::serde,
+        pub server: Endpoint => put::serde,
+        pub protocol: &'static str => put::text,
+        pub joined_mid_connection: bool => put::boolean,
+        pub h2c_upgrade: bool => put::boolean,
+        pub tunnel: Option<String> => put::opt_text,
+        pub tls: Option<TlsJson> => put::serde,
+        pub start: f64 => put::float,
+        pub end: f64 => put::float,
+        pub streams: u64 => put::int,
+        pub settings: SettingsJson => put::serde,
+        pub pings: Vec<PingJson> => put::objects,
+        pub goaway: Option<GoawayJson> => put::serde,
+        pub flow_control: Option<WindowsJson> => put::serde,
+        pub frame_count: u64 => put::int,
+        pub anomalies: Vec<Anomaly> => put::serde,
+        pub packets: u64 => put::int,
+        pub bytes_client: u64 => put::int,
+        pub bytes_server: u64 => put::int,
+        pub gaps: u64 => put::int,
+        pub close: &'static str => put::text,
+        pub tcp: TcpDetail => put::serde,
+        optional:
+        pub frames: Option<Vec<FrameJson>> => put::frames,
     }
 }
 
