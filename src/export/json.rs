@@ -350,7 +350,7 @@ pub struct WindowsJson {
 
 /// A record that the compact outputs write without serde (its `Serialize` stays for
 /// `--pretty` and is what the compact bytes are tested against). Both come from one field
-/// list in [`record!`].
+/// list in `record!`.
 pub trait Members {
     /// The members as compact JSON, without the braces.
     fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error>;
@@ -442,7 +442,7 @@ macro_rules! record {
     };
 }
 
-/// The compact writers [`record!`] fields name: each writes one value as compact JSON,
+/// The compact writers `record!` fields name: each writes one value as compact JSON,
 /// exactly as `compact_json::to_vec` would (tests hold the two to the same bytes).
 pub mod put {
     use super::{FrameJson, Headers, JsonText, Members, RawJson, write_array, write_object};
