@@ -19,6 +19,8 @@
 // Unsafe code is confined to `capture::live` (OS-shared memory: the capture ring, mapped
 // files), which allows it explicitly.
 #![deny(unsafe_code)]
+// Where unsafe is allowed, each block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod anomaly;
 pub mod capture;

@@ -13,6 +13,18 @@
 //! bound: buffered bytes per direction and in total, the number of live connections (the
 //! oldest idle ones are evicted, and counted), and idle time are all limited by [`Config`].
 
+// Panic-freedom is checked, not hoped for: no indexing or slicing that can fail, no unwraps.
+// Tests may index their own fixtures.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 mod half;
 mod seq;
 
@@ -49,6 +61,15 @@ impl Dir {
         match self {
             Dir::ClientToServer => Dir::ServerToClient,
             Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+
+    /// This direction's item of a per-direction pair (no index to check).
+    pub fn of<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [c, s] = pair;
+        match self {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
         }
     }
 }
@@ -409,12 +430,11 @@ impl Reassembler {
         } else {
             Dir::ServerToClient
         };
-        let d = dir.index();
         flow.last_packet = self.packets;
         flow.last = at;
         let st = &mut flow.stats;
-        st.packets[d] += 1;
-        st.wire_bytes[d] += u64::from(wire_len);
+        *dir.of(&mut st.packets) += 1;
+        *dir.of(&mut st.wire_bytes) += u64::from(wire_len);
         st.end = st.end.max(ts);
         if syn_only && flow.client_isn.is_none() && dir == Dir::ClientToServer {
             flow.client_isn = Some(seg.seq);
@@ -422,7 +442,7 @@ impl Reassembler {
         if flow.closed.is_some() {
             // Trailing packets after FIN/RST: counted above, no more data.
             if !seg.payload.is_empty() {
-                st.retransmissions[d] += 1;
+                *dir.of(&mut st.retransmissions) += 1;
             }
             return;
         }
@@ -442,14 +462,14 @@ impl Reassembler {
 
         if seg.flags.ack() {
             // What this side acknowledges of the other direction settles its holes.
-            let other = &mut flow.halves[dir.reverse().index()];
+            let other = dir.reverse().of(&mut flow.halves);
             let before = other.cost();
             other.acked(seg.ack, &mut |o| forward(sink, id, dir.reverse(), at, o));
             self.buffered_total = self.buffered_total - before + other.cost();
         }
 
         let mut emit = |o: Out<'_>| forward(sink, id, dir, at, o);
-        let half = &mut flow.halves[d];
+        let half = dir.of(&mut flow.halves);
         let before = half.cost();
         let taken = half.segment(
             seg.seq,
@@ -467,10 +487,10 @@ impl Reassembler {
         }
         self.buffered_total = self.buffered_total - before + half.cost();
         if taken.retransmission {
-            flow.stats.retransmissions[d] += 1;
+            *dir.of(&mut flow.stats.retransmissions) += 1;
         }
         if taken.out_of_order {
-            flow.stats.out_of_order[d] += 1;
+            *dir.of(&mut flow.stats.out_of_order) += 1;
         }
         if flow.halves.iter().all(HalfStream::finished) {
             flow.closed = Some((CloseReason::Fin, ts));
@@ -537,10 +557,10 @@ impl Reassembler {
             half.flush(&mut |o| forward(sink, id, dir, last, o));
         }
         let st = &mut flow.stats;
-        for (i, half) in flow.halves.iter().enumerate() {
-            st.payload_bytes[i] = half.delivered_bytes;
-            st.gaps[i] = half.gaps;
-            st.gap_bytes[i] = half.gap_bytes;
+        for (half, dir) in flow.halves.iter().zip(DIRS) {
+            *dir.of(&mut st.payload_bytes) = half.delivered_bytes;
+            *dir.of(&mut st.gaps) = half.gaps;
+            *dir.of(&mut st.gap_bytes) = half.gap_bytes;
             st.conflicts += half.conflicts;
         }
         // A connection that ended by FIN or RST says so even when it is reported later.
@@ -632,7 +652,8 @@ impl Reassembler {
             return;
         }
         all.select_nth_unstable(n - 1);
-        let mut victims = all[..n].to_vec();
+        all.truncate(n);
+        let mut victims = all;
         victims.sort_unstable_by_key(|v| v.1);
         for (_, _, key) in victims {
             self.remove(key, CloseReason::Evicted, sink);

@@ -305,6 +305,9 @@ struct Tree {
     ok: bool,
 }
 
+// Evaluated at compile time only (the tables are consts): an index out of bounds here
+// fails the build, it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
 const fn build_tree() -> Tree {
     let mut child = [[EMPTY; 2]; NODES];
     let mut all_ones = [false; NODES];
@@ -383,6 +386,8 @@ struct Transition {
     flags: u8,
 }
 
+// Compile time only, as `build_tree`.
+#[allow(clippy::indexing_slicing)]
 const fn build_transitions(tree: &Tree) -> [[Transition; 16]; NODES] {
     let fail = Transition {
         next: 0,
@@ -444,6 +449,8 @@ pub(super) fn decode(src: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
     let mut accept = true;
     for &byte in src {
         for nibble in [byte >> 4, byte & 0x0f] {
+            // In bounds by the types (see `DECODE`); the compiler drops the checks.
+            #[allow(clippy::indexing_slicing)]
             let t = DECODE[usize::from(state)][usize::from(nibble & 0x0f)];
             if t.flags & FAIL != 0 {
                 return Err(HpackError::InvalidHuffman);
