@@ -19,9 +19,11 @@ pub enum Command {
     Export(ExportArgs),
     /// Capture live from an interface (Linux AF_PACKET; needs CAP_NET_RAW) and decode as
     /// packets arrive.
+    #[command(after_help = h2scope::tui::keys::help_text())]
     Sniff(SniffArgs),
     /// Browse a capture in the terminal: backends and how the calls spread over them, each
     /// call's timeline, headers, frames and decoded gRPC messages.
+    #[command(after_help = h2scope::tui::keys::help_text())]
     Open(OpenArgs),
 }
 

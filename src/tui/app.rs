@@ -7,6 +7,7 @@
 //! [`Action::ModelChanged`], merging new calls into the sorted list rather than sorting
 //! everything again, so a long capture streaming in stays cheap.
 
+use super::keys;
 use super::model::{CallEntry, Model};
 use super::ui::layout;
 use super::ui::timeline;
@@ -884,43 +885,12 @@ fn key_action(k: &KeyEvent, view: &ViewState) -> Option<Action> {
         return Some(Action::ToggleHelp);
     }
     if view.editing {
-        return match k.code {
-            KeyCode::Enter => Some(Action::FilterSubmit),
-            KeyCode::Esc => Some(Action::FilterCancel),
-            KeyCode::Backspace => Some(Action::FilterBackspace),
-            KeyCode::Char('u') if ctrl => Some(Action::FilterClearText),
+        return keys::lookup(keys::FILTER_KEYS, k.code, ctrl).or(match k.code {
             KeyCode::Char(c) if !ctrl => Some(Action::FilterChar(c)),
             _ => None,
-        };
+        });
     }
-    Some(match k.code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Up | KeyCode::Char('k') => Action::Move(-1),
-        KeyCode::Down | KeyCode::Char('j') => Action::Move(1),
-        KeyCode::Char('u' | 'b') if ctrl => Action::Page(-1),
-        KeyCode::Char('d' | 'f') if ctrl => Action::Page(1),
-        KeyCode::PageUp => Action::Page(-1),
-        KeyCode::PageDown | KeyCode::Char(' ') => Action::Page(1),
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Left | KeyCode::Char('h') => Action::Left,
-        KeyCode::Right | KeyCode::Char('l') => Action::Right,
-        KeyCode::Tab => Action::NextPane,
-        KeyCode::BackTab => Action::PrevPane,
-        KeyCode::Enter => Action::Enter,
-        KeyCode::Char('/') => Action::StartFilter,
-        KeyCode::Char('c') => Action::ClearFilters,
-        KeyCode::Char('s') => Action::CycleSort,
-        KeyCode::Char('S') => Action::ReverseSort,
-        KeyCode::Char('1') => Action::ShowTab(Tab::Headers),
-        KeyCode::Char('2') => Action::ShowTab(Tab::Messages),
-        KeyCode::Char('3') => Action::ShowTab(Tab::Frames),
-        KeyCode::Char('f') => Action::ToggleFollow,
-        KeyCode::Char('p') => Action::TogglePause,
-        _ => return None,
-    })
+    keys::lookup(keys::KEYS, k.code, ctrl)
 }
 
 fn mouse_action(m: &MouseEvent) -> Option<Action> {

@@ -29,6 +29,7 @@
 pub mod app;
 pub mod event;
 pub mod feed;
+pub mod keys;
 pub mod model;
 pub mod sanitize;
 mod terminal;

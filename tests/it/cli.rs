@@ -388,3 +388,20 @@ fn the_compact_writer_writes_what_serde_json_writes() {
         }
     }
 }
+
+/// `open --help` and `sniff --help` list every key of the one key table, as the help screen
+/// does (the screen is checked by the `tui::help` snapshot).
+#[test]
+fn open_and_sniff_help_list_every_key() {
+    for cmd in ["open", "sniff"] {
+        let out = support::h2scope(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd} --help");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for table in [h2scope::tui::keys::KEYS, h2scope::tui::keys::FILTER_KEYS] {
+            for b in table {
+                let line = format!("  {:<19}{}", b.keys, b.what);
+                assert!(text.contains(&line), "{cmd} --help lacks {line:?}:\n{text}");
+            }
+        }
+    }
+}

@@ -316,37 +316,10 @@ fn footer(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
     f.render_widget(Paragraph::new(line), area);
 }
 
-const HELP: &[(&str, &str)] = &[
-    ("q  Ctrl-C", "quit"),
-    ("Esc", "back; clear the filter; quit"),
-    ("?", "this help (any key closes it)"),
-    ("↑↓  j k", "move; scroll"),
-    ("PgUp PgDn  Space", "page"),
-    ("Home End  g G", "first, last"),
-    ("Tab  Shift-Tab", "next / previous pane"),
-    (
-        "Enter",
-        "backend: only its calls · call: open · message: open",
-    ),
-    (
-        "/",
-        "filter: text in method/path; backend:X status:X grpc:X grpc:!OK",
-    ),
-    ("c", "clear filters"),
-    ("s  S", "next sort column · reverse order"),
-    (
-        "←→  h l",
-        "call: detail tab, timeline cursor · message: prev/next",
-    ),
-    ("1 2 3", "Headers, Messages, Frames tab"),
-    ("f", "follow the newest call (moving up stops it)"),
-    ("p", "pause the view (capture goes on; resume catches up)"),
-    ("mouse", "wheel scrolls, click selects, click again opens"),
-];
-
 fn help(f: &mut Frame, area: Rect) {
     let width = area.width.min(76);
-    let height = (HELP.len() as u16 + 4).min(area.height);
+    let keys = crate::tui::keys::KEYS;
+    let height = (keys.len() as u16 + 4).min(area.height);
     let [_, mid, _] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(height),
@@ -360,15 +333,15 @@ fn help(f: &mut Frame, area: Rect) {
     ])
     .areas(mid);
     f.render_widget(Clear, rect);
-    let mut lines: Vec<Line> = HELP
+    let mut lines: Vec<Line> = keys
         .iter()
-        .map(|(k, what)| {
+        .map(|b| {
             Line::from(vec![
                 Span::styled(
-                    format!(" {k:<18}"),
+                    format!(" {:<18}", b.keys),
                     Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(*what),
+                Span::raw(b.what),
             ])
         })
         .collect();
