@@ -25,6 +25,7 @@ pub mod compact_json;
 pub mod connection;
 pub mod engine;
 pub mod export;
+pub mod filter;
 pub mod grpc;
 pub mod http2;
 pub mod limits;

@@ -301,8 +301,8 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Parses `-f`; an expression outside the supported subset is a clear error.
-fn parse_filter(text: Option<&str>) -> anyhow::Result<Option<h2scope::capture::filter::Filter>> {
-    text.map(|t| h2scope::capture::filter::Filter::parse(t).map_err(anyhow::Error::from))
+fn parse_filter(text: Option<&str>) -> anyhow::Result<Option<h2scope::filter::Filter>> {
+    text.map(|t| h2scope::filter::Filter::parse(t).map_err(anyhow::Error::from))
         .transpose()
 }
 

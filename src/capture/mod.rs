@@ -6,7 +6,6 @@
 
 mod bytes;
 pub mod file;
-pub mod filter;
 mod gzip;
 mod input;
 #[cfg(target_os = "linux")]
