@@ -1,4 +1,5 @@
-//! Capture sources: turn a capture file (or, later, a live interface) into timestamped link-layer packets.
+//! Capture sources: turn a capture file, or a live interface (`live`), into timestamped
+//! link-layer packets.
 //!
 //! The contract with the layers above is [`Record`]: a packet borrowed from the reader's buffer,
 //! or a [`Notice`] about the file itself (an interface, a truncated record, a comment...).
@@ -8,7 +9,7 @@ mod bytes;
 pub mod file;
 mod gzip;
 mod input;
-#[cfg(target_os = "linux")]
+// Always built: it picks the live backend the platform has, if any.
 pub mod live;
 mod pcap;
 mod pcapng;
