@@ -5,8 +5,8 @@
 //! in a [`CaptureSummary`], as data. Memory depends on live connections and buffered holes,
 //! never on the size of the capture. The same engine serves files and, later, live capture.
 
-use crate::capture::filter::Filter;
 use crate::capture::{CaptureError, CaptureReader, LinkType, Notice, Packet, Record, Timestamp};
+use crate::filter::Filter;
 use crate::net::{self, NetError, NotTcp, Parsed};
 use crate::reassembly::{self, Reassembler, ReassemblyStats, Stamp, StreamSink};
 use std::collections::BTreeMap;

@@ -4,17 +4,38 @@
 //! # The pipeline
 //! ```text
 //! capture::CaptureReader (pcap / pcapng / gzip, mmap or stream)
+//!   or capture::live::LiveSource (AF_PACKET ring or libpcap, picked by capture::live::open)
 //!    -> capture::Record::Packet { ts, link_type, data, orig_len }
+//! filter::Filter (-f: matched here for files; compiled to BPF for the kernel when live)
 //! net::parse_packet (Ethernet/VLAN, SLL, SLL2, NULL/LOOP, raw IP; IPv4/IPv6; TCP)
 //!    -> net::TcpSegment { src, dst, seq, flags, payload }
 //! reassembly::Reassembler (flow table, per-direction ordering, bounded buffers)
 //!    -> reassembly::StreamEvent { Open | Data | Gap | Close | Anomaly }
 //! engine::Engine (drives the layers above for one source)
-//!    -> export (JSON document)
+//! model::Tracker -> connection (HTTP/2 state, http2 frames and HPACK) -> grpc (calls)
+//!    -> export (JSON document) | tui (terminal UI)
 //! ```
-//! Each layer knows nothing of its callers; dependencies point down the list.
+//! Each layer knows nothing of its callers. `net` depends on no other module and `filter`
+//! only on `net`, so the sources can use both although they come first: `capture` names
+//! `net::LinkType`, and `capture::live` compiles filters to BPF.
 //! Every byte of a capture is treated as hostile: parsers never panic, allocations
 //! are bounded, and malformed input is reported as data.
+//!
+//! # Modules
+//! - [`capture`]: capture files (pcap, pcapng, gzip) and the pcapng writer; `live`, the
+//!   platform layer: live-capture backends, and the crate's only `unsafe` code
+//! - [`filter`]: the capture-filter language: parser, evaluator, BPF compiler
+//! - [`net`]: link types, link, IPv4/IPv6 and TCP header views
+//! - [`reassembly`]: flow table, sequence arithmetic, per-direction ordering, gaps
+//! - [`engine`]: drives a packet source through the layers above
+//! - [`http2`]: frames (one file per frame type, streaming decoder) and HPACK
+//! - [`connection`]: per-connection HTTP/2 state: detection, header blocks, streams, windows
+//! - [`grpc`]: framing, compression, descriptors, decoding, schema-less, status, calls
+//! - [`model`]: routes connections to their HTTP/2 state; gRPC calls; backends
+//! - [`export`]: the JSON document's own types, and its writers
+//! - [`compact_json`]: compact JSON text, inert on a terminal
+//! - [`limits`]: the bounds a user may raise, in one place
+//! - [`tui`]: the terminal UI
 
 // Unsafe code is confined to `capture::live` (OS-shared memory: the capture ring, mapped
 // files), which allows it explicitly.
@@ -28,6 +49,7 @@ pub mod compact_json;
 pub mod connection;
 pub mod engine;
 pub mod export;
+pub mod filter;
 pub mod grpc;
 pub mod http2;
 pub mod limits;

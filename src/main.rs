@@ -114,7 +114,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 /// Live capture: the terminal UI, or headless with `--export FILE` or `--ndjson`.
 #[cfg(unix)]
 fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
-    use h2scope::capture::live::stop_on_signals;
+    use h2scope::capture::live::{self, stop_on_signals};
     use h2scope::capture::writer::PcapngWriter;
     use h2scope::engine::{self, Until};
 
@@ -136,15 +136,17 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         keep_streams: keep_calls,
         ..export::Options::default()
     };
-    let default = if cfg!(target_os = "linux") {
-        CaptureBackend::Afpacket
-    } else {
-        CaptureBackend::Pcap
+    let backend = args.capture_backend.map(|b| match b {
+        CaptureBackend::Afpacket => live::Backend::AfPacket,
+        CaptureBackend::Pcap => live::Backend::Pcap,
+    });
+    let live_options = live::LiveOptions {
+        interface: &args.interface,
+        snaplen: args.snaplen,
+        promiscuous: args.promiscuous,
+        filter: args.filter.text.as_deref(),
     };
-    let mut capture = match args.capture_backend.unwrap_or(default) {
-        CaptureBackend::Afpacket => open_afpacket(&args)?,
-        CaptureBackend::Pcap => open_pcap(&args)?,
-    };
+    let mut capture = live::open(backend, &live_options).map_err(live_error)?;
     let mut save = match &args.write {
         Some(path) => {
             let f =
@@ -227,50 +229,23 @@ fn run_sniff(_args: SniffArgs) -> anyhow::Result<ExitCode> {
     anyhow::bail!("live capture needs Linux (AF_PACKET) or a Unix with libpcap")
 }
 
-type Live = Box<dyn h2scope::capture::live::LiveSource + Send>;
-
-/// The AF_PACKET ring, with `-f` compiled to classic BPF by our own compiler.
-#[cfg(target_os = "linux")]
-fn open_afpacket(args: &SniffArgs) -> anyhow::Result<Live> {
-    use h2scope::capture::live::{LiveCapture, LiveConfig};
-    let filter = parse_filter(args.filter.text.as_deref())?;
-    // The link type is known once the interface is: compile for it, then attach.
-    let link_type = LiveCapture::link_type_of_interface(&args.interface);
-    let bpf = match &filter {
-        Some(f) => Some(f.compile_bpf(link_type, args.snaplen)?),
-        None => None,
-    };
-    let config = LiveConfig {
-        interface: args.interface.clone(),
-        snaplen: args.snaplen,
-        promiscuous: args.promiscuous,
-        filter: bpf,
-        ..LiveConfig::default()
-    };
-    Ok(Box::new(LiveCapture::open(&config)?))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_afpacket(_args: &SniffArgs) -> anyhow::Result<Live> {
-    anyhow::bail!("AF_PACKET capture needs Linux; use --capture-backend pcap")
-}
-
-/// libpcap, with `-f` compiled by libpcap (the whole tcpdump syntax).
-#[cfg(feature = "libpcap")]
-fn open_pcap(args: &SniffArgs) -> anyhow::Result<Live> {
-    Ok(Box::new(h2scope::capture::live::PcapCapture::open(
-        &args.interface,
-        args.snaplen,
-        args.promiscuous,
-        args.filter.text.as_deref(),
-    )?))
-}
-
-#[cfg(not(feature = "libpcap"))]
-fn open_pcap(_args: &SniffArgs) -> anyhow::Result<Live> {
-    anyhow::bail!(
-        "this h2scope was built without libpcap: build it with `cargo build --features libpcap`"
-    )
+/// The live-capture errors whose remedy is a command-line flag or another build; the others
+/// say enough themselves.
+#[cfg(unix)]
+fn live_error(e: h2scope::capture::live::LiveError) -> anyhow::Error {
+    use h2scope::capture::live::{Backend, LiveError};
+    match e {
+        LiveError::Unsupported => {
+            anyhow::anyhow!("{e}: build h2scope with `cargo build --features libpcap`")
+        }
+        LiveError::NotBuilt(Backend::AfPacket) => {
+            anyhow::anyhow!("AF_PACKET capture needs Linux; use --capture-backend pcap")
+        }
+        LiveError::NotBuilt(Backend::Pcap) => anyhow::anyhow!(
+            "this h2scope was built without libpcap: build it with `cargo build --features libpcap`"
+        ),
+        e => e.into(),
+    }
 }
 
 /// Runs the terminal UI; without a terminal to draw on, says so and points to `export`.
@@ -301,8 +276,8 @@ fn run_open(args: OpenArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Parses `-f`; an expression outside the supported subset is a clear error.
-fn parse_filter(text: Option<&str>) -> anyhow::Result<Option<h2scope::capture::filter::Filter>> {
-    text.map(|t| h2scope::capture::filter::Filter::parse(t).map_err(anyhow::Error::from))
+fn parse_filter(text: Option<&str>) -> anyhow::Result<Option<h2scope::filter::Filter>> {
+    text.map(|t| h2scope::filter::Filter::parse(t).map_err(anyhow::Error::from))
         .transpose()
 }
 

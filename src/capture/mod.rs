@@ -1,4 +1,5 @@
-//! Capture sources: turn a capture file (or, later, a live interface) into timestamped link-layer packets.
+//! Capture sources: turn a capture file, or a live interface (`live`), into timestamped
+//! link-layer packets.
 //!
 //! The contract with the layers above is [`Record`]: a packet borrowed from the reader's buffer,
 //! or a [`Notice`] about the file itself (an interface, a truncated record, a comment...).
@@ -6,10 +7,9 @@
 
 mod bytes;
 pub mod file;
-pub mod filter;
 mod gzip;
 mod input;
-#[cfg(target_os = "linux")]
+// Always built: it picks the live backend the platform has, if any.
 pub mod live;
 mod pcap;
 mod pcapng;
@@ -18,8 +18,9 @@ mod testutil;
 pub mod writer;
 
 pub use file::{CaptureError, CaptureReader, FileFormat};
-
-use std::fmt;
+// Every record names its link type: `capture::LinkType` reads better at call sites than
+// the registry's home in `net`.
+pub use crate::net::LinkType;
 
 /// Nanoseconds since the Unix epoch (covers 1677..2262; hostile offsets saturate).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,44 +49,6 @@ impl Timestamp {
 
     pub fn saturating_sub(self, other: Timestamp) -> i64 {
         self.0.saturating_sub(other.0)
-    }
-}
-
-/// A link-layer header type (the LINKTYPE_* registry shared by pcap and pcapng).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LinkType(pub u32);
-
-impl LinkType {
-    /// BSD loopback: a 4-byte address family in the writer's byte order.
-    pub const NULL: LinkType = LinkType(0);
-    pub const ETHERNET: LinkType = LinkType(1);
-    /// Raw IP; version taken from the first nibble. 101 is LINKTYPE_RAW, 12/14 are old DLT_RAW values.
-    pub const RAW: LinkType = LinkType(101);
-    /// OpenBSD loopback: like NULL but the family is always big-endian.
-    pub const LOOP: LinkType = LinkType(108);
-    pub const LINUX_SLL: LinkType = LinkType(113);
-    pub const IPV4: LinkType = LinkType(228);
-    pub const IPV6: LinkType = LinkType(229);
-    pub const LINUX_SLL2: LinkType = LinkType(276);
-
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            0 => "NULL",
-            1 => "ETHERNET",
-            12 | 14 | 101 => "RAW",
-            108 => "LOOP",
-            113 => "LINUX_SLL",
-            228 => "IPV4",
-            229 => "IPV6",
-            276 => "LINUX_SLL2",
-            _ => "UNKNOWN",
-        }
-    }
-}
-
-impl fmt::Display for LinkType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.name(), self.0)
     }
 }
 

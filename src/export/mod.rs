@@ -33,7 +33,7 @@ pub struct Options {
     /// Schemas for decoding gRPC messages.
     pub descriptors: Descriptors,
     /// Decode only the packets this capture filter matches.
-    pub filter: Option<crate::capture::filter::Filter>,
+    pub filter: Option<crate::filter::Filter>,
     /// A response header or trailer naming the backend that served the call.
     pub backend_header: Option<String>,
     /// Reassembly settings; its bounds come from `limits` ([`crate::limits::Limits::reassembly`]).

@@ -24,13 +24,13 @@
     )
 )]
 
-use crate::capture::LinkType;
 use std::net::SocketAddr;
 
 mod ethernet;
 mod ip;
 mod ipv4;
 mod ipv6;
+mod link_type;
 mod loopback;
 mod parse;
 mod sll;
@@ -38,6 +38,7 @@ mod tcp;
 #[cfg(test)]
 mod testdata;
 
+pub use link_type::LinkType;
 pub use parse::parse_packet;
 
 /// TCP header flags (the low 8 bits of the flags field: CWR ECE URG ACK PSH RST SYN FIN).

@@ -4,8 +4,7 @@
 //! the link layer and decides what a non-TCP or fragmented IP packet is reported as.
 
 use super::ip::{self, IpDatagram, Network};
-use super::{NetError, NotTcp, Parsed, ethernet, ipv4, ipv6, loopback, sll, tcp};
-use crate::capture::LinkType;
+use super::{LinkType, NetError, NotTcp, Parsed, ethernet, ipv4, ipv6, loopback, sll, tcp};
 
 const IPPROTO_TCP: u8 = 6;
 

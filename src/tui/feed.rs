@@ -133,7 +133,7 @@ pub struct FeedOptions {
     /// The HTTP/2 and gRPC bounds.
     pub limits: crate::limits::Limits,
     /// Decode only the packets this capture filter matches.
-    pub filter: Option<crate::capture::filter::Filter>,
+    pub filter: Option<crate::filter::Filter>,
 }
 
 /// Where records wait for the next flush; shared by the sink (inside the tracker) and the

@@ -6,11 +6,12 @@
 
 use crate::support;
 use bytes::Bytes;
+use h2scope::capture::live::Backend;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-pub(crate) fn can_capture() -> bool {
+fn can_capture() -> bool {
     // CAP_NET_RAW is bit 13 of the effective set (root has it unless it was dropped).
     std::fs::read_to_string("/proc/self/status")
         .map(|s| {
@@ -20,6 +21,28 @@ pub(crate) fn can_capture() -> bool {
                 .is_some_and(|caps| caps & (1 << 13) != 0)
         })
         .unwrap_or(false)
+}
+
+/// Whether this build has a live backend (`Backend::BUILT` follows the library's cfgs);
+/// when not, says so.
+fn has_backend() -> bool {
+    let built = Backend::default_built().is_some();
+    if !built {
+        eprintln!("SKIPPED: this build has no live-capture backend");
+    }
+    built
+}
+
+/// Whether this test can capture live: a live backend and CAP_NET_RAW; when not, says why.
+pub(crate) fn can_sniff() -> bool {
+    if !has_backend() {
+        return false;
+    }
+    if !can_capture() {
+        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+        return false;
+    }
+    true
 }
 
 /// An `h2` server on `listener`: every request of every connection goes to `handle`, on a
@@ -134,10 +157,12 @@ fn sniff_sees_live_calls_and_saves_them() {
 #[test]
 fn sniff_over_libpcap_sees_the_same_calls() {
     let filter = ["-f", "tcp and len > 0"];
-    // Our own compiler says no to it, naming the part.
-    let out = support::h2scope(&["sniff", "-i", "lo", "--ndjson", filter[0], filter[1]]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("len"));
+    // Our own compiler (AF_PACKET's) says no to it, naming the part.
+    if Backend::AfPacket.is_built() {
+        let out = support::h2scope(&["sniff", "-i", "lo", "--ndjson", filter[0], filter[1]]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("len"));
+    }
     if !cfg!(feature = "libpcap") {
         eprintln!(
             "SKIPPED: built without the libpcap feature (CI runs it with --features libpcap)"
@@ -148,8 +173,7 @@ fn sniff_over_libpcap_sees_the_same_calls() {
 }
 
 fn sees_live_calls_and_saves_them(extra: &[&str]) {
-    if !can_capture() {
-        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+    if !can_sniff() {
         return;
     }
     let (rt, ports) = backends();
@@ -247,13 +271,12 @@ fn sniff_without_cap_net_raw_says_what_is_needed() {
         eprintln!("SKIPPED: needs root to drop CAP_NET_RAW from");
         return;
     }
-    // Both backends say the same (libpcap's only when built with it).
-    let backends: &[&str] = if cfg!(feature = "libpcap") {
-        &["afpacket", "pcap"]
-    } else {
-        &["afpacket"]
-    };
-    for backend in backends {
+    // Every backend this build has says the same.
+    for backend in Backend::BUILT {
+        let backend = match backend {
+            Backend::AfPacket => "afpacket",
+            Backend::Pcap => "pcap",
+        };
         // setpriv (util-linux) drops the capability from the bounding set before exec.
         let out = Command::new("setpriv")
             .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
@@ -278,10 +301,29 @@ fn sniff_without_cap_net_raw_says_what_is_needed() {
 
 #[test]
 fn sniff_on_a_missing_interface_lists_the_real_ones() {
+    if !has_backend() {
+        return;
+    }
     let out = support::h2scope(&["sniff", "-i", "no-such-if0", "--ndjson"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-if0") && err.contains("lo"), "{err}");
+}
+
+/// A build with no live backend (not Linux, no `libpcap` feature) says so, and exits 2.
+#[test]
+fn sniff_without_a_live_backend_says_what_it_needs() {
+    if Backend::default_built().is_some() {
+        eprintln!("SKIPPED: this build has a live-capture backend");
+        return;
+    }
+    let out = support::h2scope(&["sniff", "-i", "lo", "--ndjson"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("live capture needs Linux or the libpcap feature"),
+        "{err}"
+    );
 }
 
 /// Two backends on loopback (`pod-a`, `pod-b`) and a runtime to make calls with.
@@ -314,8 +356,7 @@ fn pending(pane: &str) -> Option<usize> {
 #[test]
 fn sniff_terminal_ui_shows_live_calls_and_pauses() {
     use crate::tui::{tmux, tmux_dir, tmux_session, wait_for};
-    if !can_capture() {
-        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+    if !can_sniff() {
         return;
     }
     let Some((dir, sock)) = tmux_dir() else {
@@ -467,8 +508,7 @@ fn calls_to(doc: &Value, ports: [u16; 2]) -> Vec<(String, String, u64)> {
 
 #[test]
 fn sigint_during_export_leaves_a_complete_document_and_a_valid_pcapng() {
-    if !can_capture() {
-        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+    if !can_sniff() {
         return;
     }
     let (rt, ports) = backends();

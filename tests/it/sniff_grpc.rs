@@ -3,7 +3,7 @@
 //! status trailers and protobuf messages, encoded here by hand, not by our decoder), with
 //! the backend, method, status and decoded messages, and nothing outside the filter.
 
-use crate::sniff::{KillTmux, can_capture, runtime_and_listeners, serve_h2};
+use crate::sniff::{KillTmux, can_sniff, runtime_and_listeners, serve_h2};
 use crate::support;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Value, json};
@@ -136,8 +136,7 @@ async fn client(ports: [u16; 2], n: u8) -> Vec<(u16, String, String)> {
 
 #[test]
 fn sniff_decodes_live_grpc_calls_with_their_backend_method_status_and_messages() {
-    if !can_capture() {
-        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+    if !can_sniff() {
         return;
     }
     // Two gRPC backends, and a third one outside the filter.
@@ -252,8 +251,7 @@ fn sniff_decodes_live_grpc_calls_with_their_backend_method_status_and_messages()
 #[test]
 fn sniff_terminal_ui_shows_live_grpc_calls_and_their_backends() {
     use crate::tui::{tmux_dir, tmux_session, wait_for};
-    if !can_capture() {
-        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (CI runs as root)");
+    if !can_sniff() {
         return;
     }
     let Some((_dir, sock)) = tmux_dir() else {

@@ -1,89 +1,126 @@
-//! Live capture, and every other place h2scope maps memory the OS shares with it: the
+//! Live capture, the platform layer: which backends this build has, and the one place that
+//! picks one and opens it ([`open`]). The rest of the crate sees only [`LiveSource`], so
+//! file reading, export and the UI build on any Unix.
+//!
+//! | platform | backends | default |
+//! | --- | --- | --- |
+//! | Linux | `ring`: AF_PACKET with a TPACKET_V3 ring; `libpcap` with the feature | `ring` |
+//! | other Unix | `libpcap` with the feature, else none ([`LiveError::Unsupported`]) | `libpcap` |
+//!
+//! `ring` filters with [`crate::filter`] compiled to classic BPF; `libpcap` (the `pcap`
+//! crate) compiles the whole tcpdump syntax itself and needs no unsafe code of ours.
+//!
+//! This module also holds every other place h2scope maps memory the OS shares with it, and
+//! the stop signals (`os`: [`map_file`], [`release_mapped`], [`stop_on_signals`]): the
 //! crate's only `unsafe` code lives here (the crate denies it elsewhere), each block with a
 //! `// SAFETY:` comment.
 //!
-//! - [`LiveSource`]: what the engine reads live packets from, with two backends: `ring`,
-//!   Linux AF_PACKET with a TPACKET_V3 ring (the default), and `libpcap`, libpcap through the
-//!   `pcap` crate (the `libpcap` feature: full tcpdump filter syntax, other platforms; it
-//!   needs no unsafe code of ours);
-//! - [`map_file`]: capture files mapped read-only, so packets are sliced, not copied;
-//!   [`release_mapped`] lets go of the pages already read.
+//! `--cfg h2scope_no_af_packet` leaves `ring` out on Linux too. No other target's standard
+//! library can be installed where h2scope is built, so CI checks with it that nothing
+//! outside this module reaches for the Linux-only backend.
 #![allow(unsafe_code)]
 
 #[cfg(feature = "libpcap")]
 mod libpcap;
-#[cfg(target_os = "linux")]
+mod os;
+#[cfg(all(target_os = "linux", not(h2scope_no_af_packet)))]
 mod ring;
 mod source;
 
 #[cfg(feature = "libpcap")]
 pub use libpcap::PcapCapture;
-#[cfg(target_os = "linux")]
+pub use os::{RELEASE_ALIGN, map_file};
+#[cfg(unix)]
+pub use os::{release_mapped, stop_on_signals};
+#[cfg(all(target_os = "linux", not(h2scope_no_af_packet)))]
 pub use ring::*;
 pub use source::{LiveError, LiveSource, LiveStats};
 
-use memmap2::Mmap;
-use std::fs::File;
-use std::io;
-
-/// Maps a capture file read-only.
-pub fn map_file(file: &File) -> io::Result<Mmap> {
-    // SAFETY: `Mmap::map` is unsafe because the mapped file may change while we hold the
-    // map, and Rust's `&[u8]` promises the bytes do not. We never write through the map and
-    // check every length against the map's length (fixed when mapped) before reading, so
-    // bytes changed by another writer are just more hostile input, and bytes appended later
-    // are simply not seen. What we cannot guard against: if the file is truncated while
-    // mapped, touching a page past its new end raises SIGBUS and kills the process. Every
-    // mmap-based reader has this trade-off; a capture that may be truncated under us (log
-    // rotation) should be read as a stream ("-").
-    unsafe { Mmap::map(file) }
+/// A live-capture backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Linux's AF_PACKET socket with a memory-mapped ring.
+    AfPacket,
+    /// libpcap (the `libpcap` feature).
+    Pcap,
 }
 
-use std::sync::atomic::{AtomicBool, Ordering};
+impl Backend {
+    /// The backends this build has, the default first.
+    pub const BUILT: &'static [Backend] = &[
+        #[cfg(all(target_os = "linux", not(h2scope_no_af_packet)))]
+        Backend::AfPacket,
+        #[cfg(feature = "libpcap")]
+        Backend::Pcap,
+    ];
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_stop_signal(_: libc::c_int) {
-    // Async-signal-safe: one atomic store.
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Makes SIGINT and SIGTERM set a flag instead of killing the process, so a capture can stop
-/// cleanly and flush everything; returns the flag.
-#[cfg(unix)]
-pub fn stop_on_signals() -> &'static AtomicBool {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: installs a handler that only performs an atomic store (async-signal-safe);
-        // `on_stop_signal` has the C ABI and signature `signal` expects.
-        unsafe {
-            libc::signal(sig, on_stop_signal as *const () as libc::sighandler_t);
-        }
+    /// The backend used when none is asked for: AF_PACKET where it is built, else libpcap;
+    /// `None` when this build cannot capture.
+    pub fn default_built() -> Option<Backend> {
+        Self::BUILT.first().copied()
     }
-    &STOP
-}
 
-/// Drops `map[from..to]` from the process's resident set, `from` and `to` rounded down to
-/// [`RELEASE_ALIGN`]. The pages stay in the page cache; touching them again maps them back.
-/// A capture is read once, front to back: releasing what is behind keeps the RSS of a
-/// multi-gigabyte file flat instead of growing to the file's size.
-#[cfg(unix)]
-pub fn release_mapped(map: &Mmap, from: usize, to: usize) -> io::Result<()> {
-    let from = from - from % RELEASE_ALIGN;
-    let to = to.min(map.len());
-    let to = to - to % RELEASE_ALIGN;
-    if to <= from {
-        return Ok(());
+    pub fn is_built(self) -> bool {
+        Self::BUILT.contains(&self)
     }
-    // SAFETY: memmap2 marks MADV_DONTNEED unchecked because on a private or writable mapping
-    // it discards data: later reads see the file again, or zeros. `map_file` maps the file
-    // shared and read-only (`Mmap::map`: PROT_READ, MAP_SHARED), whose pages *are* the page
-    // cache's: after DONTNEED a read maps the same page-cache page back, so every byte reads
-    // as before (and a file changed by another writer reads the same with or without it,
-    // the trade-off `map_file` already describes). Both ends are multiples of
-    // RELEASE_ALIGN, hence of the page size, and within the map.
-    unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from) }
 }
 
-/// [`release_mapped`] works in whole units of this size: a multiple of every page size
-/// Linux uses (4 KiB to 64 KiB).
-pub const RELEASE_ALIGN: usize = 1 << 20;
+/// What to capture, whichever backend captures it.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveOptions<'a> {
+    pub interface: &'a str,
+    /// Bytes kept of each packet.
+    pub snaplen: u32,
+    /// Capture traffic not addressed to this host too.
+    pub promiscuous: bool,
+    /// A pcap-filter(7) expression: [`crate::filter`]'s subset for AF_PACKET, the whole
+    /// syntax for libpcap (which compiles it).
+    pub filter: Option<&'a str>,
+}
+
+/// Opens a live capture with `backend`, or with [`Backend::default_built`] when `None`.
+pub fn open(
+    backend: Option<Backend>,
+    options: &LiveOptions<'_>,
+) -> Result<Box<dyn LiveSource + Send>, LiveError> {
+    let Some(default) = Backend::default_built() else {
+        // No backend to hand `options` to.
+        let _ = options;
+        return Err(LiveError::Unsupported);
+    };
+    match backend.unwrap_or(default) {
+        #[cfg(all(target_os = "linux", not(h2scope_no_af_packet)))]
+        Backend::AfPacket => Ok(Box::new(open_ring(options)?)),
+        #[cfg(feature = "libpcap")]
+        Backend::Pcap => Ok(Box::new(PcapCapture::open(
+            options.interface,
+            options.snaplen,
+            options.promiscuous,
+            options.filter,
+        )?)),
+        // A backend this build lacks (unreachable when it has both).
+        #[allow(unreachable_patterns)]
+        missing => Err(LiveError::NotBuilt(missing)),
+    }
+}
+
+/// The AF_PACKET ring, with the filter compiled to classic BPF by [`crate::filter`].
+#[cfg(all(target_os = "linux", not(h2scope_no_af_packet)))]
+fn open_ring(options: &LiveOptions<'_>) -> Result<LiveCapture, LiveError> {
+    let filter = options
+        .filter
+        .map(crate::filter::Filter::parse)
+        .transpose()?;
+    // The link type is known once the interface is: compile for it, then attach.
+    let link_type = LiveCapture::link_type_of_interface(options.interface);
+    let bpf = filter
+        .map(|f| f.compile_bpf(link_type, options.snaplen))
+        .transpose()?;
+    LiveCapture::open(&LiveConfig {
+        interface: options.interface.to_string(),
+        snaplen: options.snaplen,
+        promiscuous: options.promiscuous,
+        filter: bpf,
+        ..LiveConfig::default()
+    })
+}

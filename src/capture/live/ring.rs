@@ -22,7 +22,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{Ordering, fence};
 use std::time::Duration;
 
-pub use crate::capture::filter::SockFilter;
+pub use crate::filter::SockFilter;
 
 use super::source::{LiveError, LiveSource, LiveStats};
 

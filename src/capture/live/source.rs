@@ -2,7 +2,9 @@
 //! AF_PACKET ring (Linux, the default) or libpcap (the `libpcap` feature); and their
 //! errors and counters.
 
+use super::Backend;
 use crate::capture::{LinkType, Packet};
+use crate::filter::{BpfError, FilterError};
 use std::io;
 use std::time::Duration;
 
@@ -18,6 +20,18 @@ pub trait LiveSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    /// This build has no live-capture backend: not Linux, and no `libpcap` feature.
+    #[error("live capture needs Linux or the libpcap feature")]
+    Unsupported,
+    /// A backend this build does not have was asked for.
+    #[error("this build has no {0:?} live-capture backend")]
+    NotBuilt(Backend),
+    /// The filter is outside the subset the AF_PACKET backend compiles.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// The AF_PACKET backend cannot compile the filter for the interface.
+    #[error(transparent)]
+    Bpf(#[from] BpfError),
     #[error(
         "capturing on {interface} needs CAP_NET_RAW: run as root, or give the binary the \
          capability with `setcap cap_net_raw,cap_net_admin=eip $(command -v h2scope)`"

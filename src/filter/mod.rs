@@ -1,5 +1,10 @@
-//! Capture filters: the common subset of pcap-filter(7), evaluated in user space for files
-//! and compiled to classic BPF for the kernel (`SO_ATTACH_FILTER` on an AF_PACKET socket).
+//! The capture-filter language: the common subset of pcap-filter(7), parsed once, evaluated
+//! in user space for files and compiled to classic BPF for the kernel (`SO_ATTACH_FILTER` on
+//! an AF_PACKET socket).
+//!
+//! It knows frames only by their link type ([`LinkType`]) and bytes: `engine` applies it to
+//! file packets and `capture::live` attaches its programs, never the other way round (only
+//! the tests read fixture captures through `capture`).
 //!
 //! # The subset
 //! ```text
@@ -78,7 +83,7 @@ mod tests;
 pub use bpf::{BPF_MAXINSNS, SockFilter, format_program};
 pub use parser::MAX_DEPTH;
 
-use crate::capture::LinkType;
+use crate::net::LinkType;
 use std::fmt;
 use std::str::FromStr;
 

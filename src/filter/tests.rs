@@ -6,6 +6,7 @@
 use super::bpf_interp::{check, exec, exec_traced, parse_dd};
 use super::testdata::{self, frames};
 use super::*;
+// Test-only: the agreement tests run on real captures, read as the engine reads them.
 use crate::capture::{CaptureReader, Record};
 use proptest::prelude::*;
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! hop-by-hop headers), TCP, UDP, SCTP, ICMP, ARP, RARP, VLAN, wrapped in every link layer
 //! the filter reads. Addresses and ports come from the small pools the test expressions use.
 
-use crate::capture::LinkType;
+use crate::net::LinkType;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub(super) const TCP: u8 = 6;

@@ -218,7 +218,7 @@ pub(super) fn v6_words(addr: u128, prefix: u8) -> [(u32, u32); 4] {
 mod tests {
     use super::super::Filter;
     use super::super::testdata::{SCTP, TCP, UDP, arp, ipv4, ipv6};
-    use crate::capture::LinkType;
+    use crate::net::LinkType;
 
     const A: &str = "10.0.0.1";
     const B: &str = "10.0.0.2";

@@ -2,7 +2,7 @@
 //! `gen_linktype` and `off_linkpl` see them. Shared by the evaluator and the BPF compiler so
 //! that both read the same bytes.
 
-use crate::capture::LinkType;
+use crate::net::LinkType;
 
 /// A link layer the filter can interpret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
