@@ -5,6 +5,18 @@
 //! or a [`Notice`] about the file itself (an interface, a truncated record, a comment...).
 //! Notices are data, not errors: a damaged file still yields every packet before the damage.
 
+// Panic-freedom is checked, not hoped for: no indexing or slicing that can fail, no unwraps
+// (the file readers see every byte of the capture). Tests may index their own fixtures.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 mod bytes;
 pub mod file;
 mod gzip;

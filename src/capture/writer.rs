@@ -67,7 +67,7 @@ impl<W: Write> PcapngWriter<W> {
 
     /// Appends one packet (its captured bytes, at most the snaplen, and its wire length).
     pub fn write_packet(&mut self, p: &Packet<'_>) -> io::Result<()> {
-        let data = &p.data[..p.data.len().min(self.snaplen as usize)];
+        let data = p.data.get(..self.snaplen as usize).unwrap_or(p.data);
         let len = (32 + pad4(data.len())) as u32;
         let ts = p.ts.0.max(0) as u64;
         let mut head = [0u8; 28];
@@ -80,8 +80,11 @@ impl<W: Write> PcapngWriter<W> {
         head[24..28].copy_from_slice(&p.orig_len.max(data.len() as u32).to_ne_bytes());
         self.out.write_all(&head)?;
         self.out.write_all(data)?;
-        self.out
-            .write_all(&[0u8; 3][..pad4(data.len()) - data.len()])?;
+        self.out.write_all(
+            [0u8; 3]
+                .get(..pad4(data.len()) - data.len())
+                .unwrap_or_default(),
+        )?;
         self.out.write_all(&len.to_ne_bytes())?;
         self.packets += 1;
         Ok(())
