@@ -23,7 +23,6 @@
 pub mod anomaly;
 pub mod capture;
 pub mod compact_json;
-pub mod connection;
 pub mod engine;
 pub mod export;
 pub mod grpc;
@@ -33,4 +32,5 @@ pub mod model;
 pub mod net;
 pub mod reassembly;
 pub mod role;
+pub mod session;
 pub mod tui;

@@ -3,14 +3,14 @@
 
 use crate::anomaly::Anomaly;
 use crate::capture::Timestamp;
-use crate::connection::{
-    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
-};
 use crate::grpc::call::{Call, Message};
 use crate::http2::frame::{ErrorCode, SettingId};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::model::Backend;
 use crate::reassembly::{ConnStats, Dir};
+use crate::session::{
+    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
+};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;

@@ -15,7 +15,6 @@
 
 use crate::capture::live::LiveSource;
 use crate::capture::{CaptureReader, Timestamp};
-use crate::connection::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
 use crate::engine::{CaptureSummary, Engine};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
@@ -23,6 +22,7 @@ use crate::http2::frame::ErrorCode;
 use crate::http2::hpack::HeaderField;
 use crate::model::{InferencePool, Tracker, grpc_call};
 use crate::reassembly::{self, ConnId, Dir};
+use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -255,7 +255,7 @@ fn pipeline<F>(options: &FeedOptions, emit: F) -> Pipeline<F> {
         outbox: Rc::clone(&outbox),
         pool: InferencePool::default(),
     };
-    let config = options.limits.connection(true, true);
+    let config = options.limits.session(true, true);
     (outbox, Tracker::new(config, sink))
 }
 

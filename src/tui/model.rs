@@ -11,10 +11,10 @@
 //! it on its way to the terminal.
 
 use super::feed::{CallRecord, Progress, Record, Update};
-use crate::connection::{ConnectionRecord, Protocol, Stream};
 use crate::grpc::call::Message;
 use crate::http2::frame::ErrorCode;
 use crate::reassembly::{ConnId, Dir};
+use crate::session::{ConnectionRecord, Protocol, Stream};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -37,7 +37,7 @@ impl CallEntry {
         let http_status = rec
             .response_headers
             .as_deref()
-            .and_then(crate::connection::stream::status_of);
+            .and_then(crate::session::stream::status_of);
         let error = rec
             .grpc
             .as_ref()

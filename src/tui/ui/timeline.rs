@@ -16,9 +16,9 @@
 
 use super::fmt;
 use crate::capture::Timestamp;
-use crate::connection::FrameRecord;
 use crate::http2::frame::FrameType;
 use crate::reassembly::Dir;
+use crate::session::FrameRecord;
 use crate::tui::model::{CallEntry, Model};
 use ratatui::Frame;
 use ratatui::layout::Rect;
