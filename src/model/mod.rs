@@ -260,7 +260,7 @@ pub fn grpc_call(
         bodies_dropped: g.bodies_dropped,
         reset: s
             .reset
-            .map(|(from, e)| (e.0, from == crate::reassembly::Dir::ClientToServer)),
+            .map(|(from, e)| (e.0, from == crate::role::Role::Client)),
         complete,
         no_bodies,
         max_decompressed: g.max_decompressed,

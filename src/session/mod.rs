@@ -23,9 +23,10 @@
 
 pub mod detect;
 pub mod grpc;
+mod roles;
 pub mod stream;
 
-use crate::anomaly::{Anomaly, AnomalyKind, Role};
+use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{
     DecoderLimits, ErrorCode, Event, Frame, FrameDecoder, FrameHeader, FrameType, PREFACE,
@@ -33,7 +34,9 @@ use crate::http2::frame::{
 };
 use crate::http2::hpack::{self, HeaderField, Text};
 use crate::reassembly::{ConnId, ConnStats, Dir};
+use crate::role::Role;
 use detect::{Http1Request, Start, TlsHello};
+use roles::Roles;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 pub use stream::{FrameRecord, Stream};
@@ -122,7 +125,7 @@ pub struct ConnectionInfo {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PingRecord {
-    pub from: Dir,
+    pub from: Role,
     pub payload: [u8; 8],
     pub sent: Timestamp,
     pub acked: Option<Timestamp>,
@@ -131,7 +134,7 @@ pub struct PingRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GoawayRecord {
     pub ts: Timestamp,
-    pub from: Dir,
+    pub from: Role,
     pub last_stream_id: u32,
     pub error_code: ErrorCode,
     pub debug_data: Vec<u8>,
@@ -147,11 +150,11 @@ pub struct ConnectionRecord {
     /// The target of an HTTP/1.1 CONNECT whose tunnel carried the protocol.
     pub tunnel: Option<String>,
     pub tls: Option<TlsInfo>,
-    /// SETTINGS each side sent, in order, per direction (index by `Dir`).
+    /// SETTINGS each side sent, in order (index by [`Role::index`]).
     pub settings: [Vec<Vec<(SettingId, u32)>>; 2],
     pub pings: Vec<PingRecord>,
     pub goaways: Vec<GoawayRecord>,
-    /// Connection-level send windows per direction, when seen from the start.
+    /// Connection-level send windows (index by [`Role::index`]), when seen from the start.
     pub window: Option<[i64; 2]>,
     pub streams: u64,
     pub frames: Vec<FrameRecord>,
@@ -255,16 +258,14 @@ pub struct Connection {
     handshake: bool,
     state: State,
     mid: bool,
-    /// Roles were settled for certain (preface, handshake, HTTP/1 request, first headers).
-    roles_certain: bool,
     h2c_upgrade: bool,
     /// The target of an HTTP/1.1 CONNECT whose tunnel carries the rest of the connection.
     tunnel: Option<String>,
     tls: Option<TlsInfo>,
-    /// Indexed by role (`Dir::index()` of the direction the side sends in).
+    /// Indexed by [`Role::index`].
     sides: [Side; 2],
-    /// Reassembly's direction is reversed relative to ours.
-    swapped: bool,
+    /// Which role sends in which TCP direction, and whether that is certain.
+    roles: Roles,
     /// While detecting: the pieces held in the heads, in capture order.
     arrivals: Vec<Arrival>,
     /// Boxed: a stream is hundreds of bytes, and a B-tree node shifts its values on every
@@ -311,12 +312,11 @@ impl Connection {
             handshake,
             state: State::Detecting,
             mid: false,
-            roles_certain: handshake,
             h2c_upgrade: false,
             tunnel: None,
             tls: None,
             sides,
-            swapped: false,
+            roles: Roles::new(handshake),
             arrivals: Vec::new(),
             streams: BTreeMap::new(),
             lingering: VecDeque::new(),
@@ -338,10 +338,6 @@ impl Connection {
         &self.info
     }
 
-    fn role(&self, d: Dir) -> Dir {
-        if self.swapped { d.reverse() } else { d }
-    }
-
     /// Files a connection anomaly, found while decoding the current packet.
     fn anomaly(&mut self, a: Anomaly) {
         if self.anomalies.len() < MAX_CONN_ANOMALIES {
@@ -353,8 +349,8 @@ impl Connection {
     }
 
     /// Files an anomaly that side `r` caused on stream `id`.
-    fn stream_anomaly(&mut self, kind: AnomalyKind, r: Dir, id: u32, text: String) {
-        self.anomaly(Anomaly::new(kind, text).by(role(r)).on(id));
+    fn stream_anomaly(&mut self, kind: AnomalyKind, r: Role, id: u32, text: String) {
+        self.anomaly(Anomaly::new(kind, text).by(r).on(id));
     }
 
     /// Bytes of one direction (as reassembly names it), captured at `ts` in packet `packet`.
@@ -367,7 +363,7 @@ impl Connection {
         sink: &mut S,
     ) {
         self.packet = packet;
-        let r = self.role(dir);
+        let r = self.roles.of(dir);
         match self.state {
             State::Detecting | State::AwaitUpgrade(_) | State::AwaitTunnel(_) => {
                 // Held whole (the head may pass MAX_HEAD by one segment, then detection is
@@ -392,7 +388,7 @@ impl Connection {
     /// `len` bytes of one direction were never captured.
     pub fn gap<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, packet: u64, len: u64, sink: &mut S) {
         self.packet = packet;
-        let r = self.role(dir);
+        let r = self.roles.of(dir);
         match self.state {
             State::Detecting => {
                 let side = &mut self.sides[r.index()];
@@ -410,9 +406,9 @@ impl Connection {
                 self.anomaly(
                     Anomaly::new(
                         AnomalyKind::TcpGap,
-                        format!("{len} bytes from the {} never captured", who(r)),
+                        format!("{len} bytes from the {} never captured", r.as_str()),
                     )
-                    .by(role(r)),
+                    .by(r),
                 );
                 self.with_decoder(r, sink, |dec, mut f| dec.gap(len, &mut f), ts);
             }
@@ -458,7 +454,7 @@ impl Connection {
                 _ => self.start_http2(PREFACE.len(), 0, sink),
             },
             Start::Http1Request(req) => {
-                self.roles_certain = true;
+                self.roles.certain = true;
                 if req.method == "CONNECT" && self.tunnel.is_none() {
                     self.state = State::AwaitTunnel(Box::new(req));
                     self.await_tunnel(ts, force, sink);
@@ -507,9 +503,9 @@ impl Connection {
             return;
         }
         self.mid = true;
-        self.roles_certain = false;
+        self.roles.certain = false;
         self.state = State::Http2;
-        for r in [Dir::ClientToServer, Dir::ServerToClient] {
+        for r in Role::BOTH {
             let side = &mut self.sides[r.index()];
             side.hpack = hpack::Decoder::new_mid_connection();
             side.hpack
@@ -526,7 +522,7 @@ impl Connection {
 
     fn start_http2<S: H2Sink>(&mut self, client_skip: usize, server_skip: usize, sink: &mut S) {
         self.state = State::Http2;
-        self.roles_certain = true;
+        self.roles.certain = true;
         self.track_windows = !self.sides[0].started_with_gap && !self.sides[1].started_with_gap;
         for side in &mut self.sides {
             side.decoder = Some(FrameDecoder::new(self.config.frame_limits));
@@ -553,23 +549,23 @@ impl Connection {
         let mut pos = [0usize; 2];
         // The heads are indexed by the roles in force now; a piece may settle the roles
         // and swap them, so later pieces are fed under the new role.
-        let swapped = self.swapped;
+        let roles = self.roles;
         for a in arrivals {
-            let r = if swapped { a.dir.reverse() } else { a.dir }.index();
+            let r = roles.of(a.dir).index();
             let start = pos[r].max(skip[r]);
             pos[r] += a.len;
             let end = pos[r].min(heads[r].len());
             if start < end {
                 self.packet = a.packet;
                 // The skip (a preface, an HTTP/1.1 head) was counted in the same roles.
-                self.feed(self.role(a.dir), a.ts, &heads[r][start..end], sink);
+                self.feed(self.roles.of(a.dir), a.ts, &heads[r][start..end], sink);
             }
         }
         self.packet = now;
     }
 
     /// Drops the first `n` bytes a side sent during detection (an HTTP/1.1 head).
-    fn drop_head(&mut self, role: Dir, mut n: usize) {
+    fn drop_head(&mut self, role: Role, mut n: usize) {
         let head = &mut self.sides[role.index()].head;
         n = n.min(head.len());
         head.drain(..n);
@@ -577,7 +573,7 @@ impl Connection {
             if n == 0 {
                 break;
             }
-            if self.role(self.arrivals[i].dir) == role {
+            if self.roles.of(self.arrivals[i].dir) == role {
                 let take = n.min(self.arrivals[i].len);
                 self.arrivals[i].len -= take;
                 n -= take;
@@ -624,7 +620,7 @@ impl Connection {
         let req = (**req).clone();
         self.h2c_upgrade = true;
         self.state = State::Http2;
-        self.roles_certain = true;
+        self.roles.certain = true;
         self.track_windows = true;
         // RFC 7540 §3.2: the upgraded request is stream 1 (when it asked to be).
         if req.wants_h2c() || server_skip > 0 {
@@ -653,8 +649,8 @@ impl Connection {
                 let skip_client = req.head_len;
                 self.tunnel = Some(req.target.clone());
                 self.state = State::Detecting;
-                self.drop_head(Dir::ClientToServer, skip_client);
-                self.drop_head(Dir::ServerToClient, head_len);
+                self.drop_head(Role::Client, skip_client);
+                self.drop_head(Role::Server, head_len);
                 self.detect(ts, force, sink);
             }
             Start::NeedMore if !force => {}
@@ -713,7 +709,7 @@ impl Connection {
     }
 
     /// Runs bytes of side `r` through its frame decoder.
-    fn feed<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, mut data: &[u8], sink: &mut S) {
+    fn feed<S: H2Sink>(&mut self, r: Role, ts: Timestamp, mut data: &[u8], sink: &mut S) {
         let side = &mut self.sides[r.index()];
         if side.skip > 0 {
             let n = (side.skip as usize).min(data.len());
@@ -755,7 +751,7 @@ impl Connection {
     /// back to the slot its side moved to.
     fn with_decoder<S: H2Sink>(
         &mut self,
-        r: Dir,
+        r: Role,
         sink: &mut S,
         op: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(Event<'_>)),
         ts: Timestamp,
@@ -763,17 +759,17 @@ impl Connection {
         let Some(mut dec) = self.sides[r.index()].decoder.take() else {
             return;
         };
-        let before = self.swapped;
+        let before = self.roles.swapped();
         op(&mut dec, &mut |e| {
-            let role = if self.swapped != before {
-                r.reverse()
+            let role = if self.roles.swapped() != before {
+                r.peer()
             } else {
                 r
             };
             self.event(role, ts, e, sink)
         });
-        let slot = if self.swapped != before {
-            r.reverse()
+        let slot = if self.roles.swapped() != before {
+            r.peer()
         } else {
             r
         };
@@ -781,7 +777,7 @@ impl Connection {
     }
 
     /// Applies one decoder event from side `r`.
-    fn event<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, e: Event<'_>, sink: &mut S) {
+    fn event<S: H2Sink>(&mut self, r: Role, ts: Timestamp, e: Event<'_>, sink: &mut S) {
         match e {
             Event::DataStart { header, .. } => {
                 self.interrupts_block(r, &header);
@@ -797,7 +793,7 @@ impl Connection {
                             header.stream_id,
                             format!(
                                 "the {} sent DATA beyond the connection window ({w})",
-                                who(r)
+                                r.as_str()
                             ),
                         );
                     }
@@ -814,7 +810,7 @@ impl Connection {
                                     AnomalyKind::StreamWindowExceeded,
                                     format!("DATA beyond the stream window ({w})"),
                                 ),
-                                role(r),
+                                r,
                                 packet,
                             );
                         }
@@ -836,7 +832,7 @@ impl Connection {
                         }
                     }
                     if let Some(g) = s.grpc.as_mut() {
-                        g.data(r, data, ts);
+                        g.data(roles::grpc_dir(r), data, ts);
                     }
                 }
             }
@@ -848,11 +844,11 @@ impl Connection {
                             AnomalyKind::DataLost,
                             format!("{len} bytes of DATA never captured"),
                         ),
-                        role(r),
+                        r,
                         self.packet,
                     );
                     if let Some(g) = s.grpc.as_mut() {
-                        g.lost(r, len, ts);
+                        g.lost(roles::grpc_dir(r), len, ts);
                     }
                 }
             }
@@ -880,7 +876,7 @@ impl Connection {
                 let what = format!(
                     "malformed {} frame from the {} on stream {}: {error}",
                     header.kind.name(),
-                    who(r),
+                    r.as_str(),
                     header.stream_id
                 );
                 self.unreadable_frame(r, ts, &header, AnomalyKind::MalformedFrame, what, sink);
@@ -889,7 +885,7 @@ impl Connection {
                 let what = format!(
                     "{} frame from the {} on stream {} lost in a gap ({missing} bytes missing)",
                     header.kind.name(),
-                    who(r),
+                    r.as_str(),
                     header.stream_id
                 );
                 self.unreadable_frame(r, ts, &header, AnomalyKind::FrameLost, what, sink);
@@ -899,7 +895,7 @@ impl Connection {
                     "{} frame of {} bytes from the {} too large to decode",
                     header.kind.name(),
                     header.length,
-                    who(r)
+                    r.as_str()
                 );
                 self.unreadable_frame(r, ts, &header, AnomalyKind::FrameOversized, what, sink);
             }
@@ -917,7 +913,7 @@ impl Connection {
                         AnomalyKind::ResyncSkipped,
                         format!(
                             "{skipped} bytes from the {} skipped looking for a frame boundary{}",
-                            who(r),
+                            r.as_str(),
                             if at_start {
                                 " (joined mid-connection)"
                             } else {
@@ -925,7 +921,7 @@ impl Connection {
                             }
                         ),
                     )
-                    .by(role(r)),
+                    .by(r),
                 );
             }
             Event::Truncated { header, missing } => {
@@ -936,10 +932,10 @@ impl Connection {
                     AnomalyKind::TruncatedFrame,
                     format!(
                         "the {}'s bytes end inside {what} ({missing} bytes missing)",
-                        who(r)
+                        r.as_str()
                     ),
                 )
-                .by(role(r));
+                .by(r);
                 if let Some(h) = header {
                     a = a.on(h.stream_id);
                 }
@@ -953,7 +949,7 @@ impl Connection {
     /// changed unseen, and a block being gathered cannot be completed.
     fn unreadable_frame<S: H2Sink>(
         &mut self,
-        r: Dir,
+        r: Role,
         ts: Timestamp,
         header: &FrameHeader,
         kind: AnomalyKind,
@@ -962,7 +958,7 @@ impl Connection {
     ) {
         self.stream_mut(header.stream_id, ts, sink);
         self.record(r, ts, header);
-        self.anomaly(Anomaly::new(kind, what).by(role(r)).on(header.stream_id));
+        self.anomaly(Anomaly::new(kind, what).by(r).on(header.stream_id));
         if matches!(
             header.kind,
             FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
@@ -974,7 +970,7 @@ impl Connection {
 
     /// RFC 9113 §6.10: between a header block's first frame and its END_HEADERS, only
     /// CONTINUATION frames of the same stream may come.
-    fn interrupts_block(&mut self, r: Dir, header: &FrameHeader) {
+    fn interrupts_block(&mut self, r: Role, header: &FrameHeader) {
         let side = &mut self.sides[r.index()];
         if let Some(p) = &side.pending
             && (header.kind != FrameType::Continuation || header.stream_id != p.stream_id)
@@ -990,7 +986,7 @@ impl Connection {
         }
     }
 
-    fn record(&mut self, r: Dir, ts: Timestamp, header: &FrameHeader) {
+    fn record(&mut self, r: Role, ts: Timestamp, header: &FrameHeader) {
         let index = self.frame_count;
         self.frame_count += 1;
         if !self.config.record_frames {
@@ -1063,7 +1059,7 @@ impl Connection {
 
     fn frame<S: H2Sink>(
         &mut self,
-        r: Dir,
+        r: Role,
         ts: Timestamp,
         header: &FrameHeader,
         frame: Frame<'_>,
@@ -1074,7 +1070,7 @@ impl Connection {
                 AnomalyKind::WrongStream,
                 r,
                 header.stream_id,
-                format!("{rule}, from the {}", who(r)),
+                format!("{rule}, from the {}", r.as_str()),
             );
         }
         match frame {
@@ -1150,7 +1146,7 @@ impl Connection {
                     );
                 }
                 // A WINDOW_UPDATE from `r` widens the other side's send window.
-                let other = r.reverse().index();
+                let other = r.peer().index();
                 if header.stream_id == 0 {
                     if self.track_windows {
                         self.sides[other].window += i64::from(increment);
@@ -1183,7 +1179,7 @@ impl Connection {
 
     fn begin_block<S: H2Sink>(
         &mut self,
-        r: Dir,
+        r: Role,
         ts: Timestamp,
         header: &FrameHeader,
         fragment: &[u8],
@@ -1211,7 +1207,7 @@ impl Connection {
     }
 
     /// The last CONTINUATION arrived: decode the block it completes.
-    fn end_block<S: H2Sink>(&mut self, r: Dir, ts: Timestamp, sink: &mut S) {
+    fn end_block<S: H2Sink>(&mut self, r: Role, ts: Timestamp, sink: &mut S) {
         let Some(mut block) = self.sides[r.index()].pending.take() else {
             return;
         };
@@ -1223,7 +1219,7 @@ impl Connection {
     /// stream.
     fn decode_block<S: H2Sink>(
         &mut self,
-        r: Dir,
+        r: Role,
         ts: Timestamp,
         block: PendingBlock,
         bytes: &[u8],
@@ -1248,7 +1244,7 @@ impl Connection {
                 block.stream_id,
                 format!(
                     "HPACK error in the {}'s header block on stream {}: {e}",
-                    who(r),
+                    r.as_str(),
                     block.stream_id
                 ),
             );
@@ -1261,14 +1257,14 @@ impl Connection {
         if decoded.capacity() <= 64 {
             self.decoded = decoded;
         }
-        if !self.roles_certain {
+        if !self.roles.certain {
             // Mid-connection: the first block that names a request or a response settles
             // which side is the client.
-            if let Some(from_client) = block_role(&fields) {
-                self.roles_certain = true;
-                if from_client != (r == Dir::ClientToServer) {
+            if let Some(from) = roles::block_role(&fields) {
+                self.roles.certain = true;
+                if from != r {
                     self.swap_roles();
-                    return self.file_block(r.reverse(), ts, block, fields, sink);
+                    return self.file_block(r.peer(), ts, block, fields, sink);
                 }
             }
         }
@@ -1277,7 +1273,7 @@ impl Connection {
 
     fn file_block<S: H2Sink>(
         &mut self,
-        r: Dir,
+        r: Role,
         ts: Timestamp,
         block: PendingBlock,
         fields: Vec<HeaderField>,
@@ -1302,8 +1298,8 @@ impl Connection {
         }
     }
 
-    fn settings(&mut self, r: Dir, settings: Vec<(SettingId, u32)>) {
-        let other = r.reverse().index();
+    fn settings(&mut self, r: Role, settings: Vec<(SettingId, u32)>) {
+        let other = r.peer().index();
         for &(id, value) in &settings {
             match id.0 {
                 // HEADER_TABLE_SIZE: bounds the table of the encoder on the other side.
@@ -1317,7 +1313,7 @@ impl Connection {
                                     "SETTINGS_INITIAL_WINDOW_SIZE {value} above 2^31-1 (RFC 9113 §6.5.2)"
                                 ),
                             )
-                            .by(role(r)),
+                            .by(r),
                         );
                         continue;
                     }
@@ -1340,7 +1336,7 @@ impl Connection {
                                     "SETTINGS_MAX_FRAME_SIZE {value} out of range (RFC 9113 §6.5.2)"
                                 ),
                             )
-                            .by(role(r)),
+                            .by(r),
                         );
                     } else if let Some(d) = self.sides[other].decoder.as_mut() {
                         d.set_max_frame_size(value);
@@ -1355,7 +1351,7 @@ impl Connection {
         }
     }
 
-    fn ping(&mut self, r: Dir, ts: Timestamp, ack: bool, payload: [u8; 8]) {
+    fn ping(&mut self, r: Role, ts: Timestamp, ack: bool, payload: [u8; 8]) {
         if !ack {
             if self.pings.len() < MAX_PINGS {
                 self.pings.push(PingRecord {
@@ -1381,7 +1377,7 @@ impl Connection {
                             AnomalyKind::UnmatchedPingAck,
                             "PING ACK without a matching PING",
                         )
-                        .by(role(r)),
+                        .by(r),
                     );
                 }
             }
@@ -1440,25 +1436,6 @@ impl Connection {
         sink.stream(&self.info, *s);
     }
 
-    /// The roles were guessed wrong: swap everything kept per direction.
-    fn swap_roles(&mut self) {
-        self.swapped = !self.swapped;
-        self.sides.swap(0, 1);
-        std::mem::swap(&mut self.info.client, &mut self.info.server);
-        for s in self.streams.values_mut() {
-            s.swap_directions();
-        }
-        for f in &mut self.frames {
-            f.from = f.from.reverse();
-        }
-        for p in &mut self.pings {
-            p.from = p.from.reverse();
-        }
-        for g in &mut self.goaways {
-            g.from = g.from.reverse();
-        }
-    }
-
     /// Nothing is half-decoded (an HTTP/2 connection at a frame boundary both ways, no
     /// header block open): ending it now reports exactly what closing it later would.
     pub fn is_idle(&self) -> bool {
@@ -1488,7 +1465,7 @@ impl Connection {
             let ts = tcp.end;
             self.detect(ts, true, sink);
         }
-        for r in [Dir::ClientToServer, Dir::ServerToClient] {
+        for r in Role::BOTH {
             self.with_decoder(r, sink, |dec, mut f| dec.finish(&mut f), tcp.end);
             if let Some(p) = self.sides[r.index()].pending.take() {
                 self.stream_anomaly(
@@ -1537,7 +1514,7 @@ impl Connection {
         });
         Ended {
             record,
-            swapped: self.swapped,
+            roles: self.roles,
         }
     }
 }
@@ -1546,8 +1523,8 @@ impl Connection {
 /// for its final TCP counters: only the boxed record is kept.
 pub struct Ended {
     record: Box<ConnectionRecord>,
-    /// Reassembly's direction is reversed relative to ours.
-    swapped: bool,
+    /// The TCP counters come by reassembly's directions.
+    roles: Roles,
 }
 
 impl Ended {
@@ -1555,46 +1532,8 @@ impl Ended {
     pub fn close<S: H2Sink>(self, tcp: &ConnStats, sink: &mut S) {
         let mut record = *self.record;
         record.tcp = tcp.clone();
-        if self.swapped {
-            swap_tcp(&mut record.tcp);
-        }
+        self.roles.orient(&mut record.tcp);
         sink.connection(record);
-    }
-}
-
-/// Whether a header block is a request (`Some(true)`), a response (`Some(false)`), or
-/// cannot say (its pseudo-headers are unknown).
-fn block_role(fields: &[HeaderField]) -> Option<bool> {
-    fields.iter().find_map(|f| match &f.name {
-        Text::Known(n) if n.as_slice() == b":method" || n.as_slice() == b":path" => Some(true),
-        Text::Known(n) if n.as_slice() == b":status" => Some(false),
-        _ => None,
-    })
-}
-
-fn swap_tcp(t: &mut ConnStats) {
-    std::mem::swap(&mut t.client, &mut t.server);
-    t.packets.swap(0, 1);
-    t.wire_bytes.swap(0, 1);
-    t.payload_bytes.swap(0, 1);
-    t.gaps.swap(0, 1);
-    t.gap_bytes.swap(0, 1);
-    t.retransmissions.swap(0, 1);
-    t.out_of_order.swap(0, 1);
-}
-
-/// The role of side `r` (a direction already corrected for swapped roles).
-fn role(r: Dir) -> Role {
-    match r {
-        Dir::ClientToServer => Role::Client,
-        Dir::ServerToClient => Role::Server,
-    }
-}
-
-fn who(r: Dir) -> &'static str {
-    match r {
-        Dir::ClientToServer => "client",
-        Dir::ServerToClient => "server",
     }
 }
 
