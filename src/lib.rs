@@ -9,9 +9,12 @@
 //!    -> net::TcpSegment { src, dst, seq, flags, payload }
 //! reassembly::Reassembler (flow table, per-direction ordering, bounded buffers)
 //!    -> reassembly::StreamEvent { Open | Data | Gap | Close | Anomaly }
-//! engine::Engine (drives the layers above for one source)
-//!    -> export (JSON document)
+//! model::Tracker (the reassembly sink: one HTTP/2 session per TCP connection)
+//! session::Connection (detection, frames, header blocks, windows, streams; sides by Role)
+//!    -> session::Stream, session::ConnectionRecord, into a session::H2Sink
+//! export (JSON document) | tui (terminal UI): the sinks
 //! ```
+//! `engine::Engine` drives one packet source through the layers down to reassembly.
 //! Each layer knows nothing of its callers; dependencies point down the list.
 //! Every byte of a capture is treated as hostile: parsers never panic, allocations
 //! are bounded, and malformed input is reported as data.

@@ -66,7 +66,7 @@ impl Connection {
         self.roles.client_sends = self.roles.client_sends.reverse();
         self.sides.swap(0, 1);
         std::mem::swap(&mut self.info.client, &mut self.info.server);
-        for s in self.streams.values_mut() {
+        for s in self.streams.open_mut() {
             s.swap_roles();
         }
         for f in &mut self.frames {
@@ -79,11 +79,28 @@ impl Connection {
             g.from = g.from.peer();
         }
     }
+
+    /// A header block from side `r`, decoded: while the roles are uncertain (joined
+    /// mid-connection), the first block that names a request or a response settles them.
+    /// Returns the role of its sender, corrected.
+    pub(super) fn settle_roles(&mut self, r: Role, fields: &[HeaderField]) -> Role {
+        if self.roles.certain {
+            return r;
+        }
+        let Some(from) = block_role(fields) else {
+            return r;
+        };
+        self.roles.certain = true;
+        if from != r {
+            self.swap_roles();
+        }
+        from
+    }
 }
 
 /// Who sent a header block: a request's (`:method`, `:path`) says the client, a response's
 /// (`:status`) the server; `None` when its pseudo-headers are unknown.
-pub(super) fn block_role(fields: &[HeaderField]) -> Option<Role> {
+fn block_role(fields: &[HeaderField]) -> Option<Role> {
     fields.iter().find_map(|f| match &f.name {
         Text::Known(n) if n.as_slice() == b":method" || n.as_slice() == b":path" => {
             Some(Role::Client)

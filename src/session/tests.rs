@@ -2,6 +2,8 @@
 //! stream classification and anomalies.
 
 use super::*;
+use crate::http2::frame::PREFACE;
+use crate::http2::hpack::Text;
 use crate::reassembly::CloseReason;
 
 /// A header block of literal fields without indexing, new names (RFC 7541 §6.2.2):
