@@ -11,13 +11,17 @@
 //!    -> net::TcpSegment { src, dst, seq, flags, payload }
 //! reassembly::Reassembler (flow table, per-direction ordering, bounded buffers)
 //!    -> reassembly::StreamEvent { Open | Data | Gap | Close | Anomaly }
-//! engine::Engine (drives the layers above for one source)
-//! model::Tracker -> connection (HTTP/2 state, http2 frames and HPACK) -> grpc (calls)
-//!    -> export (JSON document) | tui (terminal UI)
+//! engine::Engine (drives one packet source through the layers above)
+//! model::Tracker (the reassembly sink: one HTTP/2 session per TCP connection)
+//! session::Connection (detection, frames, header blocks, windows, streams; sides by Role)
+//!    -> session::Stream, session::ConnectionRecord, into a session::H2Sink
+//! grpc (calls: framing, compression, schemas)
+//! export (JSON document) | tui (terminal UI): the sinks
 //! ```
-//! Each layer knows nothing of its callers. `net` depends on no other module and `filter`
-//! only on `net`, so the sources can use both although they come first: `capture` names
-//! `net::LinkType`, and `capture::live` compiles filters to BPF.
+//! Each layer knows nothing of its callers; dependencies point down the list. `net`
+//! depends on no other module and `filter` only on `net`, so the sources can use both
+//! although they come first: `capture` names `net::LinkType`, and `capture::live` compiles
+//! filters to BPF.
 //! Every byte of a capture is treated as hostile: parsers never panic, allocations
 //! are bounded, and malformed input is reported as data.
 //!
@@ -29,12 +33,15 @@
 //! - [`reassembly`]: flow table, sequence arithmetic, per-direction ordering, gaps
 //! - [`engine`]: drives a packet source through the layers above
 //! - [`http2`]: frames (one file per frame type, streaming decoder) and HPACK
-//! - [`connection`]: per-connection HTTP/2 state: detection, header blocks, streams, windows
+//! - [`session`]: the HTTP/2 session per connection: detection, frames, header blocks,
+//!   flow control, settings, pings, GOAWAY, streams; sides by [`role::Role`]
 //! - [`grpc`]: framing, compression, descriptors, decoding, schema-less, status, calls
 //! - [`model`]: routes connections to their HTTP/2 state; gRPC calls; backends
 //! - [`export`]: the JSON document's own types, and its writers
 //! - [`compact_json`]: compact JSON text, inert on a terminal
 //! - [`limits`]: the bounds a user may raise, in one place
+//! - [`anomaly`]: typed protocol anomalies (kind, sender, position, text)
+//! - [`role`]: client or server
 //! - [`tui`]: the terminal UI
 
 // Unsafe code is confined to `capture::live` (OS-shared memory: the capture ring, mapped
@@ -46,7 +53,6 @@
 pub mod anomaly;
 pub mod capture;
 pub mod compact_json;
-pub mod connection;
 pub mod engine;
 pub mod export;
 pub mod filter;
@@ -57,4 +63,5 @@ pub mod model;
 pub mod net;
 pub mod reassembly;
 pub mod role;
+pub mod session;
 pub mod tui;

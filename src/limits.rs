@@ -2,15 +2,15 @@
 //!
 //! Every layer keeps its own bound (its `Config` or constant) and reports hitting it as data;
 //! this struct gathers the ones worth a flag, with the layers' own defaults, and hands each
-//! layer its part ([`Limits::reassembly`], [`Limits::connection`]). The README's "Limits"
+//! layer its part ([`Limits::reassembly`], [`Limits::session`]). The README's "Limits"
 //! section lists them with their flags and what is reported when one is hit; fixed bounds
 //! (hard caps against absurd values, such as the 16 MiB capture record or the 10,000
 //! fields of a header block) stay constants in their modules.
 
-use crate::connection;
 use crate::grpc::{DEFAULT_DECOMPRESS_CAP, DEFAULT_MAX_MESSAGE};
 use crate::http2::frame::DecoderLimits;
 use crate::reassembly;
+use crate::session;
 
 /// The raisable bounds; `Default` is what h2scope uses without flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,16 +37,16 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         let reassembly = reassembly::Config::default();
-        let connection = connection::Config::default();
+        let session = session::Config::default();
         Limits {
             max_connections: reassembly.max_connections,
             max_buffered_per_direction: reassembly.max_buffered_per_direction,
             max_frame_size: DecoderLimits::default().max_buffered_frame,
-            max_header_block: connection.max_header_block,
-            max_streams: connection.max_open_streams,
+            max_header_block: session.max_header_block,
+            max_streams: session.max_open_streams,
             max_message_size: DEFAULT_MAX_MESSAGE,
             max_decompressed_size: DEFAULT_DECOMPRESS_CAP,
-            max_hpack_table_size: connection.max_hpack_table,
+            max_hpack_table_size: session.max_hpack_table,
         }
     }
 }
@@ -63,8 +63,8 @@ impl Limits {
     }
 
     /// The HTTP/2 configuration with these bounds.
-    pub fn connection(&self, record_frames: bool, keep_message_bodies: bool) -> connection::Config {
-        connection::Config {
+    pub fn session(&self, record_frames: bool, keep_message_bodies: bool) -> session::Config {
+        session::Config {
             record_frames,
             keep_message_bodies,
             max_header_block: self.max_header_block,
@@ -76,7 +76,7 @@ impl Limits {
             max_message: self.max_message_size,
             max_decompressed: self.max_decompressed_size,
             max_hpack_table: self.max_hpack_table_size,
-            ..connection::Config::default()
+            ..session::Config::default()
         }
     }
 }
@@ -148,8 +148,8 @@ mod tests {
             l.reassembly().max_connections,
             reassembly::Config::default().max_connections
         );
-        let c = l.connection(false, true);
-        let d = connection::Config::default();
+        let c = l.session(false, true);
+        let d = session::Config::default();
         assert_eq!(
             (c.max_header_block, c.max_open_streams, c.max_message),
             (d.max_header_block, d.max_open_streams, d.max_message)

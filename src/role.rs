@@ -2,13 +2,18 @@
 //! whichever side TCP happened to see first).
 
 /// A connection's client or server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Ordered client first, as per-role arrays are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     Client,
     Server,
 }
 
 impl Role {
+    /// Both roles, in the order of their [`index`](Role::index).
+    pub const BOTH: [Role; 2] = [Role::Client, Role::Server];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Client => "client",
@@ -21,6 +26,14 @@ impl Role {
         match self {
             Role::Client => Role::Server,
             Role::Server => Role::Client,
+        }
+    }
+
+    /// Where this role's entry is in a per-role array (`[client, server]`).
+    pub fn index(self) -> usize {
+        match self {
+            Role::Client => 0,
+            Role::Server => 1,
         }
     }
 }

@@ -3,14 +3,14 @@
 
 use crate::anomaly::Anomaly;
 use crate::capture::Timestamp;
-use crate::connection::{
-    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
-};
 use crate::grpc::call::{Call, Message};
 use crate::http2::frame::{ErrorCode, SettingId};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::model::Backend;
-use crate::reassembly::{ConnStats, Dir};
+use crate::reassembly::ConnStats;
+use crate::session::{
+    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
+};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -286,13 +286,6 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
-fn who(d: Dir) -> &'static str {
-    match d {
-        Dir::ClientToServer => "client",
-        Dir::ServerToClient => "server",
-    }
-}
-
 fn error_code(e: ErrorCode) -> String {
     e.name()
         .map_or_else(|| format!("UNKNOWN(0x{:x})", e.0), str::to_string)
@@ -330,7 +323,7 @@ impl FrameJson {
             index: f.index,
             ts: secs(f.ts),
             packet: f.packet,
-            from: who(f.from),
+            from: f.from.as_str(),
             kind: match f.kind {
                 crate::http2::frame::FrameType::Unknown(t) => Cow::Owned(format!("UNKNOWN({t})")),
                 k => Cow::Borrowed(k.name()),
@@ -854,7 +847,7 @@ impl StreamJson {
             duration_ms: s.end.saturating_sub(s.start) as f64 / 1e6,
             complete: s.is_complete(),
             reset: s.reset.map(|(from, e)| ResetJson {
-                from: who(from),
+                from: from.as_str(),
                 error_code: error_code(e),
             }),
             promised_by: s.promised_by,
@@ -882,7 +875,7 @@ record! {
 impl PingJson {
     fn new(p: &PingRecord) -> Self {
         PingJson {
-            from: who(p.from),
+            from: p.from.as_str(),
             sent: secs(p.sent),
             acked: p.acked.map(secs),
             rtt_ms: p.acked.map(|a| a.saturating_sub(p.sent) as f64 / 1e6),
@@ -903,7 +896,7 @@ impl GoawayJson {
     fn new(g: &GoawayRecord) -> Self {
         GoawayJson {
             ts: secs(g.ts),
-            from: who(g.from),
+            from: g.from.as_str(),
             last_stream_id: g.last_stream_id,
             error_code: error_code(g.error_code),
             debug_data: Bytes::new(&g.debug_data, false),

@@ -14,12 +14,12 @@ pub use inert::{TerminalSafe, serde_json_inert};
 pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
-use crate::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::model::{Backends, InferencePool, PoolKey, Tracker};
 use crate::reassembly::{self, ConnId};
+use crate::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use records::Records;
 use std::io::{self, Write};
 
@@ -509,7 +509,7 @@ impl<W: Write> H2Sink for Collector<W> {
         // Every stream of the connection has come (`Connection::end` reports them first).
         self.flush_deferred(Some(c.info.id));
         self.pool.forget(c.info.id);
-        if c.protocol == connection::Protocol::Http2 {
+        if c.protocol == session::Protocol::Http2 {
             self.backends.connection(&c);
         }
         let json = ConnectionJson::new(&c, self.frames);
@@ -561,10 +561,8 @@ impl<W: Write> Session<W> {
     }
 }
 
-fn tracker_config(options: &Options) -> connection::Config {
-    options
-        .limits
-        .connection(options.frames, !options.no_messages)
+fn tracker_config(options: &Options) -> session::Config {
+    options.limits.session(options.frames, !options.no_messages)
 }
 
 impl<W: Write> Collector<W> {
@@ -803,11 +801,11 @@ mod tests {
     #[test]
     fn held_calls_go_out_when_their_connection_ends() {
         use crate::capture::Timestamp;
-        use crate::connection::grpc::StreamGrpc;
-        use crate::connection::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol, Stream};
         use crate::grpc::Framed;
         use crate::http2::hpack::{HeaderField, Text};
         use crate::reassembly::ConnStats;
+        use crate::session::grpc::StreamGrpc;
+        use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol, Stream};
         let protos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/protos");
         let mut options = Options::default();
         options.descriptors.add_protos(&[protos], &[]).unwrap();

@@ -13,12 +13,12 @@
 
 use super::{Collector, Options, capture_info, decode, tracker_config};
 use crate::capture::{CaptureError, CaptureReader};
-use crate::connection::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::model::Tracker;
 use crate::model::{InferencePool, grpc_call};
 use crate::reassembly::ConnId;
+use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};

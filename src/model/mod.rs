@@ -5,11 +5,11 @@
 //! streams and connections to an [`H2Sink`]. `Backends` aggregates per server.
 
 use crate::capture::Timestamp;
-use crate::connection::{self, Connection, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use crate::grpc::call::{Call, CallInput, decode_call};
 use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
 use crate::http2::hpack::Text;
 use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
+use crate::session::{self, Connection, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -25,17 +25,17 @@ const LIVE_STREAM_LINGER_NS: i64 = 200_000_000;
 
 /// Routes reassembly events to per-connection HTTP/2 decoding.
 pub struct Tracker<S> {
-    config: connection::Config,
+    config: session::Config,
     /// Looked up for every reassembly event.
     conns: HashMap<ConnId, Connection, Fast>,
     /// Connections whose bytes all arrived (FIN or RST), as their small records, until
     /// reassembly closes them (it waits for trailing packets).
-    ended: HashMap<ConnId, connection::Ended, Fast>,
+    ended: HashMap<ConnId, session::Ended, Fast>,
     sink: S,
 }
 
 impl<S: H2Sink> Tracker<S> {
-    pub fn new(config: connection::Config, sink: S) -> Self {
+    pub fn new(config: session::Config, sink: S) -> Self {
         Tracker {
             config,
             conns: HashMap::default(),
@@ -260,7 +260,7 @@ pub fn grpc_call(
         bodies_dropped: g.bodies_dropped,
         reset: s
             .reset
-            .map(|(from, e)| (e.0, from == crate::reassembly::Dir::ClientToServer)),
+            .map(|(from, e)| (e.0, from == crate::role::Role::Client)),
         complete,
         no_bodies,
         max_decompressed: g.max_decompressed,

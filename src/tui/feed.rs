@@ -15,14 +15,15 @@
 
 use crate::capture::live::LiveSource;
 use crate::capture::{CaptureReader, Timestamp};
-use crate::connection::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
 use crate::engine::{CaptureSummary, Engine};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::http2::frame::ErrorCode;
 use crate::http2::hpack::HeaderField;
 use crate::model::{InferencePool, Tracker, grpc_call};
-use crate::reassembly::{self, ConnId, Dir};
+use crate::reassembly::{self, ConnId};
+use crate::role::Role;
+use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -49,10 +50,10 @@ pub struct CallRecord {
     pub informational: Vec<Vec<HeaderField>>,
     pub response_headers: Option<Vec<HeaderField>>,
     pub trailers: Option<Vec<HeaderField>>,
-    /// DATA payload bytes, per direction (index by [`Dir`]).
+    /// DATA payload bytes, per sender (index by [`Role::index`]).
     pub bytes: [u64; 2],
     pub data_frames: [u64; 2],
-    pub reset: Option<(Dir, ErrorCode)>,
+    pub reset: Option<(Role, ErrorCode)>,
     /// Both sides ended it, or it was reset.
     pub complete: bool,
     pub start: Timestamp,
@@ -255,7 +256,7 @@ fn pipeline<F>(options: &FeedOptions, emit: F) -> Pipeline<F> {
         outbox: Rc::clone(&outbox),
         pool: InferencePool::default(),
     };
-    let config = options.limits.connection(true, true);
+    let config = options.limits.session(true, true);
     (outbox, Tracker::new(config, sink))
 }
 

@@ -11,10 +11,11 @@
 //! it on its way to the terminal.
 
 use super::feed::{CallRecord, Progress, Record, Update};
-use crate::connection::{ConnectionRecord, Protocol, Stream};
 use crate::grpc::call::Message;
 use crate::http2::frame::ErrorCode;
-use crate::reassembly::{ConnId, Dir};
+use crate::reassembly::ConnId;
+use crate::role::Role;
+use crate::session::{ConnectionRecord, Protocol, Stream};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -37,7 +38,7 @@ impl CallEntry {
         let http_status = rec
             .response_headers
             .as_deref()
-            .and_then(crate::connection::stream::status_of);
+            .and_then(crate::session::stream::status_of);
         let error = rec
             .grpc
             .as_ref()
@@ -127,15 +128,15 @@ impl CallEntry {
     }
 
     /// Every gRPC message of both directions, by time (requests first on ties).
-    pub fn messages(&self) -> Vec<(Dir, &Message)> {
+    pub fn messages(&self) -> Vec<(Role, &Message)> {
         let Some(g) = &self.rec.grpc else {
             return Vec::new();
         };
-        let mut v: Vec<(Dir, &Message)> = g
+        let mut v: Vec<(Role, &Message)> = g
             .request_messages
             .iter()
-            .map(|m| (Dir::ClientToServer, m))
-            .chain(g.response_messages.iter().map(|m| (Dir::ServerToClient, m)))
+            .map(|m| (Role::Client, m))
+            .chain(g.response_messages.iter().map(|m| (Role::Server, m)))
             .collect();
         v.sort_by_key(|(d, m)| (m.ts, *d));
         v

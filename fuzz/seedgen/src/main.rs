@@ -21,7 +21,7 @@
 //! The layouts are documented at the top of each target in `fuzz/fuzz_targets/`.
 
 use h2scope::capture::{CaptureReader, Record};
-use h2scope::connection::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use h2scope::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use h2scope::engine;
 use h2scope::grpc::{self, Descriptors, Encoding, FrameKind};
 use h2scope::http2::frame::{DecoderLimits, Event, Frame, FrameDecoder, PREFACE};
@@ -258,7 +258,7 @@ fn capture(out: &mut Out, path: &Path, d: &Descriptors, types: &[MessageDescript
         return;
     };
     let mut collect = Collect {
-        tracker: Tracker::new(connection::Config::default(), Streams::default()),
+        tracker: Tracker::new(session::Config::default(), Streams::default()),
         raw: BTreeMap::new(),
     };
     let _ = engine::run_reader(

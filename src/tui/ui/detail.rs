@@ -3,7 +3,7 @@
 use super::fmt;
 use super::timeline::{dir_arrow, flag_names};
 use crate::http2::hpack::{HeaderField, Text};
-use crate::reassembly::Dir;
+use crate::role::Role;
 use crate::tui::app::{Pane, Tab, ViewState};
 use crate::tui::model::{CallEntry, Model, error_code_name};
 use crate::tui::sanitize::sanitize;
@@ -138,7 +138,7 @@ pub fn header_lines(model: &Model, c: &CallEntry) -> Vec<Line<'static>> {
                 format!(
                     "RST_STREAM {} from the {}",
                     error_code_name(code),
-                    if from == Dir::ClientToServer {
+                    if from == Role::Client {
                         "client"
                     } else {
                         "server"
@@ -197,12 +197,12 @@ pub fn frame_lines(c: &CallEntry) -> Vec<Line<'static>> {
 /// A message's heading: direction, index, time, size, flags.
 pub fn message_heading(
     c: &CallEntry,
-    d: Dir,
+    d: Role,
     m: &crate::grpc::call::Message,
 ) -> Vec<Span<'static>> {
     let (arrow, what) = match d {
-        Dir::ClientToServer => ("→", "request"),
-        Dir::ServerToClient => ("←", "response"),
+        Role::Client => ("→", "request"),
+        Role::Server => ("←", "response"),
     };
     let index = if m.index == u32::MAX {
         "(framing lost)".to_string()

@@ -3,7 +3,7 @@
 use super::detail::{message_body, message_heading};
 use super::fmt;
 use crate::grpc::call::Message;
-use crate::reassembly::Dir;
+use crate::role::Role;
 use crate::tui::app::ViewState;
 use crate::tui::model::{CallEntry, Model};
 use crate::tui::sanitize::sanitize;
@@ -112,7 +112,12 @@ impl<'a> MessageText<'a> {
     }
 
     /// The rows before the dump.
-    fn head(c: &CallEntry, msgs: &[(Dir, &Message)], sel: usize, width: u16) -> Vec<Line<'static>> {
+    fn head(
+        c: &CallEntry,
+        msgs: &[(Role, &Message)],
+        sel: usize,
+        width: u16,
+    ) -> Vec<Line<'static>> {
         let Some((d, m)) = msgs.get(sel) else {
             return vec![Line::from("(no message)")];
         };

@@ -16,9 +16,9 @@
 
 use super::fmt;
 use crate::capture::Timestamp;
-use crate::connection::FrameRecord;
 use crate::http2::frame::FrameType;
-use crate::reassembly::Dir;
+use crate::role::Role;
+use crate::session::FrameRecord;
 use crate::tui::model::{CallEntry, Model};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -41,7 +41,7 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
     pub ts: Timestamp,
-    pub dir: Dir,
+    pub dir: Role,
     pub kind: Kind,
 }
 
@@ -386,10 +386,10 @@ pub fn flag_names(kind: FrameType, flags: u8) -> String {
     names.join("|")
 }
 
-pub fn dir_arrow(d: Dir) -> &'static str {
+pub fn dir_arrow(d: Role) -> &'static str {
     match d {
-        Dir::ClientToServer => "client→server",
-        Dir::ServerToClient => "server→client",
+        Role::Client => "client→server",
+        Role::Server => "server→client",
     }
 }
 
@@ -397,7 +397,7 @@ pub fn dir_arrow(d: Dir) -> &'static str {
 fn describe(
     c: &CallEntry,
     e: &Event,
-    messages: &[(Dir, &crate::grpc::call::Message)],
+    messages: &[(Role, &crate::grpc::call::Message)],
 ) -> Line<'static> {
     let at = format!("+{}", fmt::duration(e.ts.saturating_sub(c.rec.start)));
     let text = match e.kind {

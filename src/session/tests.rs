@@ -2,6 +2,8 @@
 //! stream classification and anomalies.
 
 use super::*;
+use crate::http2::frame::PREFACE;
+use crate::http2::hpack::Text;
 use crate::reassembly::CloseReason;
 
 /// A header block of literal fields without indexing, new names (RFC 7541 §6.2.2):
@@ -31,6 +33,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 const DATA: u8 = 0;
 const HEADERS: u8 = 1;
 const SETTINGS: u8 = 4;
+const PING: u8 = 6;
 const CONTINUATION: u8 = 9;
 const END_STREAM: u8 = 1;
 const END_HEADERS: u8 = 4;
@@ -334,4 +337,38 @@ fn continuation_completes_a_block() {
         "{:?}",
         got.conns[0].anomalies
     );
+}
+
+#[test]
+fn settling_the_roles_turns_earlier_records_round() {
+    // Joined mid-connection, and reassembly took the server for the client: the server's
+    // PING comes first, the client's request only then proves who is who.
+    let (c, s): (SocketAddr, SocketAddr) = (
+        "10.0.0.2:50051".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    );
+    let config = Config {
+        record_frames: true,
+        ..Config::default()
+    };
+    let mut conn = Connection::new(config, 0, c, s, false);
+    let mut got = Got::default();
+    let request = block(&[(":method", "GET"), (":path", "/r")]);
+    let ping = frame(PING, 0, 0, &[7; 8]);
+    conn.data(C2S, Timestamp(1), 1, &ping, &mut got);
+    let headers = frame(HEADERS, END_HEADERS | END_STREAM, 1, &request);
+    conn.data(S2C, Timestamp(2), 2, &headers, &mut got);
+    let mut tcp = stats(c, s);
+    tcp.packets = [1, 2];
+    conn.close(&tcp, &mut got);
+    let rec = &got.conns[0];
+    assert!(rec.joined_mid_connection);
+    assert_eq!((rec.info.client, rec.info.server), (s, c));
+    assert_eq!(rec.pings[0].from, Role::Server);
+    assert_eq!(rec.frames[0].from, Role::Server);
+    assert_eq!((rec.tcp.client, rec.tcp.packets), (s, [2, 1]));
+    let (_, st) = &got.streams[0];
+    assert_eq!(request_path(st).as_deref(), Some("/r"));
+    assert_eq!(st.frames[0].from, Role::Client);
+    assert_eq!(st.ended, [true, false]);
 }

@@ -5,11 +5,11 @@
 //! are informational, the first other one is the response (a trailers-only response when
 //! it also ends the stream), and a later one carries the trailers.
 
-use crate::anomaly::{Anomaly, AnomalyKind, Role};
+use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{ErrorCode, FrameType};
 use crate::http2::hpack::{HeaderField, Text};
-use crate::reassembly::Dir;
+use crate::role::Role;
 
 /// One frame as the export lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct FrameRecord {
     pub ts: Timestamp,
     /// The capture's packet number (from 1) that completed the frame, as Wireshark numbers them.
     pub packet: u64,
-    pub from: Dir,
+    pub from: Role,
     pub kind: FrameType,
     pub flags: u8,
     pub length: u32,
@@ -36,19 +36,21 @@ pub struct Stream {
     pub informational: Vec<Vec<HeaderField>>,
     pub response_headers: Option<Vec<HeaderField>>,
     pub trailers: Option<Vec<HeaderField>>,
-    /// DATA payload bytes (padding excluded), per direction.
+    /// DATA payload bytes (padding excluded), per sender (index by [`Role::index`], as
+    /// every per-side array here).
     pub bytes: [u64; 2],
     pub data_frames: [u64; 2],
     /// Bytes of DATA payload that fell in TCP gaps.
     pub lost_bytes: [u64; 2],
-    /// END_STREAM seen, per direction.
+    /// END_STREAM seen, per sender.
     pub ended: [bool; 2],
-    pub reset: Option<(Dir, ErrorCode)>,
+    /// RST_STREAM: who sent it, and its error code.
+    pub reset: Option<(Role, ErrorCode)>,
     /// For a pushed stream: the stream whose PUSH_PROMISE announced it.
     pub promised_by: Option<u32>,
     pub start: Timestamp,
     pub end: Timestamp,
-    /// Flow-control send windows per direction, when the connection was seen from its start.
+    /// Flow-control send windows per sender, when the connection was seen from its start.
     pub window: Option<[i64; 2]>,
     pub frames: Vec<FrameRecord>,
     pub anomalies: Vec<Anomaly>,
@@ -112,10 +114,10 @@ impl Stream {
     }
 
     /// Files a decoded header block sent by `from`, completed in packet `packet`.
-    pub fn headers(&mut self, from: Dir, fields: Vec<HeaderField>, end_stream: bool, packet: u64) {
+    pub fn headers(&mut self, from: Role, fields: Vec<HeaderField>, end_stream: bool, packet: u64) {
         let extra = |text| Anomaly::new(AnomalyKind::ExtraHeaderBlock, text);
         match from {
-            Dir::ClientToServer => {
+            Role::Client => {
                 if self.request_headers.is_none() {
                     self.request_headers = Some(fields);
                 } else if self.request_trailers.is_none() {
@@ -128,7 +130,7 @@ impl Stream {
                     );
                 }
             }
-            Dir::ServerToClient => {
+            Role::Server => {
                 let informational = status_of(&fields).is_some_and(|s| (100..200).contains(&s));
                 if self.response_headers.is_none() && informational && !end_stream {
                     self.informational.push(fields);
@@ -166,8 +168,8 @@ impl Stream {
         self.response_headers.as_deref().and_then(status_of)
     }
 
-    /// Swaps everything kept per direction (the roles were guessed wrong).
-    pub fn swap_directions(&mut self) {
+    /// Swaps everything kept per role (the roles were guessed wrong).
+    pub fn swap_roles(&mut self) {
         self.bytes.swap(0, 1);
         self.data_frames.swap(0, 1);
         self.lost_bytes.swap(0, 1);
@@ -175,11 +177,11 @@ impl Stream {
         if let Some(w) = self.window.as_mut() {
             w.swap(0, 1);
         }
-        if let Some((d, _)) = self.reset.as_mut() {
-            *d = d.reverse();
+        if let Some((from, _)) = self.reset.as_mut() {
+            *from = from.peer();
         }
         for f in &mut self.frames {
-            f.from = f.from.reverse();
+            f.from = f.from.peer();
         }
         if let Some(g) = self.grpc.as_mut() {
             g.swap_directions();
