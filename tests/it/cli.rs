@@ -405,3 +405,48 @@ fn open_and_sniff_help_list_every_key() {
         }
     }
 }
+
+/// The README's layout and the crate doc's module list name every module in `src/`, and
+/// nothing that is not there.
+#[test]
+fn the_module_maps_match_src() {
+    let root = support::root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let layout = readme
+        .split("## Layout")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("a Layout section with a text block");
+    let mut modules = Vec::new();
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let module = name.strip_suffix(".rs").unwrap_or(&name).to_string();
+        let shown = if name.ends_with(".rs") {
+            format!("src/{name}")
+        } else {
+            format!("src/{name}/")
+        };
+        assert!(layout.contains(&shown), "README's layout lacks {shown}");
+        if !["lib", "main", "cli"].contains(&module.as_str()) {
+            assert!(
+                lib.contains(&format!("pub mod {module};")),
+                "src/{name} is no module of the crate"
+            );
+            assert!(
+                lib.contains(&format!("//! - [`{module}`]")),
+                "the crate doc's module list lacks {module}"
+            );
+        }
+        modules.push(module);
+    }
+    for line in layout.lines() {
+        if let Some(path) = line.strip_prefix("src/") {
+            let name = path.split([' ', '/', '.']).next().unwrap();
+            assert!(
+                modules.iter().any(|m| m == name),
+                "README names src/{name}, not in src/"
+            );
+        }
+    }
+}
