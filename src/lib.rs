@@ -12,11 +12,12 @@
 //! reassembly::Reassembler (flow table, per-direction ordering, bounded buffers)
 //!    -> reassembly::StreamEvent { Open | Data | Gap | Close | Anomaly }
 //! engine::Engine (drives one packet source through the layers above)
-//! model::Tracker (the reassembly sink: one HTTP/2 session per TCP connection)
+//! pipeline::Tracker (the reassembly sink: one HTTP/2 session per TCP connection)
 //! session::Connection (detection, frames, header blocks, windows, streams; sides by Role)
 //!    -> session::Stream, session::ConnectionRecord, into a session::H2Sink
-//! grpc (calls: framing, compression, schemas)
-//! export (JSON document) | tui (terminal UI): the sinks
+//! pipeline::Calls (opening order, method-inference evidence, grpc: the call decoded)
+//!    -> pipeline::Sink::call / connection
+//! export::Collector (JSON document, NDJSON) | tui::feed (terminal UI): the sinks
 //! ```
 //! Each layer knows nothing of its callers; dependencies point down the list. `net`
 //! depends on no other module and `filter` only on `net`, so the sources can use both
@@ -36,7 +37,9 @@
 //! - [`session`]: the HTTP/2 session per connection: detection, frames, header blocks,
 //!   flow control, settings, pings, GOAWAY, streams; sides by [`role::Role`]
 //! - [`grpc`]: framing, compression, descriptors, decoding, schema-less, status, calls
-//! - [`model`]: routes connections to their HTTP/2 state; gRPC calls; backends
+//! - [`pipeline`]: the one owner of decoding, from reassembly to finished calls and
+//!   connections handed to a sink (the export, the UI)
+//! - [`model`]: what the views aggregate: backends
 //! - [`export`]: the JSON document's own types, and its writers
 //! - [`compact_json`]: compact JSON text, inert on a terminal
 //! - [`limits`]: the bounds a user may raise, in one place
@@ -61,6 +64,7 @@ pub mod http2;
 pub mod limits;
 pub mod model;
 pub mod net;
+pub mod pipeline;
 pub mod reassembly;
 pub mod role;
 pub mod session;

@@ -17,8 +17,9 @@ use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
-use crate::model::{Backends, InferencePool, PoolKey, Tracker};
-use crate::reassembly::{self, ConnId};
+use crate::model::Backends;
+use crate::pipeline::{self, Calls, Tracker};
+use crate::reassembly;
 use crate::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use records::Records;
 use std::io::{self, Write};
@@ -197,45 +198,6 @@ impl<W: Write> Streams<W> {
     }
 }
 
-/// Places streams in the order they opened, and knows the first place still open.
-#[derive(Default)]
-struct OpenOrder {
-    next: u64,
-    /// Open streams' places by connection and stream id.
-    places: std::collections::HashMap<(ConnId, u32), u64, foldhash::fast::RandomState>,
-    /// The same places, in order.
-    open: std::collections::BTreeSet<u64>,
-}
-
-impl OpenOrder {
-    fn opened(&mut self, conn: ConnId, id: u32) {
-        let place = self.next;
-        self.next += 1;
-        if let Some(old) = self.places.insert((conn, id), place) {
-            self.open.remove(&old);
-        }
-        self.open.insert(place);
-    }
-
-    /// The place of a stream that completed (the next one if it was never opened).
-    fn done(&mut self, conn: ConnId, id: u32) -> u64 {
-        match self.places.remove(&(conn, id)) {
-            Some(place) => {
-                self.open.remove(&place);
-                place
-            }
-            None => {
-                self.next += 1;
-                self.next - 1
-            }
-        }
-    }
-
-    fn first_open(&self) -> u64 {
-        self.open.first().copied().unwrap_or(u64::MAX)
-    }
-}
-
 /// Records in completion order, the newest `keep` of them at most: the oldest are dropped
 /// in bulk once twice the window is held (amortised constant time a record).
 struct Window<T> {
@@ -277,47 +239,37 @@ impl<T> Window<T> {
     }
 }
 
-/// Turns completed streams and connections into JSON records.
+/// Turns the pipeline's finished streams and connections into JSON records: the export's
+/// [`pipeline::Sink`].
 pub struct Collector<W: Write> {
     frames: bool,
-    no_messages: bool,
     /// Messages are decoded to JSON text rather than trees: the output is written by
     /// `compact_json` (compact documents and NDJSON), which takes the text as it is.
     json_text: bool,
-    descriptors: Descriptors,
     output: Output<W>,
     backends: Backends,
-    pool: InferencePool,
-    /// Where each stream goes among the document's streams.
-    order: OpenOrder,
-    /// Document mode: calls whose method must be inferred wait until every call that shares
-    /// their unknown `:path` has added its evidence; each with its stream's place.
-    deferred: Vec<(ConnectionInfo, Stream, PoolKey, u64)>,
-    /// The first place among `deferred` (nothing after it is written until they are).
-    deferred_first: u64,
-    /// The connections with calls in `deferred`: a connection's end looks there, not
-    /// through every held call.
-    deferred_conns: std::collections::HashSet<ConnId, foldhash::fast::RandomState>,
 }
-
-/// Calls held back for pooled inference; beyond this they are decoded at once.
-const MAX_DEFERRED: usize = 10_000;
 
 impl<W: Write> Collector<W> {
     fn with_output(options: &Options, output: Output<W>) -> Self {
         Collector {
             frames: options.frames,
-            no_messages: options.no_messages,
             // serde_json lays a held document's records out: they need trees.
             json_text: !matches!(output, Output::Document { .. }),
-            descriptors: options.descriptors.clone(),
             output,
             backends: Backends::new(options.backend_header.as_deref()),
-            pool: InferencePool::default(),
-            order: OpenOrder::default(),
-            deferred: Vec::new(),
-            deferred_first: u64::MAX,
-            deferred_conns: Default::default(),
+        }
+    }
+
+    /// How the pipeline in front of this collector decodes: calls held for inference
+    /// until their connection ends in a document (compact or held), decided as they come
+    /// in NDJSON.
+    fn pipeline_options(&self, options: &Options) -> pipeline::Options {
+        pipeline::Options {
+            descriptors: options.descriptors.clone(),
+            no_messages: options.no_messages,
+            json_text: self.json_text,
+            defer_inference: !matches!(self.output, Output::Ndjson { .. }),
         }
     }
 
@@ -405,30 +357,19 @@ impl<W: Write> Collector<W> {
     pub(crate) fn wants_json_text(&self) -> bool {
         self.json_text
     }
+}
 
-    fn emit(&mut self, conn: &ConnectionInfo, mut s: Stream, key: Option<&PoolKey>, place: u64) {
-        let pooled = self.pool.evidence(key);
-        let call = crate::model::grpc_call(
-            &mut s,
-            &self.descriptors,
-            self.no_messages,
-            self.json_text,
-            pooled,
-        );
-        self.emit_call(conn, s, call, place);
-    }
-
-    /// The first place not yet completed: every stream before it can be written.
-    fn limit(&self) -> u64 {
-        self.order.first_open().min(self.deferred_first)
-    }
-
-    /// A stream whose call was decoded beforehand, as [`emit`](Self::emit) would have: only
-    /// for streams without a pool key (their decoding depends on nothing collected).
-    fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, place: u64) {
+impl<W: Write> pipeline::Sink for Collector<W> {
+    fn call(
+        &mut self,
+        conn: &ConnectionInfo,
+        s: Stream,
+        call: Option<Call>,
+        place: u64,
+        ready: u64,
+    ) {
         self.backends.stream(conn, &s, call.as_ref());
         let json = StreamJson::from_stream(conn, s, self.frames, call, !self.json_text);
-        let limit = self.limit();
         match &mut self.output {
             Output::Document { streams, .. } => streams.push((place, json)),
             Output::Compact { streams, .. } => {
@@ -436,79 +377,20 @@ impl<W: Write> Collector<W> {
                 // Our types serialize without errors (string keys only); a failed record
                 // is left out.
                 if write_object(&mut streams.out.line, None, &json).is_ok() {
-                    streams.push(place, limit);
+                    streams.push(place, ready);
                 }
             }
             Output::Ndjson { .. } => self.line_with(|out| write_object(out, Some("stream"), &json)),
         }
     }
 
-    /// [`H2Sink::opened`] by connection id (the threaded export forwards only that).
-    fn open(&mut self, conn: ConnId, id: u32) {
-        self.order.opened(conn, id);
-    }
-
-    /// A stream decoded on another thread ([`threaded`]): as [`H2Sink::stream`] with its call.
-    fn decoded(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
-        let place = self.order.done(conn.id, s.id);
-        self.emit_call(conn, s, call, place);
-    }
-
-    /// Decodes the calls held for pooled inference whose evidence is all in: those of
-    /// connection `conn` once it has ended (a key names its connection), or all of them at
-    /// the end. They are decoded in the order they completed (as before they were held)
-    /// while the first of them still holds back every stream placed after it; then they go
-    /// out in place order, and the streams they held back with them.
-    fn flush_deferred(&mut self, conn: Option<ConnId>) {
-        let any = match conn {
-            Some(c) => self.deferred_conns.remove(&c),
-            None => !std::mem::take(&mut self.deferred_conns).is_empty(),
-        };
-        if !any {
-            return;
-        }
-        let (due, held) = std::mem::take(&mut self.deferred)
-            .into_iter()
-            .partition(|d| conn.is_none_or(|c| d.0.id == c));
-        self.deferred = held;
-        for (conn, s, key, place) in due {
-            self.emit(&conn, s, Some(&key), place);
-        }
-        self.deferred_first = self.deferred.iter().map(|d| d.3).min().unwrap_or(u64::MAX);
-        let limit = self.limit();
+    fn ready(&mut self, ready: u64) {
         if let Output::Compact { streams, .. } = &mut self.output {
-            streams.release(limit);
+            streams.release(ready);
         }
-    }
-}
-
-impl<W: Write> H2Sink for Collector<W> {
-    fn opened(&mut self, conn: &ConnectionInfo, id: u32) {
-        self.open(conn.id, id);
-    }
-
-    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
-        let place = self.order.done(conn.id, s.id);
-        let key = InferencePool::key(conn.id, &s);
-        if let Some(k) = &key {
-            self.pool.add(k, &s);
-            let document = !matches!(self.output, Output::Ndjson { .. });
-            if document && !self.descriptors.is_empty() && self.deferred.len() < MAX_DEFERRED {
-                self.deferred
-                    .push((conn.clone(), s, key.unwrap_or_default(), place));
-                self.deferred_conns.insert(conn.id);
-                // The first place still to come is the same: this one, deferred.
-                self.deferred_first = self.deferred_first.min(place);
-                return;
-            }
-        }
-        self.emit(conn, s, key.as_ref(), place);
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
-        // Every stream of the connection has come (`Connection::end` reports them first).
-        self.flush_deferred(Some(c.info.id));
-        self.pool.forget(c.info.id);
         if c.protocol == session::Protocol::Http2 {
             self.backends.connection(&c);
         }
@@ -531,7 +413,7 @@ impl<W: Write> H2Sink for Collector<W> {
 ///
 /// [`finish`]: Session::finish
 pub struct Session<W: Write> {
-    tracker: Tracker<Collector<W>>,
+    tracker: Tracker<Calls<Collector<W>>>,
     /// The writer, until the document is written (NDJSON holds it in the collector).
     out: Option<W>,
     pretty: bool,
@@ -540,15 +422,16 @@ pub struct Session<W: Write> {
 impl<W: Write> Session<W> {
     pub fn new(options: &Options, ndjson: bool, pretty: bool, out: W) -> Self {
         let (collector, out) = Collector::for_export(options, ndjson, pretty, out);
+        let calls = Calls::new(collector.pipeline_options(options), collector);
         Session {
-            tracker: Tracker::new(tracker_config(options), collector),
+            tracker: Tracker::new(tracker_config(options), calls),
             out,
             pretty,
         }
     }
 
     /// Where the engine's reassembly events go.
-    pub fn sink(&mut self) -> &mut Tracker<Collector<W>> {
+    pub fn sink(&mut self) -> &mut Tracker<Calls<Collector<W>>> {
         &mut self.tracker
     }
 
@@ -557,6 +440,7 @@ impl<W: Write> Session<W> {
     pub fn finish(self, capture: CaptureInfo) -> io::Result<()> {
         self.tracker
             .into_sink()
+            .finish()
             .finish(capture, self.out, self.pretty)
     }
 }
@@ -574,7 +458,6 @@ impl<W: Write> Collector<W> {
         out: Option<O>,
         pretty: bool,
     ) -> io::Result<()> {
-        self.flush_deferred(None);
         let backends: Vec<BackendJson> = self
             .backends
             .sorted()
@@ -759,9 +642,7 @@ impl CaptureInfo {
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        Collector, Lines, OpenOrder, Options, Output, Session, Streams, capture_info, decode,
-    };
+    use super::{Collector, Lines, Options, Output, Session, Streams, capture_info, decode};
     use crate::capture::CaptureReader;
     use std::io::{self, Read, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -803,13 +684,15 @@ mod tests {
         use crate::capture::Timestamp;
         use crate::grpc::Framed;
         use crate::http2::hpack::{HeaderField, Text};
+        use crate::pipeline::Calls;
         use crate::reassembly::ConnStats;
         use crate::session::grpc::StreamGrpc;
         use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol, Stream};
         let protos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/protos");
         let mut options = Options::default();
         options.descriptors.add_protos(&[protos], &[]).unwrap();
-        let mut collector = Collector::compact(&options, Vec::new());
+        let collector = Collector::compact(&options, Vec::new());
+        let mut calls = Calls::new(collector.pipeline_options(&options), collector);
         let info = |id| ConnectionInfo {
             id,
             client: "10.0.0.1:1000".parse().unwrap(),
@@ -867,23 +750,22 @@ mod tests {
             _ => unreachable!(),
         };
         // Connection 1's call is held; connection 2's, opened after it, waits behind it.
-        collector.opened(&info(1), 1);
-        collector.opened(&info(2), 1);
-        collector.stream(&info(1), call(1, true));
-        collector.stream(&info(2), call(1, false));
-        assert_eq!(collector.deferred.len(), 1);
-        assert_eq!(written(&collector), (0, 1));
+        calls.opened(&info(1), 1);
+        calls.opened(&info(2), 1);
+        calls.stream(&info(1), call(1, true));
+        calls.stream(&info(2), call(1, false));
+        assert_eq!(calls.held(), 1);
+        assert_eq!(written(calls.sink()), (0, 1));
         let key = (1, vec![1]);
-        assert_eq!(collector.pool.evidence(Some(&key))[0].len(), 1);
+        assert_eq!(calls.pool().evidence(Some(&key))[0].len(), 1);
         // Connection 2 ending changes nothing for connection 1's call.
-        collector.connection(record(2));
-        assert_eq!(written(&collector), (0, 1));
+        calls.connection(record(2));
+        assert_eq!(written(calls.sink()), (0, 1));
         // Connection 1 ends: its call goes out in its place, then the one it held back.
-        collector.connection(record(1));
-        assert!(collector.deferred.is_empty());
-        assert_eq!(collector.deferred_first, u64::MAX);
-        assert_eq!(written(&collector), (2, 0));
-        assert!(collector.pool.evidence(Some(&key))[0].is_empty());
+        calls.connection(record(1));
+        assert_eq!(calls.held(), 0);
+        assert_eq!(written(calls.sink()), (2, 0));
+        assert!(calls.pool().evidence(Some(&key))[0].is_empty());
     }
 
     /// The capture, handed out 4 KiB a read, counting what was taken.
@@ -966,7 +848,7 @@ mod tests {
 
     #[test]
     fn streams_come_out_in_the_order_they_opened() {
-        let mut order = OpenOrder::default();
+        let mut order = crate::pipeline::OpenOrder::default();
         let mut streams = Streams {
             out: Lines::new(Vec::new()),
             pending: Default::default(),

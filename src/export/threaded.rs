@@ -15,8 +15,7 @@ use super::{Collector, Options, capture_info, decode, tracker_config};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
-use crate::model::Tracker;
-use crate::model::{InferencePool, grpc_call};
+use crate::pipeline::{Calls, InferencePool, Tracker, grpc_call};
 use crate::reassembly::ConnId;
 use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use std::io::{self, Write};
@@ -219,6 +218,7 @@ pub(super) fn export<W: Write>(
     };
     let (collector, held) = Collector::for_export(options, ndjson, pretty, writer);
     let json_text = collector.wants_json_text();
+    let calls = Calls::new(collector.pipeline_options(options), collector);
     // A held document sends no chunks: its sender is dropped now, so the drain below ends
     // at once instead of waiting on it.
     let held = match held {
@@ -235,18 +235,20 @@ pub(super) fn export<W: Write>(
     };
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
-            let mut collector = collector;
+            let mut calls = calls;
             for batch in rx {
                 taken.fetch_sub(1, Ordering::Relaxed);
                 for ev in batch {
                     match ev {
-                        Event::Opened(conn, id) => collector.open(conn, id),
-                        Event::Stream(conn, s) => collector.stream(&conn, s),
-                        Event::Decoded(conn, s, call) => collector.decoded(&conn, s, call),
-                        Event::Connection(c) => collector.connection(c),
+                        Event::Opened(conn, id) => calls.open(conn, id),
+                        Event::Stream(conn, s) => calls.stream(&conn, s),
+                        Event::Decoded(conn, s, call) => calls.decoded(&conn, s, call),
+                        Event::Connection(c) => calls.connection(c),
                     }
                 }
             }
+            // The capture has ended: the calls still held for inference go out.
+            let mut collector = calls.finish();
             // Every batch is in: the decoding thread stops draining at this marker.
             if let Some(w) = collector.writer_mut() {
                 w.end_of_batches();

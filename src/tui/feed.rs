@@ -20,10 +20,10 @@ use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::http2::frame::ErrorCode;
 use crate::http2::hpack::HeaderField;
-use crate::model::{InferencePool, Tracker, grpc_call};
+use crate::pipeline::{self, Calls, Tracker};
 use crate::reassembly::{self, ConnId};
 use crate::role::Role;
-use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
+use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, Stream};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -181,29 +181,13 @@ fn pieces<T>(batch: Vec<T>, max: usize) -> Vec<Vec<T>> {
         .collect()
 }
 
+/// The UI's end of the pipeline: records wait in the outbox for the next batch.
 struct Sink<F> {
-    descriptors: Descriptors,
     outbox: Rc<RefCell<Outbox<F>>>,
-    /// Evidence for inferring methods, pooled as calls arrive (as in NDJSON: a call is
-    /// decided with what has been seen by the time it completes).
-    pool: InferencePool,
 }
 
-impl<F> H2Sink for Sink<F> {
-    fn stream(&mut self, conn: &ConnectionInfo, mut s: Stream) {
-        let key = InferencePool::key(conn.id, &s);
-        if let Some(k) = &key {
-            self.pool.add(k, &s);
-        }
-        // Decoded messages as compact text, not trees: the viewer holds every call, and
-        // the views make the tree of the messages they show.
-        let call = grpc_call(
-            &mut s,
-            &self.descriptors,
-            false,
-            true,
-            self.pool.evidence(key.as_ref()),
-        );
+impl<F> pipeline::Sink for Sink<F> {
+    fn call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, _: u64, _: u64) {
         let rec = CallRecord::new(conn, s, call);
         self.outbox
             .borrow_mut()
@@ -212,7 +196,6 @@ impl<F> H2Sink for Sink<F> {
     }
 
     fn connection(&mut self, c: ConnectionRecord) {
-        self.pool.forget(c.info.id);
         self.outbox
             .borrow_mut()
             .batch
@@ -241,7 +224,7 @@ fn progress(engine: &Engine, reader: &CaptureReader) -> Progress {
     }
 }
 
-type Pipeline<F> = (Rc<RefCell<Outbox<F>>>, Tracker<Sink<F>>);
+type Pipeline<F> = (Rc<RefCell<Outbox<F>>>, Tracker<Calls<Sink<F>>>);
 
 /// The decoding side of the feed (the same as `export`, with frames recorded): the tracker
 /// to give the engine, and the outbox its records wait in.
@@ -252,12 +235,22 @@ fn pipeline<F>(options: &FeedOptions, emit: F) -> Pipeline<F> {
         stopped: false,
     }));
     let sink = Sink {
-        descriptors: options.descriptors.clone(),
         outbox: Rc::clone(&outbox),
-        pool: InferencePool::default(),
     };
+    // Calls are decided with the evidence seen by the time they complete (as in NDJSON):
+    // the UI shows them as they come. Decoded messages as compact text, not trees: the
+    // viewer holds every call, and the views make the tree of the messages they show.
+    let calls = Calls::new(
+        pipeline::Options {
+            descriptors: options.descriptors.clone(),
+            no_messages: false,
+            json_text: true,
+            defer_inference: false,
+        },
+        sink,
+    );
     let config = options.limits.session(true, true);
-    (outbox, Tracker::new(config, sink))
+    (outbox, Tracker::new(config, calls))
 }
 
 /// Reads a whole capture through the pipeline, handing updates to `emit` as it goes; `emit`

@@ -25,7 +25,7 @@ use h2scope::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 use h2scope::engine;
 use h2scope::grpc::{self, Descriptors, Encoding, FrameKind};
 use h2scope::http2::frame::{DecoderLimits, Event, Frame, FrameDecoder, PREFACE};
-use h2scope::model::Tracker;
+use h2scope::pipeline::Tracker;
 use h2scope::reassembly::{self, StreamEvent, StreamSink};
 use prost_reflect::MessageDescriptor;
 use std::collections::{BTreeMap, HashSet};
