@@ -7,7 +7,7 @@ use crate::session::Stream;
 use std::borrow::Cow;
 
 /// The gRPC call a stream carried, decoded through `descriptors`; `None` for other streams.
-/// `pooled` is evidence from calls that share its unknown `:path` (see [`InferencePool`]).
+/// `pooled` is evidence from calls that share its unknown `:path` (see [`InferencePool`](super::InferencePool)).
 ///
 /// `json_text`: messages decoded with a schema come as compact JSON text
 /// ([`crate::grpc::call::Message::json_text`]), for output that only writes them.
