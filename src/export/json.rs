@@ -7,10 +7,9 @@ use crate::grpc::call::{Call, Message};
 use crate::http2::frame::{ErrorCode, SettingId};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::model::Backend;
+use crate::model::record::CallRecord;
 use crate::reassembly::ConnStats;
-use crate::session::{
-    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
-};
+use crate::session::{ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -773,31 +772,17 @@ impl GrpcJson {
 }
 
 impl StreamJson {
-    pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
-        let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
-        StreamJson {
-            request_headers: headers(&s.request_headers),
-            informational: s.informational.iter().map(|h| Headers(h.clone())).collect(),
-            response_headers: headers(&s.response_headers),
-            trailers: headers(&s.trailers),
-            request_trailers: headers(&s.request_trailers),
-            anomalies: s.anomalies.clone(),
-            grpc: call.map(GrpcJson::new),
-            ..StreamJson::scalars(conn, s, frames)
-        }
+    /// From a record still in use: everything is copied.
+    pub fn new(rec: &CallRecord, frames: bool) -> Self {
+        StreamJson::from_record(rec.clone(), frames, false)
     }
 
-    /// From a stream that is done with: its header lists, anomalies and call move into the
-    /// record instead of being copied (the export's path: every field of every stream).
-    /// `held`: the record is kept until the end (a pretty document), not written at once.
-    pub fn from_stream(
-        conn: &ConnectionInfo,
-        mut s: Stream,
-        frames: bool,
-        call: Option<Call>,
-        held: bool,
-    ) -> Self {
-        let scalars = StreamJson::scalars(conn, &s, frames);
+    /// From a record that is done with: its header lists, anomalies and call move into the
+    /// JSON record instead of being copied (the export's path: every field of every
+    /// stream). `held`: the record is kept until the end (a pretty document), not written
+    /// at once.
+    pub fn from_record(mut s: CallRecord, frames: bool, held: bool) -> Self {
+        let scalars = StreamJson::scalars(&s, frames);
         // Lists grew by pushes: trim them, as a copy would have been, when the record is
         // held until the end.
         let trim = |mut h: Vec<HeaderField>| {
@@ -816,18 +801,18 @@ impl StreamJson {
             trailers: s.trailers.take().map(trim),
             request_trailers: s.request_trailers.take().map(trim),
             anomalies: std::mem::take(&mut s.anomalies),
-            grpc: call.map(GrpcJson::from_call),
+            grpc: s.grpc.take().map(GrpcJson::from_call),
             ..scalars
         }
     }
 
     /// Everything but the header lists, anomalies and call (left empty).
-    fn scalars(conn: &ConnectionInfo, s: &Stream, frames: bool) -> Self {
+    fn scalars(s: &CallRecord, frames: bool) -> Self {
         StreamJson {
-            connection: conn.id,
-            stream_id: s.id,
-            client: Endpoint(conn.client),
-            server: Endpoint(conn.server),
+            connection: s.conn,
+            stream_id: s.stream_id,
+            client: Endpoint(s.client),
+            server: Endpoint(s.server),
             method: known(&s.request_headers, ":method"),
             path: known(&s.request_headers, ":path"),
             authority: known(&s.request_headers, ":authority"),
@@ -844,8 +829,8 @@ impl StreamJson {
             response_data_frames: s.data_frames[1],
             start: secs(s.start),
             end: secs(s.end),
-            duration_ms: s.end.saturating_sub(s.start) as f64 / 1e6,
-            complete: s.is_complete(),
+            duration_ms: s.duration_ns() as f64 / 1e6,
+            complete: s.complete,
             reset: s.reset.map(|(from, e)| ResetJson {
                 from: from.as_str(),
                 error_code: error_code(e),

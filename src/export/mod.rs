@@ -16,11 +16,11 @@ pub use json::*;
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::engine::{self, CaptureSummary};
 use crate::grpc::Descriptors;
-use crate::grpc::call::Call;
 use crate::model::Backends;
+use crate::model::record::CallRecord;
 use crate::pipeline::{self, Calls, Tracker};
 use crate::reassembly;
-use crate::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::session::{self, ConnectionRecord, H2Sink};
 use records::Records;
 use std::io::{self, Write};
 
@@ -360,16 +360,9 @@ impl<W: Write> Collector<W> {
 }
 
 impl<W: Write> pipeline::Sink for Collector<W> {
-    fn call(
-        &mut self,
-        conn: &ConnectionInfo,
-        s: Stream,
-        call: Option<Call>,
-        place: u64,
-        ready: u64,
-    ) {
-        self.backends.stream(conn, &s, call.as_ref());
-        let json = StreamJson::from_stream(conn, s, self.frames, call, !self.json_text);
+    fn call(&mut self, rec: CallRecord, place: u64, ready: u64) {
+        self.backends.stream(&rec);
+        let json = StreamJson::from_record(rec, self.frames, !self.json_text);
         match &mut self.output {
             Output::Document { streams, .. } => streams.push((place, json)),
             Output::Compact { streams, .. } => {

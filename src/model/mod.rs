@@ -1,9 +1,11 @@
 //! The model: what the views aggregate from the records the pipeline delivers (backends:
 //! which server served how many calls).
 
+pub mod record;
+
 use crate::capture::Timestamp;
-use crate::grpc::call::Call;
-use crate::session::{ConnectionInfo, ConnectionRecord, Stream};
+use crate::session::ConnectionRecord;
+use record::CallRecord;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -75,19 +77,19 @@ impl Backends {
         b
     }
 
-    pub fn stream(&mut self, conn: &ConnectionInfo, s: &Stream, call: Option<&Call>) {
+    pub fn stream(&mut self, s: &CallRecord) {
         let label = self.label_header.as_deref().and_then(|name| {
-            Stream::field(&s.response_headers, name)
-                .or_else(|| Stream::field(&s.trailers, name))
+            CallRecord::field(&s.response_headers, name)
+                .or_else(|| CallRecord::field(&s.trailers, name))
                 .map(|v| String::from_utf8_lossy(v).into_owned())
         });
-        let b = self.entry(conn.server, s.start);
+        let b = self.entry(s.server, s.start);
         b.last_seen = b.last_seen.max(s.end);
         b.streams += 1;
         if label.is_some() {
             b.label = label;
         }
-        if let Some(call) = call {
+        if let Some(call) = &s.grpc {
             b.grpc_calls += 1;
             let status = match (call.status_name, call.status) {
                 (Some(n), _) => n.to_string(),

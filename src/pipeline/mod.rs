@@ -28,6 +28,7 @@ pub use tracker::Tracker;
 
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
+use crate::model::record::CallRecord;
 use crate::reassembly::ConnId;
 use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
 
@@ -40,14 +41,7 @@ pub trait Sink {
     /// A finished stream and the gRPC call it carried. `place` is its rank among the
     /// streams in the order they opened; every stream placed before `ready` has now been
     /// delivered (or never will be).
-    fn call(
-        &mut self,
-        conn: &ConnectionInfo,
-        s: Stream,
-        call: Option<Call>,
-        place: u64,
-        ready: u64,
-    );
+    fn call(&mut self, rec: CallRecord, place: u64, ready: u64);
 
     /// `ready` moved without a new call (calls held for inference went out).
     fn ready(&mut self, _ready: u64) {}
@@ -147,7 +141,7 @@ impl<S: Sink> Calls<S> {
 
     fn deliver(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, place: u64) {
         let ready = self.ready();
-        self.sink.call(conn, s, call, place, ready);
+        self.sink.call(CallRecord::new(conn, s, call), place, ready);
     }
 
     fn decode(&mut self, conn: &ConnectionInfo, mut s: Stream, key: Option<&PoolKey>, place: u64) {

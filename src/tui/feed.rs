@@ -13,19 +13,15 @@
 //! file is read. The channel is bounded: when the UI falls behind, the reader waits, and
 //! when the UI is gone (the user quit), the reader stops at its next send.
 
+use crate::capture::CaptureReader;
 use crate::capture::live::LiveSource;
-use crate::capture::{CaptureReader, Timestamp};
 use crate::engine::{CaptureSummary, Engine};
 use crate::grpc::Descriptors;
-use crate::grpc::call::Call;
-use crate::http2::frame::ErrorCode;
-use crate::http2::hpack::HeaderField;
+pub use crate::model::record::CallRecord;
+use crate::model::record::{ConnectionRecord, Timestamp};
 use crate::pipeline::{self, Calls, Tracker};
-use crate::reassembly::{self, ConnId};
-use crate::role::Role;
-use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, Stream};
+use crate::reassembly;
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
@@ -37,58 +33,6 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 pub const MAX_BATCH: usize = 512;
 /// Batches the channel holds before the reader waits for the UI.
 const CHANNEL_DEPTH: usize = 16;
-
-/// One completed HTTP/2 stream and the gRPC call it carried: everything the UI shows of it.
-#[derive(Clone, Debug)]
-pub struct CallRecord {
-    pub conn: ConnId,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub stream_id: u32,
-    pub request_headers: Option<Vec<HeaderField>>,
-    pub request_trailers: Option<Vec<HeaderField>>,
-    pub informational: Vec<Vec<HeaderField>>,
-    pub response_headers: Option<Vec<HeaderField>>,
-    pub trailers: Option<Vec<HeaderField>>,
-    /// DATA payload bytes, per sender (index by [`Role::index`]).
-    pub bytes: [u64; 2],
-    pub data_frames: [u64; 2],
-    pub reset: Option<(Role, ErrorCode)>,
-    /// Both sides ended it, or it was reset.
-    pub complete: bool,
-    pub start: Timestamp,
-    pub end: Timestamp,
-    pub frames: Vec<FrameRecord>,
-    pub anomalies: Vec<crate::anomaly::Anomaly>,
-    /// The decoded call, for gRPC streams.
-    pub grpc: Option<Call>,
-}
-
-impl CallRecord {
-    pub fn new(conn: &ConnectionInfo, s: Stream, grpc: Option<Call>) -> Self {
-        let complete = s.is_complete();
-        CallRecord {
-            conn: conn.id,
-            client: conn.client,
-            server: conn.server,
-            stream_id: s.id,
-            request_headers: s.request_headers,
-            request_trailers: s.request_trailers,
-            informational: s.informational,
-            response_headers: s.response_headers,
-            trailers: s.trailers,
-            bytes: s.bytes,
-            data_frames: s.data_frames,
-            reset: s.reset,
-            complete,
-            start: s.start,
-            end: s.end,
-            frames: s.frames,
-            anomalies: s.anomalies,
-            grpc,
-        }
-    }
-}
 
 /// A record of the capture's content.
 #[derive(Clone, Debug)]
@@ -187,8 +131,7 @@ struct Sink<F> {
 }
 
 impl<F> pipeline::Sink for Sink<F> {
-    fn call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, _: u64, _: u64) {
-        let rec = CallRecord::new(conn, s, call);
+    fn call(&mut self, rec: CallRecord, _: u64, _: u64) {
         self.outbox
             .borrow_mut()
             .batch

@@ -2,7 +2,7 @@
 
 use super::fmt;
 use super::layout;
-use crate::capture::Timestamp;
+use crate::model::record::Timestamp;
 use crate::tui::app::{Pane, Screen, SortKey, ViewState};
 use crate::tui::model::{CallEntry, Model};
 use crate::tui::sanitize::sanitize;

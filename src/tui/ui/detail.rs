@@ -2,8 +2,8 @@
 
 use super::fmt;
 use super::timeline::{dir_arrow, flag_names};
-use crate::http2::hpack::{HeaderField, Text};
-use crate::role::Role;
+use crate::model::record::Role;
+use crate::model::record::{HeaderField, Message, Text};
 use crate::tui::app::{Pane, Tab, ViewState};
 use crate::tui::model::{CallEntry, Model, error_code_name};
 use crate::tui::sanitize::sanitize;
@@ -195,11 +195,7 @@ pub fn frame_lines(c: &CallEntry) -> Vec<Line<'static>> {
 }
 
 /// A message's heading: direction, index, time, size, flags.
-pub fn message_heading(
-    c: &CallEntry,
-    d: Role,
-    m: &crate::grpc::call::Message,
-) -> Vec<Span<'static>> {
+pub fn message_heading(c: &CallEntry, d: Role, m: &Message) -> Vec<Span<'static>> {
     let (arrow, what) = match d {
         Role::Client => ("→", "request"),
         Role::Server => ("←", "response"),
@@ -259,7 +255,7 @@ pub fn json_lines(v: &serde_json::Value, indent: &str) -> Vec<Line<'static>> {
 }
 
 /// A message's body: decoded JSON, else the schema-less reading.
-pub fn message_body(m: &crate::grpc::call::Message, indent: &str) -> Vec<Line<'static>> {
+pub fn message_body(m: &Message, indent: &str) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     if let Some(e) = &m.error {
         out.push(Line::from(Span::styled(

@@ -1,6 +1,6 @@
 //! Number, time and byte formatting for the views (no captured text here: see `sanitize`).
 
-use crate::capture::Timestamp;
+use crate::model::record::Timestamp;
 
 /// A duration in ns, in the unit that keeps it short: `0.591ms`, `27.4ms`, `1.33s`.
 pub fn duration(ns: i64) -> String {

@@ -2,8 +2,8 @@
 
 use super::detail::{message_body, message_heading};
 use super::fmt;
-use crate::grpc::call::Message;
-use crate::role::Role;
+use crate::model::record::Message;
+use crate::model::record::Role;
 use crate::tui::app::ViewState;
 use crate::tui::model::{CallEntry, Model};
 use crate::tui::sanitize::sanitize;

@@ -15,10 +15,10 @@
 //! ```
 
 use super::fmt;
-use crate::capture::Timestamp;
-use crate::http2::frame::FrameType;
-use crate::role::Role;
-use crate::session::FrameRecord;
+use crate::model::record::FrameRecord;
+use crate::model::record::Role;
+use crate::model::record::Timestamp;
+use crate::model::record::{FrameType, Message};
 use crate::tui::model::{CallEntry, Model};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -394,11 +394,7 @@ pub fn dir_arrow(d: Role) -> &'static str {
 }
 
 /// The caption for the event under the cursor.
-fn describe(
-    c: &CallEntry,
-    e: &Event,
-    messages: &[(Role, &crate::grpc::call::Message)],
-) -> Line<'static> {
+fn describe(c: &CallEntry, e: &Event, messages: &[(Role, &Message)]) -> Line<'static> {
     let at = format!("+{}", fmt::duration(e.ts.saturating_sub(c.rec.start)));
     let text = match e.kind {
         Kind::Frame(i) => match c.rec.frames.get(i) {
