@@ -15,7 +15,8 @@
 //! model::Tracker (the reassembly sink: one HTTP/2 session per TCP connection)
 //! session::Connection (detection, frames, header blocks, windows, streams; sides by Role)
 //!    -> session::Stream, session::ConnectionRecord, into a session::H2Sink
-//! grpc (calls: framing, compression, schemas)
+//!    DATA payload -> the stream's session::StreamBody (a hook: grpc::CallBody)
+//! grpc (calls: deframing each stream's DATA, compression, schemas)
 //! export (JSON document) | tui (terminal UI): the sinks
 //! ```
 //! Each layer knows nothing of its callers; dependencies point down the list. `net`
@@ -34,8 +35,10 @@
 //! - [`engine`]: drives a packet source through the layers above
 //! - [`http2`]: frames (one file per frame type, streaming decoder) and HPACK
 //! - [`session`]: the HTTP/2 session per connection: detection, frames, header blocks,
-//!   flow control, settings, pings, GOAWAY, streams; sides by [`role::Role`]
-//! - [`grpc`]: framing, compression, descriptors, decoding, schema-less, status, calls
+//!   flow control, settings, pings, GOAWAY, streams; sides by [`role::Role`]; DATA to a
+//!   hook, [`session::StreamBody`]
+//! - [`grpc`]: the DATA hook's gRPC side ([`grpc::CallBody`]), framing, compression,
+//!   descriptors, decoding, schema-less, status, calls
 //! - [`model`]: routes connections to their HTTP/2 state; gRPC calls; backends
 //! - [`export`]: the JSON document's own types, and its writers
 //! - [`compact_json`]: compact JSON text, inert on a terminal

@@ -3,14 +3,13 @@
 
 use crate::anomaly::Anomaly;
 use crate::capture::Timestamp;
+use crate::grpc::GrpcStream;
 use crate::grpc::call::{Call, Message};
 use crate::http2::frame::{ErrorCode, SettingId};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::model::Backend;
 use crate::reassembly::ConnStats;
-use crate::session::{
-    ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream,
-};
+use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, GoawayRecord, PingRecord};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -274,7 +273,7 @@ fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 fn known<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<String> {
-    Stream::field(list, name).map(|v: &'a [u8]| lossy(v).into_owned())
+    GrpcStream::field(list, name).map(|v: &'a [u8]| lossy(v).into_owned())
 }
 
 /// `String::from_utf8_lossy`, with the common case first: it checks valid text with a
@@ -773,7 +772,7 @@ impl GrpcJson {
 }
 
 impl StreamJson {
-    pub fn new(conn: &ConnectionInfo, s: &Stream, frames: bool, call: Option<&Call>) -> Self {
+    pub fn new(conn: &ConnectionInfo, s: &GrpcStream, frames: bool, call: Option<&Call>) -> Self {
         let headers = |h: &Option<Vec<HeaderField>>| h.clone().map(Headers);
         StreamJson {
             request_headers: headers(&s.request_headers),
@@ -792,7 +791,7 @@ impl StreamJson {
     /// `held`: the record is kept until the end (a pretty document), not written at once.
     pub fn from_stream(
         conn: &ConnectionInfo,
-        mut s: Stream,
+        mut s: GrpcStream,
         frames: bool,
         call: Option<Call>,
         held: bool,
@@ -822,7 +821,7 @@ impl StreamJson {
     }
 
     /// Everything but the header lists, anomalies and call (left empty).
-    fn scalars(conn: &ConnectionInfo, s: &Stream, frames: bool) -> Self {
+    fn scalars(conn: &ConnectionInfo, s: &GrpcStream, frames: bool) -> Self {
         StreamJson {
             connection: conn.id,
             stream_id: s.id,

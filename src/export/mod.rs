@@ -15,11 +15,11 @@ pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::engine::{self, CaptureSummary};
-use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
+use crate::grpc::{CallBody, CallConfig, Descriptors, GrpcStream};
 use crate::model::{Backends, InferencePool, PoolKey, Tracker};
 use crate::reassembly::{self, ConnId};
-use crate::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::session::{self, ConnectionInfo, ConnectionRecord, H2Sink};
 use records::Records;
 use std::io::{self, Write};
 
@@ -292,7 +292,7 @@ pub struct Collector<W: Write> {
     order: OpenOrder,
     /// Document mode: calls whose method must be inferred wait until every call that shares
     /// their unknown `:path` has added its evidence; each with its stream's place.
-    deferred: Vec<(ConnectionInfo, Stream, PoolKey, u64)>,
+    deferred: Vec<(ConnectionInfo, GrpcStream, PoolKey, u64)>,
     /// The first place among `deferred` (nothing after it is written until they are).
     deferred_first: u64,
     /// The connections with calls in `deferred`: a connection's end looks there, not
@@ -406,7 +406,13 @@ impl<W: Write> Collector<W> {
         self.json_text
     }
 
-    fn emit(&mut self, conn: &ConnectionInfo, mut s: Stream, key: Option<&PoolKey>, place: u64) {
+    fn emit(
+        &mut self,
+        conn: &ConnectionInfo,
+        mut s: GrpcStream,
+        key: Option<&PoolKey>,
+        place: u64,
+    ) {
         let pooled = self.pool.evidence(key);
         let call = crate::model::grpc_call(
             &mut s,
@@ -425,7 +431,7 @@ impl<W: Write> Collector<W> {
 
     /// A stream whose call was decoded beforehand, as [`emit`](Self::emit) would have: only
     /// for streams without a pool key (their decoding depends on nothing collected).
-    fn emit_call(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, place: u64) {
+    fn emit_call(&mut self, conn: &ConnectionInfo, s: GrpcStream, call: Option<Call>, place: u64) {
         self.backends.stream(conn, &s, call.as_ref());
         let json = StreamJson::from_stream(conn, s, self.frames, call, !self.json_text);
         let limit = self.limit();
@@ -449,7 +455,7 @@ impl<W: Write> Collector<W> {
     }
 
     /// A stream decoded on another thread ([`threaded`]): as [`H2Sink::stream`] with its call.
-    fn decoded(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
+    fn decoded(&mut self, conn: &ConnectionInfo, s: GrpcStream, call: Option<Call>) {
         let place = self.order.done(conn.id, s.id);
         self.emit_call(conn, s, call, place);
     }
@@ -483,11 +489,13 @@ impl<W: Write> Collector<W> {
 }
 
 impl<W: Write> H2Sink for Collector<W> {
+    type Body = CallBody;
+
     fn opened(&mut self, conn: &ConnectionInfo, id: u32) {
         self.open(conn.id, id);
     }
 
-    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+    fn stream(&mut self, conn: &ConnectionInfo, s: GrpcStream) {
         let place = self.order.done(conn.id, s.id);
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {
@@ -561,7 +569,7 @@ impl<W: Write> Session<W> {
     }
 }
 
-fn tracker_config(options: &Options) -> session::Config {
+fn tracker_config(options: &Options) -> session::Config<CallConfig> {
     options.limits.session(options.frames, !options.no_messages)
 }
 
@@ -661,7 +669,7 @@ pub fn export<W: Write>(
 }
 
 /// Runs the capture through reassembly into `tracker`.
-fn decode<S: H2Sink>(
+fn decode<S: H2Sink<Body = CallBody>>(
     reader: &mut CaptureReader,
     options: &Options,
     tracker: &mut Tracker<S>,
@@ -802,10 +810,10 @@ mod tests {
     fn held_calls_go_out_when_their_connection_ends() {
         use crate::capture::Timestamp;
         use crate::grpc::Framed;
+        use crate::grpc::{CallBody, CallConfig, GrpcStream};
         use crate::http2::hpack::{HeaderField, Text};
         use crate::reassembly::ConnStats;
-        use crate::session::grpc::StreamGrpc;
-        use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol, Stream};
+        use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol};
         let protos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/protos");
         let mut options = Options::default();
         options.descriptors.add_protos(&[protos], &[]).unwrap();
@@ -817,7 +825,7 @@ mod tests {
         };
         // A gRPC call whose `:path` is an unknown table entry (a pool key), or a plain one.
         let call = |id, unknown: bool| {
-            let mut s = Stream::new(id, Timestamp(0), None);
+            let mut s = GrpcStream::new(id, Timestamp(0), None);
             let field = |name: &str, value: &str| HeaderField {
                 name: Text::Known(name.into()),
                 value: Text::Known(value.into()),
@@ -838,10 +846,17 @@ mod tests {
                 headers.push(field(":path", "/h2scope.demo.v1.Inventory/GetItem"));
             }
             s.request_headers = Some(headers);
-            let mut g = StreamGrpc::new(None, true, (1 << 20, 1 << 20));
+            let mut g = CallBody::new(
+                None,
+                &CallConfig {
+                    keep_bodies: true,
+                    max_message: 1 << 20,
+                    max_decompressed: 1 << 20,
+                },
+            );
             // GetItemRequest {id: "abc"}: evidence for the pool.
             g.frames[0].push(Framed::whole(0, b"\x0a\x03abc"));
-            s.grpc = Some(g);
+            s.body = Some(g);
             s
         };
         let stats = ConnStats::new(info(1).client, info(1).server, true, Timestamp(0));

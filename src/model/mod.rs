@@ -6,10 +6,12 @@
 
 use crate::capture::Timestamp;
 use crate::grpc::call::{Call, CallInput, decode_call};
-use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
+use crate::grpc::{
+    CallBody, CallConfig, Descriptors, FrameKind, GrpcConnection, GrpcStream, parse_web_trailers,
+};
 use crate::http2::hpack::Text;
 use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
-use crate::session::{self, Connection, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::session::{self, ConnectionInfo, ConnectionRecord, H2Sink};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -25,17 +27,17 @@ const LIVE_STREAM_LINGER_NS: i64 = 200_000_000;
 
 /// Routes reassembly events to per-connection HTTP/2 decoding.
 pub struct Tracker<S> {
-    config: session::Config,
+    config: session::Config<CallConfig>,
     /// Looked up for every reassembly event.
-    conns: HashMap<ConnId, Connection, Fast>,
+    conns: HashMap<ConnId, GrpcConnection, Fast>,
     /// Connections whose bytes all arrived (FIN or RST), as their small records, until
     /// reassembly closes them (it waits for trailing packets).
     ended: HashMap<ConnId, session::Ended, Fast>,
     sink: S,
 }
 
-impl<S: H2Sink> Tracker<S> {
-    pub fn new(config: session::Config, sink: S) -> Self {
+impl<S: H2Sink<Body = CallBody>> Tracker<S> {
+    pub fn new(config: session::Config<CallConfig>, sink: S) -> Self {
         Tracker {
             config,
             conns: HashMap::default(),
@@ -53,7 +55,7 @@ impl<S: H2Sink> Tracker<S> {
     }
 }
 
-impl<S: H2Sink> StreamSink for Tracker<S> {
+impl<S: H2Sink<Body = CallBody>> StreamSink for Tracker<S> {
     fn event(&mut self, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open {
@@ -63,7 +65,7 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
                 handshake,
                 ..
             } => {
-                let c = Connection::new(self.config.clone(), conn, client, server, handshake);
+                let c = GrpcConnection::new(self.config.clone(), conn, client, server, handshake);
                 self.conns.insert(conn, c);
             }
             StreamEvent::Data {
@@ -108,7 +110,7 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
 
     fn ended(&mut self, conn: ConnId, stats: &ConnStats) {
         // A connection with bytes half-decoded waits for `Closed`: closing adds to it then.
-        if self.conns.get(&conn).is_some_and(Connection::is_idle)
+        if self.conns.get(&conn).is_some_and(GrpcConnection::is_idle)
             && let Some(c) = self.conns.remove(&conn)
         {
             let e = c.end(stats, &mut self.sink);
@@ -142,9 +144,9 @@ const NO_BODIES: &[Vec<u8>] = &[];
 
 impl InferencePool {
     /// The key of a call whose `:path` was not readable because of unknown table entries.
-    pub fn key(conn: ConnId, s: &Stream) -> Option<PoolKey> {
+    pub fn key(conn: ConnId, s: &GrpcStream) -> Option<PoolKey> {
         let headers = s.request_headers.as_ref()?;
-        if s.grpc.is_none() || Stream::field(&s.request_headers, ":path").is_some() {
+        if s.body.is_none() || GrpcStream::field(&s.request_headers, ":path").is_some() {
             return None;
         }
         let mut entries: Vec<u64> = headers.iter().filter_map(|f| f.unknown_entry).collect();
@@ -154,8 +156,8 @@ impl InferencePool {
     }
 
     /// Adds a call's complete, uncompressed message bodies to its key's evidence.
-    pub fn add(&mut self, key: &PoolKey, s: &Stream) {
-        let Some(g) = s.grpc.as_ref() else {
+    pub fn add(&mut self, key: &PoolKey, s: &GrpcStream) {
+        let Some(g) = s.body.as_ref() else {
             return;
         };
         let conn = self.by_conn.entry(key.0).or_default();
@@ -201,7 +203,7 @@ impl InferencePool {
 /// `json_text`: messages decoded with a schema come as compact JSON text
 /// ([`crate::grpc::call::Message::json_text`]), for output that only writes them.
 pub fn grpc_call(
-    s: &mut Stream,
+    s: &mut GrpcStream,
     descriptors: &Descriptors,
     no_bodies: bool,
     json_text: bool,
@@ -209,7 +211,7 @@ pub fn grpc_call(
 ) -> Option<Call> {
     let complete = s.is_complete();
     // Mutable for the message bodies, which move into the call (see `CallInput::request`).
-    let g = s.grpc.as_mut()?;
+    let g = s.body.as_mut()?;
     // Borrowed from the header lists (copies of every trailer were a few percent of an
     // export without bodies); gRPC-Web's trailers, parsed from the body, are owned.
     type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, [u8]>)>;
@@ -232,7 +234,7 @@ pub fn grpc_call(
     // Trailers, or for a trailers-only response (RFC 9113 §8.1, gRPC's "Trailers-Only")
     // the response headers; gRPC-Web carries them in the body.
     let mut trailers = text(&s.trailers);
-    if trailers.is_empty() && Stream::field(&s.response_headers, "grpc-status").is_some() {
+    if trailers.is_empty() && GrpcStream::field(&s.response_headers, "grpc-status").is_some() {
         trailers = text(&s.response_headers);
     }
     for f in g.frames[1]
@@ -247,10 +249,11 @@ pub fn grpc_call(
     }
     let [request, response] = &mut g.frames;
     let mut input = CallInput {
-        path: Stream::field(&s.request_headers, ":path").and_then(|p| std::str::from_utf8(p).ok()),
+        path: GrpcStream::field(&s.request_headers, ":path")
+            .and_then(|p| std::str::from_utf8(p).ok()),
         kind: g.kind.clone(),
-        request_encoding: Stream::field(&s.request_headers, "grpc-encoding"),
-        response_encoding: Stream::field(&s.response_headers, "grpc-encoding"),
+        request_encoding: GrpcStream::field(&s.request_headers, "grpc-encoding"),
+        response_encoding: GrpcStream::field(&s.response_headers, "grpc-encoding"),
         trailers: trailers
             .iter()
             .map(|(n, v)| (n.as_ref(), v.as_ref()))
@@ -333,10 +336,10 @@ impl Backends {
         b
     }
 
-    pub fn stream(&mut self, conn: &ConnectionInfo, s: &Stream, call: Option<&Call>) {
+    pub fn stream(&mut self, conn: &ConnectionInfo, s: &GrpcStream, call: Option<&Call>) {
         let label = self.label_header.as_deref().and_then(|name| {
-            Stream::field(&s.response_headers, name)
-                .or_else(|| Stream::field(&s.trailers, name))
+            GrpcStream::field(&s.response_headers, name)
+                .or_else(|| GrpcStream::field(&s.trailers, name))
                 .map(|v| String::from_utf8_lossy(v).into_owned())
         });
         let b = self.entry(conn.server, s.start);

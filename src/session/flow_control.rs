@@ -7,7 +7,7 @@
 //! without gaps, or an h2c upgrade): joined later, their starting values are unknown and
 //! any number would be made up.
 
-use super::{Connection, H2Sink, Stream};
+use super::{Connection, H2Sink, Stream, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::FrameHeader;
@@ -34,7 +34,7 @@ impl Default for Windows {
 }
 
 /// DATA of `length` bytes from `r` on stream `s`: spends its stream send window.
-pub(super) fn spend_stream_window(s: &mut Stream, r: Role, length: u32, packet: u64) {
+pub(super) fn spend_stream_window<B>(s: &mut Stream<B>, r: Role, length: u32, packet: u64) {
     let Some(w) = s.window.as_mut() else {
         return;
     };
@@ -53,7 +53,7 @@ pub(super) fn spend_stream_window(s: &mut Stream, r: Role, length: u32, packet: 
     }
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// DATA from `r`: spends its connection send window.
     pub(super) fn spend_connection_window(&mut self, r: Role, header: &FrameHeader) {
         if !self.track_windows {
@@ -77,7 +77,7 @@ impl Connection {
 
     /// WINDOW_UPDATE from `r`: widens its peer's send window, on the connection (stream 0)
     /// or on one stream.
-    pub(super) fn window_update<S: H2Sink>(
+    pub(super) fn window_update<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,

@@ -3,17 +3,24 @@
 //! stream (or the connection's list, for stream 0 and finished streams).
 //!
 //! DATA is handled here as it streams out of the decoder (its payload is never held
-//! whole): the stream's byte counts and END_STREAM, and the gRPC deframing of the payload.
+//! whole): the stream's byte counts and END_STREAM, and the payload to the stream's
+//! [`StreamBody`] (body.rs).
 
-use super::{Connection, FrameRecord, H2Sink, grpc, roles};
+use super::{Connection, FrameRecord, H2Sink, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{Event, Frame, FrameDecoder, FrameHeader, FrameType};
 use crate::role::Role;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// Runs bytes of side `r` through its frame decoder.
-    pub(super) fn feed<S: H2Sink>(&mut self, r: Role, ts: Timestamp, data: &[u8], sink: &mut S) {
+    pub(super) fn feed<S: H2Sink<Body = B>>(
+        &mut self,
+        r: Role,
+        ts: Timestamp,
+        data: &[u8],
+        sink: &mut S,
+    ) {
         let data = self.past_upgrade(r, data);
         if data.is_empty() {
             return;
@@ -25,7 +32,7 @@ impl Connection {
     /// is set aside meanwhile (events borrow its buffer). An event may settle the roles
     /// and swap the sides: later events then carry the new role, and the decoder goes
     /// back to the slot its side moved to.
-    pub(super) fn with_decoder<S: H2Sink>(
+    pub(super) fn with_decoder<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         sink: &mut S,
@@ -53,7 +60,7 @@ impl Connection {
     }
 
     /// Applies one decoder event from side `r`.
-    fn event<S: H2Sink>(&mut self, r: Role, ts: Timestamp, e: Event<'_>, sink: &mut S) {
+    fn event<S: H2Sink<Body = B>>(&mut self, r: Role, ts: Timestamp, e: Event<'_>, sink: &mut S) {
         match e {
             Event::DataStart { header, .. } => {
                 self.interrupts_block(r, &header);
@@ -65,21 +72,15 @@ impl Connection {
                 }
             }
             Event::DataChunk { header, data } => {
-                let keep = self.config.keep_message_bodies;
-                let sizes = (self.config.max_message, self.config.max_decompressed);
                 if let Some(s) = self.streams.get_mut(header.stream_id) {
                     s.bytes[r.index()] += data.len() as u64;
                     s.touch(ts);
-                    if s.grpc.is_none() && !s.not_grpc && !data.is_empty() {
-                        match grpc::judge(s.content_type(), data) {
-                            grpc::Verdict::Grpc(kind) => {
-                                s.grpc = Some(grpc::StreamGrpc::new(kind, keep, sizes));
-                            }
-                            grpc::Verdict::NotGrpc => s.not_grpc = true,
-                        }
+                    if s.body.is_none() && !s.declined && !data.is_empty() {
+                        s.body = B::open(&self.config.body, s.content_type(), data);
+                        s.declined = s.body.is_none();
                     }
-                    if let Some(g) = s.grpc.as_mut() {
-                        g.data(roles::grpc_dir(r), data, ts);
+                    if let Some(b) = s.body.as_mut() {
+                        b.data(r, data, ts);
                     }
                 }
             }
@@ -94,8 +95,8 @@ impl Connection {
                         r,
                         self.packet,
                     );
-                    if let Some(g) = s.grpc.as_mut() {
-                        g.lost(roles::grpc_dir(r), len, ts);
+                    if let Some(b) = s.body.as_mut() {
+                        b.lost(r, len, ts);
                     }
                 }
             }
@@ -193,7 +194,7 @@ impl Connection {
     /// A frame whose payload could not be read (malformed, lost in a gap, too large): filed
     /// on its stream, reported; if it carried a header block, the HPACK table may have
     /// changed unseen, and a block being gathered cannot be completed.
-    fn unreadable_frame<S: H2Sink>(
+    fn unreadable_frame<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -247,7 +248,7 @@ impl Connection {
     }
 
     /// A complete frame other than DATA, from side `r`: to the job that handles its type.
-    fn frame<S: H2Sink>(
+    fn frame<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,

@@ -1,7 +1,7 @@
 //! GOAWAY (RFC 9113 §6.8): each one kept, with who sent it, the last stream it says was
 //! processed, its error code and the start of its debug data.
 
-use super::{Connection, GoawayRecord};
+use super::{Connection, GoawayRecord, StreamBody};
 use crate::capture::Timestamp;
 use crate::http2::frame::ErrorCode;
 use crate::role::Role;
@@ -11,7 +11,7 @@ const MAX_GOAWAYS: usize = 1024;
 /// Debug data kept per GOAWAY: enough for the text implementations put there.
 const MAX_DEBUG_DATA: usize = 1024;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// A GOAWAY from side `r`.
     pub(super) fn goaway(
         &mut self,

@@ -19,7 +19,7 @@
 use super::detect::{self, Http1Request, Start, TlsHello};
 use super::header_block;
 use super::record::TlsInfo;
-use super::{Connection, H2Sink};
+use super::{Connection, H2Sink, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{FrameDecoder, PREFACE};
@@ -63,9 +63,9 @@ pub(super) struct Held {
     expect_preface: bool,
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// Bytes of side `r` (sent in TCP direction `dir`) while the protocol is not known.
-    pub(super) fn hold<S: H2Sink>(
+    pub(super) fn hold<S: H2Sink<Body = B>>(
         &mut self,
         dir: Dir,
         r: Role,
@@ -90,7 +90,7 @@ impl Connection {
 
     /// Decides the protocol from the heads of both directions, when they say enough
     /// (or, with `force`, with whatever they hold).
-    pub(super) fn detect<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+    pub(super) fn detect<S: H2Sink<Body = B>>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
         match self.state {
             State::AwaitUpgrade(_) => return self.await_upgrade(ts, force, sink),
             State::AwaitTunnel(_) => return self.await_tunnel(ts, force, sink),
@@ -171,7 +171,7 @@ impl Connection {
 
     /// Neither a preface nor HTTP/1 nor TLS: HTTP/2 joined mid-connection if the start of
     /// the connection was not captured, otherwise not HTTP/2.
-    fn other_start<S: H2Sink>(&mut self, sink: &mut S) {
+    fn other_start<S: H2Sink<Body = B>>(&mut self, sink: &mut S) {
         let start_missed = !self.handshake || self.sides.iter().any(|s| s.held.started_with_gap);
         if !start_missed {
             self.state = State::Unknown;
@@ -188,7 +188,12 @@ impl Connection {
         self.replay_heads([0, 0], sink);
     }
 
-    fn start_http2<S: H2Sink>(&mut self, client_skip: usize, server_skip: usize, sink: &mut S) {
+    fn start_http2<S: H2Sink<Body = B>>(
+        &mut self,
+        client_skip: usize,
+        server_skip: usize,
+        sink: &mut S,
+    ) {
         self.state = State::Http2;
         self.roles.certain = true;
         self.track_windows = !self.sides.iter().any(|s| s.held.started_with_gap);
@@ -207,7 +212,7 @@ impl Connection {
 
     /// Feeds what detection buffered to the decoders, piece by piece in capture order,
     /// each with its own time and packet, skipping the first `skip[role]` bytes of a side.
-    fn replay_heads<S: H2Sink>(&mut self, skip: [usize; 2], sink: &mut S) {
+    fn replay_heads<S: H2Sink<Body = B>>(&mut self, skip: [usize; 2], sink: &mut S) {
         let heads = self
             .sides
             .each_mut()
@@ -259,7 +264,7 @@ impl Connection {
 
     /// After an HTTP/1.1 `Upgrade: h2c` request: a `101` switches both sides to HTTP/2
     /// (RFC 7540 §3.2), anything else leaves the connection HTTP/1.
-    fn await_upgrade<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+    fn await_upgrade<S: H2Sink<Body = B>>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
         let State::AwaitUpgrade(req) = &self.state else {
             return;
         };
@@ -309,7 +314,7 @@ impl Connection {
 
     /// After an HTTP/1.1 `CONNECT` (RFC 9110 §9.3.6): a 2xx answer turns the rest of both
     /// directions into a tunnel, whose protocol is detected like a new connection's.
-    fn await_tunnel<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+    fn await_tunnel<S: H2Sink<Body = B>>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
         let State::AwaitTunnel(req) = &self.state else {
             return;
         };
@@ -331,7 +336,12 @@ impl Connection {
     }
 
     /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
-    fn upgraded_stream<S: H2Sink>(&mut self, req: &Http1Request, ts: Timestamp, sink: &mut S) {
+    fn upgraded_stream<S: H2Sink<Body = B>>(
+        &mut self,
+        req: &Http1Request,
+        ts: Timestamp,
+        sink: &mut S,
+    ) {
         let text = |b: &[u8]| Text::Known(b.to_vec());
         let field = |n: &[u8], v: &[u8]| HeaderField {
             name: text(n),

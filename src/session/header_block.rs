@@ -7,7 +7,7 @@
 //! When a block cannot be decoded (too large, lost, interrupted) the context is marked out
 //! of sync, so that later references to entries it may have changed are reported unknown.
 
-use super::{Config, Connection, H2Sink};
+use super::{Config, Connection, H2Sink, StreamBody};
 use crate::anomaly::AnomalyKind;
 use crate::capture::Timestamp;
 use crate::http2::frame::{FrameHeader, FrameType};
@@ -25,7 +25,7 @@ pub(super) struct Blocks {
 }
 
 impl Blocks {
-    pub(super) fn new(config: &Config, mid_connection: bool) -> Self {
+    pub(super) fn new<C>(config: &Config<C>, mid_connection: bool) -> Self {
         Blocks {
             hpack: hpack_decoder(config, mid_connection),
             pending: None,
@@ -42,7 +42,7 @@ impl Blocks {
 
 /// An HPACK decoder for one side, bounded by `config`. Joined mid-connection, it starts
 /// with a table it has not seen.
-pub(super) fn hpack_decoder(config: &Config, mid_connection: bool) -> hpack::Decoder {
+pub(super) fn hpack_decoder<C>(config: &Config<C>, mid_connection: bool) -> hpack::Decoder {
     let mut hpack = if mid_connection {
         hpack::Decoder::new_mid_connection()
     } else {
@@ -70,9 +70,9 @@ pub(super) struct PendingBlock {
     oversized: bool,
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// HEADERS or PUSH_PROMISE (with the stream it promises) from side `r`.
-    pub(super) fn begin_block<S: H2Sink>(
+    pub(super) fn begin_block<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -104,7 +104,7 @@ impl Connection {
     /// CONTINUATION from side `r`: more of the pending block, which its END_HEADERS
     /// completes. Past `max_header_block` only the size is followed, and the block is
     /// reported, not decoded.
-    pub(super) fn continuation<S: H2Sink>(
+    pub(super) fn continuation<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -136,7 +136,7 @@ impl Connection {
     }
 
     /// The last CONTINUATION arrived: decode the block it completes.
-    fn end_block<S: H2Sink>(&mut self, r: Role, ts: Timestamp, sink: &mut S) {
+    fn end_block<S: H2Sink<Body = B>>(&mut self, r: Role, ts: Timestamp, sink: &mut S) {
         let Some(mut block) = self.sides[r.index()].blocks.pending.take() else {
             return;
         };
@@ -178,7 +178,7 @@ impl Connection {
 
     /// A complete header block (`bytes`, unless oversized): decode it and file it on its
     /// stream.
-    fn decode_block<S: H2Sink>(
+    fn decode_block<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -223,7 +223,7 @@ impl Connection {
         self.file_block(r, ts, block, fields, sink);
     }
 
-    fn file_block<S: H2Sink>(
+    fn file_block<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,

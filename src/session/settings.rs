@@ -4,7 +4,7 @@
 //!
 //! Values apply as soon as the frame is decoded, not at its ACK.
 
-use super::Connection;
+use super::{Connection, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::http2::frame::SettingId;
 use crate::role::Role;
@@ -12,7 +12,7 @@ use crate::role::Role;
 /// SETTINGS frames kept per side; later ones still apply.
 const MAX_SETTINGS: usize = 1024;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// A SETTINGS frame (not an ACK) from side `r`.
     pub(super) fn settings(&mut self, r: Role, settings: Vec<(SettingId, u32)>) {
         let peer = r.peer().index();

@@ -16,14 +16,14 @@
 use crate::capture::live::LiveSource;
 use crate::capture::{CaptureReader, Timestamp};
 use crate::engine::{CaptureSummary, Engine};
-use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
+use crate::grpc::{CallBody, Descriptors, GrpcStream};
 use crate::http2::frame::ErrorCode;
 use crate::http2::hpack::HeaderField;
 use crate::model::{InferencePool, Tracker, grpc_call};
 use crate::reassembly::{self, ConnId};
 use crate::role::Role;
-use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink, Stream};
+use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, H2Sink};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -65,7 +65,7 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    pub fn new(conn: &ConnectionInfo, s: Stream, grpc: Option<Call>) -> Self {
+    pub fn new(conn: &ConnectionInfo, s: GrpcStream, grpc: Option<Call>) -> Self {
         let complete = s.is_complete();
         CallRecord {
             conn: conn.id,
@@ -190,7 +190,9 @@ struct Sink<F> {
 }
 
 impl<F> H2Sink for Sink<F> {
-    fn stream(&mut self, conn: &ConnectionInfo, mut s: Stream) {
+    type Body = CallBody;
+
+    fn stream(&mut self, conn: &ConnectionInfo, mut s: GrpcStream) {
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {
             self.pool.add(k, &s);

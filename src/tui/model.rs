@@ -11,11 +11,12 @@
 //! it on its way to the terminal.
 
 use super::feed::{CallRecord, Progress, Record, Update};
+use crate::grpc::GrpcStream;
 use crate::grpc::call::Message;
 use crate::http2::frame::ErrorCode;
 use crate::reassembly::ConnId;
 use crate::role::Role;
-use crate::session::{ConnectionRecord, Protocol, Stream};
+use crate::session::{ConnectionRecord, Protocol};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -46,7 +47,7 @@ impl CallEntry {
             .is_some_and(|s| s != 0)
             || http_status.is_some_and(|s| s >= 500)
             || rec.reset.is_some_and(|(_, code)| code != ErrorCode(0));
-        let path = Stream::field(&rec.request_headers, ":path").map(Box::from);
+        let path = GrpcStream::field(&rec.request_headers, ":path").map(Box::from);
         CallEntry {
             rec,
             label,
@@ -99,7 +100,7 @@ impl CallEntry {
     }
 
     pub fn method(&self) -> Option<&[u8]> {
-        Stream::field(&self.rec.request_headers, ":method")
+        GrpcStream::field(&self.rec.request_headers, ":method")
     }
 
     /// `Service/Method` for gRPC (the service without its package), else `METHOD /path`.
@@ -540,8 +541,8 @@ impl Model {
 
     fn add_call(&mut self, rec: CallRecord) {
         let label = self.label_header.as_deref().and_then(|name| {
-            Stream::field(&rec.response_headers, name)
-                .or_else(|| Stream::field(&rec.trailers, name))
+            GrpcStream::field(&rec.response_headers, name)
+                .or_else(|| GrpcStream::field(&rec.trailers, name))
                 .map(|v| String::from_utf8_lossy(v).into_owned())
         });
         let mut entry = CallEntry::new(rec, label);
