@@ -39,7 +39,7 @@ impl<B: StreamBody> Connection<B> {
         op: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(Event<'_>)),
         ts: Timestamp,
     ) {
-        let Some(mut dec) = self.sides[r.index()].decoder.take() else {
+        let Some(mut dec) = self.side_mut(r).decoder.take() else {
             return;
         };
         let before = self.roles.swapped();
@@ -56,7 +56,7 @@ impl<B: StreamBody> Connection<B> {
         } else {
             r
         };
-        self.sides[slot.index()].decoder = Some(dec);
+        self.side_mut(slot).decoder = Some(dec);
     }
 
     /// Applies one decoder event from side `r`.
@@ -67,13 +67,13 @@ impl<B: StreamBody> Connection<B> {
                 self.spend_connection_window(r, &header);
                 let packet = self.packet;
                 if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
-                    s.data_frames[r.index()] += 1;
+                    *r.of_mut(&mut s.data_frames) += 1;
                     super::flow_control::spend_stream_window(s, r, header.length, packet);
                 }
             }
             Event::DataChunk { header, data } => {
                 if let Some(s) = self.streams.get_mut(header.stream_id) {
-                    s.bytes[r.index()] += data.len() as u64;
+                    *r.of_mut(&mut s.bytes) += data.len() as u64;
                     s.touch(ts);
                     if s.body.is_none() && !s.declined && !data.is_empty() {
                         s.body = B::open(&self.config.body, s.content_type(), data);
@@ -86,7 +86,7 @@ impl<B: StreamBody> Connection<B> {
             }
             Event::DataGap { header, len } => {
                 if let Some(s) = self.streams.get_mut(header.stream_id) {
-                    s.lost_bytes[r.index()] += len;
+                    *r.of_mut(&mut s.lost_bytes) += len;
                     s.anomaly(
                         Anomaly::new(
                             AnomalyKind::DataLost,
@@ -105,7 +105,7 @@ impl<B: StreamBody> Connection<B> {
                 if header.end_stream()
                     && let Some(s) = self.streams.get_mut(header.stream_id)
                 {
-                    s.ended[r.index()] = true;
+                    *r.of_mut(&mut s.ended) = true;
                 }
                 self.maybe_finish(header.stream_id, sink);
             }
@@ -153,7 +153,7 @@ impl<B: StreamBody> Connection<B> {
                 }
                 if !at_start {
                     // Frames were lost: a header block among them may have changed the table.
-                    self.sides[r.index()].blocks.lose_sync();
+                    self.side_mut(r).blocks.lose_sync();
                 }
                 self.anomaly(
                     Anomaly::new(
@@ -210,7 +210,7 @@ impl<B: StreamBody> Connection<B> {
             header.kind,
             FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
         ) {
-            self.sides[r.index()].blocks.lose_sync();
+            self.side_mut(r).blocks.lose_sync();
         }
     }
 

@@ -27,7 +27,10 @@ impl<B: StreamBody> Connection<B> {
                 from: r,
                 last_stream_id,
                 error_code,
-                debug_data: debug_data[..debug_data.len().min(MAX_DEBUG_DATA)].to_vec(),
+                debug_data: debug_data
+                    .get(..MAX_DEBUG_DATA)
+                    .unwrap_or(debug_data)
+                    .to_vec(),
             });
         }
     }

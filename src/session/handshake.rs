@@ -75,7 +75,7 @@ impl<B: StreamBody> Connection<B> {
     ) {
         // Held whole (the head may pass MAX_HEAD by one segment, then detection is
         // forced), with where each piece came from, to replay it in capture order.
-        self.sides[r.index()].held.head.extend_from_slice(data);
+        self.side_mut(r).held.head.extend_from_slice(data);
         self.arrivals.push(Arrival {
             dir,
             ts,
@@ -83,7 +83,7 @@ impl<B: StreamBody> Connection<B> {
             len: data.len(),
         });
         self.detect(ts, false, sink);
-        if self.detecting() && self.sides[r.index()].held.head.len() >= detect::MAX_HEAD {
+        if self.detecting() && self.side(r).held.head.len() >= detect::MAX_HEAD {
             self.detect(ts, true, sink);
         }
     }
@@ -123,11 +123,7 @@ impl<B: StreamBody> Connection<B> {
                     self.start_http2(PREFACE.len(), head_len, sink)
                 }
                 Start::Http1Response { .. } | Start::NeedMore
-                    if self.sides[Role::Server.index()]
-                        .held
-                        .head
-                        .starts_with(b"HTTP/1.")
-                        && !force => {}
+                    if self.side(Role::Server).held.head.starts_with(b"HTTP/1.") && !force => {}
                 _ => self.start_http2(PREFACE.len(), 0, sink),
             },
             Start::Http1Request(req) => {
@@ -224,14 +220,17 @@ impl<B: StreamBody> Connection<B> {
         // and swap them, so later pieces are fed under the new role.
         let roles = self.roles;
         for a in arrivals {
-            let r = roles.of(a.dir).index();
-            let start = pos[r].max(skip[r]);
-            pos[r] += a.len;
-            let end = pos[r].min(heads[r].len());
-            if start < end {
+            let r = roles.of(a.dir);
+            let (pos, head) = (r.of_mut(&mut pos), r.of(&heads));
+            let start = (*pos).max(*r.of(&skip));
+            *pos += a.len;
+            let end = (*pos).min(head.len());
+            if start < end
+                && let Some(piece) = head.get(start..end)
+            {
                 self.packet = a.packet;
                 // The skip (a preface, an HTTP/1.1 head) was counted in the same roles.
-                self.feed(self.roles.of(a.dir), a.ts, &heads[r][start..end], sink);
+                self.feed(self.roles.of(a.dir), a.ts, piece, sink);
             }
         }
         self.packet = now;
@@ -239,16 +238,16 @@ impl<B: StreamBody> Connection<B> {
 
     /// Drops the first `n` bytes a side sent during detection (an HTTP/1.1 head).
     fn drop_head(&mut self, role: Role, mut n: usize) {
-        let head = &mut self.sides[role.index()].held.head;
+        let head = &mut self.side_mut(role).held.head;
         n = n.min(head.len());
         head.drain(..n);
-        for i in 0..self.arrivals.len() {
+        for a in &mut self.arrivals {
             if n == 0 {
                 break;
             }
-            if self.roles.of(self.arrivals[i].dir) == role {
-                let take = n.min(self.arrivals[i].len);
-                self.arrivals[i].len -= take;
+            if self.roles.of(a.dir) == role {
+                let take = n.min(a.len);
+                a.len -= take;
                 n -= take;
             }
         }
@@ -305,8 +304,8 @@ impl<B: StreamBody> Connection<B> {
         client.held.expect_preface = true;
         client.held.skip = body;
         if let Some(s) = self.streams.get_mut(1) {
-            s.bytes[Role::Client.index()] = body;
-            s.ended[Role::Client.index()] = true;
+            *Role::Client.of_mut(&mut s.bytes) = body;
+            *Role::Client.of_mut(&mut s.ended) = true;
         }
         server.decoder = Some(FrameDecoder::new(self.config.frame_limits));
         self.replay_heads([req.head_len, server_skip], sink);
@@ -318,7 +317,7 @@ impl<B: StreamBody> Connection<B> {
         let State::AwaitTunnel(req) = &self.state else {
             return;
         };
-        match detect::classify(&self.sides[Role::Server.index()].held.head) {
+        match detect::classify(&self.side(Role::Server).held.head) {
             Start::Http1Response { status, head_len } if (200..300).contains(&status) => {
                 let skip_client = req.head_len;
                 self.tunnel = Some(req.target.clone());
@@ -387,19 +386,19 @@ impl<B: StreamBody> Connection<B> {
     /// the rest of the upgraded request's body is dropped, and the client's preface is
     /// checked (RFC 7540 §3.5) and dropped. Empty while the preface is incomplete.
     pub(super) fn past_upgrade<'a>(&mut self, r: Role, mut data: &'a [u8]) -> &'a [u8] {
-        let held = &mut self.sides[r.index()].held;
+        let held = &mut self.side_mut(r).held;
         if held.skip > 0 {
             let n = usize::try_from(held.skip).map_or(data.len(), |s| s.min(data.len()));
             held.skip -= n as u64;
-            data = &data[n..];
+            data = data.get(n..).unwrap_or_default();
         }
         if !held.expect_preface {
             return data;
         }
         let need = PREFACE.len() - held.head.len();
-        let n = need.min(data.len());
-        held.head.extend_from_slice(&data[..n]);
-        data = &data[n..];
+        let (piece, rest) = data.split_at(need.min(data.len()));
+        held.head.extend_from_slice(piece);
+        data = rest;
         if held.head.len() < PREFACE.len() {
             return &[];
         }
@@ -412,10 +411,10 @@ impl<B: StreamBody> Connection<B> {
                 )
                 .by(Role::Client),
             );
-            self.sides[r.index()].decoder =
+            self.side_mut(r).decoder =
                 Some(FrameDecoder::new_unsynchronized(self.config.frame_limits));
         }
-        self.sides[r.index()].held.head = Vec::new();
+        self.side_mut(r).held.head = Vec::new();
         data
     }
 }

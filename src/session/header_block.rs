@@ -97,7 +97,7 @@ impl<B: StreamBody> Connection<B> {
             if !oversized {
                 block.fragments = fragment.to_vec();
             }
-            self.sides[r.index()].blocks.pending = Some(block);
+            self.side_mut(r).blocks.pending = Some(block);
         }
     }
 
@@ -113,7 +113,7 @@ impl<B: StreamBody> Connection<B> {
         sink: &mut S,
     ) {
         let max = self.config.max_header_block;
-        let Some(p) = self.sides[r.index()].blocks.pending.as_mut() else {
+        let Some(p) = self.side_mut(r).blocks.pending.as_mut() else {
             return self.stream_anomaly(
                 AnomalyKind::OrphanContinuation,
                 r,
@@ -137,7 +137,7 @@ impl<B: StreamBody> Connection<B> {
 
     /// The last CONTINUATION arrived: decode the block it completes.
     fn end_block<S: H2Sink<Body = B>>(&mut self, r: Role, ts: Timestamp, sink: &mut S) {
-        let Some(mut block) = self.sides[r.index()].blocks.pending.take() else {
+        let Some(mut block) = self.side_mut(r).blocks.pending.take() else {
             return;
         };
         let fragments = std::mem::take(&mut block.fragments);
@@ -147,7 +147,7 @@ impl<B: StreamBody> Connection<B> {
     /// RFC 9113 §6.10: between a header block's first frame and its END_HEADERS, only
     /// CONTINUATION frames of the same stream may come.
     pub(super) fn interrupts_block(&mut self, r: Role, header: &FrameHeader) {
-        let blocks = &mut self.sides[r.index()].blocks;
+        let blocks = &mut self.side_mut(r).blocks;
         if let Some(p) = &blocks.pending
             && (header.kind != FrameType::Continuation || header.stream_id != p.stream_id)
         {
@@ -163,7 +163,7 @@ impl<B: StreamBody> Connection<B> {
 
     /// The connection ended inside a block of side `r`.
     pub(super) fn unterminated_block(&mut self, r: Role) {
-        if let Some(p) = self.sides[r.index()].blocks.pending.take() {
+        if let Some(p) = self.side_mut(r).blocks.pending.take() {
             self.stream_anomaly(
                 AnomalyKind::UnterminatedHeaderBlock,
                 r,
@@ -187,7 +187,7 @@ impl<B: StreamBody> Connection<B> {
         sink: &mut S,
     ) {
         let mut decoded = std::mem::take(&mut self.decoded);
-        let hpack = &mut self.sides[r.index()].blocks.hpack;
+        let hpack = &mut self.side_mut(r).blocks.hpack;
         if block.oversized {
             hpack.lose_sync();
             self.stream_anomaly(
@@ -238,7 +238,7 @@ impl<B: StreamBody> Connection<B> {
                 if let Some(s) = self.stream_mut(promised, ts, sink) {
                     s.promised_by = Some(block.stream_id);
                     s.request_headers = Some(fields);
-                    s.ended[Role::Client.index()] = true;
+                    *Role::Client.of_mut(&mut s.ended) = true;
                 }
             }
             None => {

@@ -30,6 +30,17 @@
 //! Reassembly's `Dir` is taken by the entry points and kept on the bytes held during
 //! detection (replayed under the roles in force then); `roles.rs` alone maps it to a role.
 
+// Tests may index their own fixtures.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 pub mod body;
 pub mod detect;
 mod flow_control;
@@ -218,6 +229,14 @@ impl<B: StreamBody> Connection<B> {
         &self.info
     }
 
+    fn side(&self, r: Role) -> &Side {
+        r.of(&self.sides)
+    }
+
+    fn side_mut(&mut self, r: Role) -> &mut Side {
+        r.of_mut(&mut self.sides)
+    }
+
     /// Files a connection anomaly, found while decoding the current packet.
     fn anomaly(&mut self, a: Anomaly) {
         if self.anomalies.len() < MAX_CONN_ANOMALIES {
@@ -266,7 +285,7 @@ impl<B: StreamBody> Connection<B> {
         let r = self.roles.of(dir);
         match self.state {
             State::Detecting => {
-                let held = &mut self.sides[r.index()].held;
+                let held = &mut self.side_mut(r).held;
                 if held.head.is_empty() {
                     held.started_with_gap = true;
                 } else {

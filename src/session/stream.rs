@@ -149,7 +149,7 @@ impl<B> Stream<B> {
             }
         }
         if end_stream {
-            self.ended[from.index()] = true;
+            *from.of_mut(&mut self.ended) = true;
         }
     }
 
