@@ -15,8 +15,9 @@
 //! pipeline::Tracker (the reassembly sink: one HTTP/2 session per TCP connection)
 //! session::Connection (detection, frames, header blocks, windows, streams; sides by Role)
 //!    -> session::Stream, session::ConnectionRecord, into a session::H2Sink
+//!    DATA payload -> the stream's session::StreamBody (a hook: grpc::CallBody)
 //! pipeline::Calls (opening order, method-inference evidence, grpc: the call decoded)
-//!    -> pipeline::Sink::call / connection
+//!    -> pipeline::Sink::call / connection (a model::record::CallRecord)
 //! export::Collector (JSON document, NDJSON) | tui::feed (terminal UI): the sinks
 //! ```
 //! Each layer knows nothing of its callers; dependencies point down the list. `net`
@@ -35,11 +36,14 @@
 //! - [`engine`]: drives a packet source through the layers above
 //! - [`http2`]: frames (one file per frame type, streaming decoder) and HPACK
 //! - [`session`]: the HTTP/2 session per connection: detection, frames, header blocks,
-//!   flow control, settings, pings, GOAWAY, streams; sides by [`role::Role`]
-//! - [`grpc`]: framing, compression, descriptors, decoding, schema-less, status, calls
+//!   flow control, settings, pings, GOAWAY, streams; sides by [`role::Role`]; DATA to a
+//!   hook, [`session::StreamBody`]
+//! - [`grpc`]: the DATA hook's gRPC side ([`grpc::CallBody`]), framing, compression,
+//!   descriptors, decoding, schema-less, status, calls
 //! - [`pipeline`]: the one owner of decoding, from reassembly to finished calls and
 //!   connections handed to a sink (the export, the UI)
-//! - [`model`]: what the views aggregate: backends
+//! - [`model`]: the records users see ([`model::record`]) and what the views aggregate:
+//!   backends
 //! - [`export`]: the JSON document's own types, and its writers
 //! - [`compact_json`]: compact JSON text, inert on a terminal
 //! - [`limits`]: the bounds a user may raise, in one place

@@ -7,7 +7,7 @@
 //! (hard caps against absurd values, such as the 16 MiB capture record or the 10,000
 //! fields of a header block) stay constants in their modules.
 
-use crate::grpc::{DEFAULT_DECOMPRESS_CAP, DEFAULT_MAX_MESSAGE};
+use crate::grpc::{CallConfig, DEFAULT_DECOMPRESS_CAP, DEFAULT_MAX_MESSAGE};
 use crate::http2::frame::DecoderLimits;
 use crate::reassembly;
 use crate::session;
@@ -37,7 +37,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         let reassembly = reassembly::Config::default();
-        let session = session::Config::default();
+        let session = session::Config::<CallConfig>::default();
         Limits {
             max_connections: reassembly.max_connections,
             max_buffered_per_direction: reassembly.max_buffered_per_direction,
@@ -62,20 +62,26 @@ impl Limits {
         }
     }
 
-    /// The HTTP/2 configuration with these bounds.
-    pub fn session(&self, record_frames: bool, keep_message_bodies: bool) -> session::Config {
+    /// The HTTP/2 configuration with these bounds, gRPC's included.
+    pub fn session(
+        &self,
+        record_frames: bool,
+        keep_message_bodies: bool,
+    ) -> session::Config<CallConfig> {
         session::Config {
             record_frames,
-            keep_message_bodies,
             max_header_block: self.max_header_block,
             max_open_streams: self.max_streams.max(1),
             frame_limits: DecoderLimits {
                 max_buffered_frame: self.max_frame_size,
                 ..DecoderLimits::default()
             },
-            max_message: self.max_message_size,
-            max_decompressed: self.max_decompressed_size,
             max_hpack_table: self.max_hpack_table_size,
+            body: CallConfig {
+                keep_bodies: keep_message_bodies,
+                max_message: self.max_message_size,
+                max_decompressed: self.max_decompressed_size,
+            },
             ..session::Config::default()
         }
     }
@@ -149,10 +155,10 @@ mod tests {
             reassembly::Config::default().max_connections
         );
         let c = l.session(false, true);
-        let d = session::Config::default();
+        let d = session::Config::<CallConfig>::default();
         assert_eq!(
-            (c.max_header_block, c.max_open_streams, c.max_message),
-            (d.max_header_block, d.max_open_streams, d.max_message)
+            (c.max_header_block, c.max_open_streams, c.body.max_message),
+            (d.max_header_block, d.max_open_streams, d.body.max_message)
         );
         assert_eq!(c.frame_limits, d.frame_limits);
         assert_eq!(l.max_frame_size, 1 << 20);

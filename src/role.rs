@@ -36,4 +36,22 @@ impl Role {
             Role::Server => 1,
         }
     }
+
+    /// This role's item of a per-role pair (no index to check).
+    pub fn of<T>(self, pair: &[T; 2]) -> &T {
+        let [c, s] = pair;
+        match self {
+            Role::Client => c,
+            Role::Server => s,
+        }
+    }
+
+    /// This role's item of a per-role pair, to change.
+    pub fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [c, s] = pair;
+        match self {
+            Role::Client => c,
+            Role::Server => s,
+        }
+    }
 }

@@ -3,13 +3,14 @@
 
 use crate::anomaly::Anomaly;
 use crate::capture::Timestamp;
+use crate::grpc::GrpcStream;
 use crate::grpc::call::{Call, Message};
 use crate::http2::frame::{ErrorCode, SettingId};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::model::Backend;
 use crate::model::record::CallRecord;
 use crate::reassembly::ConnStats;
-use crate::session::{ConnectionRecord, FrameRecord, GoawayRecord, PingRecord, Stream};
+use crate::session::{ConnectionRecord, FrameRecord, GoawayRecord, PingRecord};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -273,7 +274,7 @@ fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 fn known<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<String> {
-    Stream::field(list, name).map(|v: &'a [u8]| lossy(v).into_owned())
+    GrpcStream::field(list, name).map(|v: &'a [u8]| lossy(v).into_owned())
 }
 
 /// `String::from_utf8_lossy`, with the common case first: it checks valid text with a

@@ -15,7 +15,7 @@ pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
 use crate::engine::{self, CaptureSummary};
-use crate::grpc::Descriptors;
+use crate::grpc::{CallBody, CallConfig, Descriptors};
 use crate::model::Backends;
 use crate::model::record::CallRecord;
 use crate::pipeline::{self, Calls, Tracker};
@@ -438,7 +438,7 @@ impl<W: Write> Session<W> {
     }
 }
 
-fn tracker_config(options: &Options) -> session::Config {
+fn tracker_config(options: &Options) -> session::Config<CallConfig> {
     options.limits.session(options.frames, !options.no_messages)
 }
 
@@ -537,7 +537,7 @@ pub fn export<W: Write>(
 }
 
 /// Runs the capture through reassembly into `tracker`.
-fn decode<S: H2Sink>(
+fn decode<S: H2Sink<Body = CallBody>>(
     reader: &mut CaptureReader,
     options: &Options,
     tracker: &mut Tracker<S>,
@@ -676,11 +676,12 @@ mod tests {
     fn held_calls_go_out_when_their_connection_ends() {
         use crate::capture::Timestamp;
         use crate::grpc::Framed;
+        use crate::grpc::GrpcStream;
+        use crate::grpc::{CallBody, CallConfig};
         use crate::http2::hpack::{HeaderField, Text};
         use crate::pipeline::Calls;
         use crate::reassembly::ConnStats;
-        use crate::session::grpc::StreamGrpc;
-        use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol, Stream};
+        use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Protocol};
         let protos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/protos");
         let mut options = Options::default();
         options.descriptors.add_protos(&[protos], &[]).unwrap();
@@ -693,7 +694,7 @@ mod tests {
         };
         // A gRPC call whose `:path` is an unknown table entry (a pool key), or a plain one.
         let call = |id, unknown: bool| {
-            let mut s = Stream::new(id, Timestamp(0), None);
+            let mut s = GrpcStream::new(id, Timestamp(0), None);
             let field = |name: &str, value: &str| HeaderField {
                 name: Text::Known(name.into()),
                 value: Text::Known(value.into()),
@@ -714,10 +715,17 @@ mod tests {
                 headers.push(field(":path", "/h2scope.demo.v1.Inventory/GetItem"));
             }
             s.request_headers = Some(headers);
-            let mut g = StreamGrpc::new(None, true, (1 << 20, 1 << 20));
+            let mut g = CallBody::new(
+                None,
+                &CallConfig {
+                    keep_bodies: true,
+                    max_message: 1 << 20,
+                    max_decompressed: 1 << 20,
+                },
+            );
             // GetItemRequest {id: "abc"}: evidence for the pool.
             g.frames[0].push(Framed::whole(0, b"\x0a\x03abc"));
-            s.grpc = Some(g);
+            s.body = Some(g);
             s
         };
         let stats = ConnStats::new(info(1).client, info(1).server, true, Timestamp(0));

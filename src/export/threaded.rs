@@ -15,9 +15,10 @@ use super::{Collector, Options, capture_info, decode, tracker_config};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
+use crate::grpc::{CallBody, GrpcStream};
 use crate::pipeline::{Calls, InferencePool, Tracker, grpc_call};
 use crate::reassembly::ConnId;
-use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -33,9 +34,9 @@ const QUEUED_BATCHES: usize = 4;
 #[allow(clippy::large_enum_variant)]
 enum Event {
     Opened(ConnId, u32),
-    Stream(ConnectionInfo, Stream),
+    Stream(ConnectionInfo, GrpcStream),
     /// A stream without a pool key whose call this thread decoded (see `Forward::stream`).
-    Decoded(ConnectionInfo, Stream, Option<Call>),
+    Decoded(ConnectionInfo, GrpcStream, Option<Call>),
     Connection(ConnectionRecord),
 }
 
@@ -101,11 +102,13 @@ impl<W: Write> Forward<W> {
 }
 
 impl<W: Write> H2Sink for Forward<W> {
+    type Body = CallBody;
+
     fn opened(&mut self, conn: &ConnectionInfo, id: u32) {
         self.push(Event::Opened(conn.id, id));
     }
 
-    fn stream(&mut self, conn: &ConnectionInfo, mut stream: Stream) {
+    fn stream(&mut self, conn: &ConnectionInfo, mut stream: GrpcStream) {
         // Decoding messages to JSON can be most of the worker's load (three quarters of a
         // full export): while the worker is behind, this thread decodes calls too rather
         // than wait. Only calls without a pool key: theirs depend on nothing collected.

@@ -22,7 +22,9 @@
 //!   and an error string; only the caller decides what to show.
 //! - Nothing does I/O except [`Descriptors`] loading its files at start-up.
 //!
-//! The module knows nothing of HTTP/2: the stream layer feeds it bytes and header values.
+//! The module knows nothing of HTTP/2 but the session's DATA hook: `stream.rs`'s
+//! [`CallBody`] is the session's `StreamBody`, fed each stream's DATA; the rest is fed
+//! bytes and header values.
 
 mod base64;
 pub mod call;
@@ -32,6 +34,7 @@ pub mod descriptors;
 pub mod framing;
 pub mod raw;
 pub mod status;
+pub mod stream;
 
 pub use compression::{CompressionError, DEFAULT_DECOMPRESS_CAP, Encoding, decompress};
 pub use decode::{DecodeError, decode_json, decode_json_text};
@@ -42,6 +45,7 @@ pub use framing::{
 };
 pub use raw::{RawError, decode_raw, decode_raw_limited};
 pub use status::{parse_status, percent_decode, status_details, status_name};
+pub use stream::{CallBody, CallConfig, GrpcConnection, GrpcStream};
 
 /// Standard padded base64 of `data`: how raw bodies and `-bin` values go out in JSON.
 pub fn base64_encode(data: &[u8]) -> String {

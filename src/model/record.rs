@@ -16,7 +16,7 @@ pub use crate::role::Role;
 pub use crate::session::stream::status_of;
 pub use crate::session::{ConnectionInfo, ConnectionRecord, FrameRecord, Protocol};
 
-use crate::session::Stream;
+use crate::grpc::GrpcStream;
 use std::net::SocketAddr;
 
 /// One finished HTTP/2 stream and the gRPC call it carried: everything shown of it.
@@ -58,7 +58,7 @@ pub struct CallRecord {
 impl CallRecord {
     /// The record of a finished stream on connection `conn`, with its decoded call; the
     /// stream's header lists, frames and anomalies move into it.
-    pub fn new(conn: &ConnectionInfo, s: Stream, grpc: Option<Call>) -> Self {
+    pub fn new(conn: &ConnectionInfo, s: GrpcStream, grpc: Option<Call>) -> Self {
         let complete = s.is_complete();
         CallRecord {
             conn: conn.id,
@@ -86,7 +86,7 @@ impl CallRecord {
 
     /// The value of the first known field called `name` in a header list.
     pub fn field<'a>(list: &'a Option<Vec<HeaderField>>, name: &str) -> Option<&'a [u8]> {
-        Stream::field(list, name)
+        GrpcStream::field(list, name)
     }
 
     /// The final response's `:status`.

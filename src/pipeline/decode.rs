@@ -1,9 +1,9 @@
 //! A finished stream's gRPC call, decoded: framing, trailers, compression and schemas.
 
+use crate::grpc::GrpcStream;
 use crate::grpc::call::{Call, CallInput, decode_call};
 use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
 use crate::http2::hpack::Text;
-use crate::session::Stream;
 use std::borrow::Cow;
 
 /// The gRPC call a stream carried, decoded through `descriptors`; `None` for other streams.
@@ -12,7 +12,7 @@ use std::borrow::Cow;
 /// `json_text`: messages decoded with a schema come as compact JSON text
 /// ([`crate::grpc::call::Message::json_text`]), for output that only writes them.
 pub fn grpc_call(
-    s: &mut Stream,
+    s: &mut GrpcStream,
     descriptors: &Descriptors,
     no_bodies: bool,
     json_text: bool,
@@ -20,7 +20,7 @@ pub fn grpc_call(
 ) -> Option<Call> {
     let complete = s.is_complete();
     // Mutable for the message bodies, which move into the call (see `CallInput::request`).
-    let g = s.grpc.as_mut()?;
+    let g = s.body.as_mut()?;
     // Borrowed from the header lists (copies of every trailer were a few percent of an
     // export without bodies); gRPC-Web's trailers, parsed from the body, are owned.
     type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, [u8]>)>;
@@ -43,7 +43,7 @@ pub fn grpc_call(
     // Trailers, or for a trailers-only response (RFC 9113 §8.1, gRPC's "Trailers-Only")
     // the response headers; gRPC-Web carries them in the body.
     let mut trailers = text(&s.trailers);
-    if trailers.is_empty() && Stream::field(&s.response_headers, "grpc-status").is_some() {
+    if trailers.is_empty() && GrpcStream::field(&s.response_headers, "grpc-status").is_some() {
         trailers = text(&s.response_headers);
     }
     for f in g.frames[1]
@@ -58,10 +58,11 @@ pub fn grpc_call(
     }
     let [request, response] = &mut g.frames;
     let mut input = CallInput {
-        path: Stream::field(&s.request_headers, ":path").and_then(|p| std::str::from_utf8(p).ok()),
+        path: GrpcStream::field(&s.request_headers, ":path")
+            .and_then(|p| std::str::from_utf8(p).ok()),
         kind: g.kind.clone(),
-        request_encoding: Stream::field(&s.request_headers, "grpc-encoding"),
-        response_encoding: Stream::field(&s.response_headers, "grpc-encoding"),
+        request_encoding: GrpcStream::field(&s.request_headers, "grpc-encoding"),
+        response_encoding: GrpcStream::field(&s.response_headers, "grpc-encoding"),
         trailers: trailers
             .iter()
             .map(|(n, v)| (n.as_ref(), v.as_ref()))

@@ -1,7 +1,7 @@
 //! Pooled evidence for inferring the methods of calls whose `:path` the capture missed.
 
+use crate::grpc::GrpcStream;
 use crate::reassembly::ConnId;
-use crate::session::Stream;
 use std::collections::HashMap;
 
 use super::Fast;
@@ -31,9 +31,9 @@ const NO_BODIES: &[Vec<u8>] = &[];
 
 impl InferencePool {
     /// The key of a call whose `:path` was not readable because of unknown table entries.
-    pub fn key(conn: ConnId, s: &Stream) -> Option<PoolKey> {
+    pub fn key(conn: ConnId, s: &GrpcStream) -> Option<PoolKey> {
         let headers = s.request_headers.as_ref()?;
-        if s.grpc.is_none() || Stream::field(&s.request_headers, ":path").is_some() {
+        if s.body.is_none() || GrpcStream::field(&s.request_headers, ":path").is_some() {
             return None;
         }
         let mut entries: Vec<u64> = headers.iter().filter_map(|f| f.unknown_entry).collect();
@@ -43,8 +43,8 @@ impl InferencePool {
     }
 
     /// Adds a call's complete, uncompressed message bodies to its key's evidence.
-    pub fn add(&mut self, key: &PoolKey, s: &Stream) {
-        let Some(g) = s.grpc.as_ref() else {
+    pub fn add(&mut self, key: &PoolKey, s: &GrpcStream) {
+        let Some(g) = s.body.as_ref() else {
             return;
         };
         let conn = self.by_conn.entry(key.0).or_default();

@@ -28,9 +28,10 @@ pub use tracker::Tracker;
 
 use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
+use crate::grpc::{CallBody, GrpcStream};
 use crate::model::record::CallRecord;
 use crate::reassembly::ConnId;
-use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink};
 
 /// The hasher of the maps touched for every packet or stream: foldhash (seeded per
 /// process), not SipHash.
@@ -76,7 +77,7 @@ pub struct Calls<S> {
     order: OpenOrder,
     /// Calls whose method must be inferred, waiting until every call that shares their
     /// unknown `:path` has added its evidence; each with its stream's place.
-    deferred: Vec<(ConnectionInfo, Stream, PoolKey, u64)>,
+    deferred: Vec<(ConnectionInfo, GrpcStream, PoolKey, u64)>,
     /// The first place among `deferred` (nothing after it is ready until they are).
     deferred_first: u64,
     /// The connections with calls in `deferred`: a connection's end looks there, not
@@ -129,7 +130,7 @@ impl<S: Sink> Calls<S> {
 
     /// A stream whose call was decoded beforehand, on another thread: only for streams
     /// without a pool key (their decoding depends on nothing collected).
-    pub fn decoded(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>) {
+    pub fn decoded(&mut self, conn: &ConnectionInfo, s: GrpcStream, call: Option<Call>) {
         let place = self.order.done(conn.id, s.id);
         self.deliver(conn, s, call, place);
     }
@@ -139,12 +140,18 @@ impl<S: Sink> Calls<S> {
         self.order.first_open().min(self.deferred_first)
     }
 
-    fn deliver(&mut self, conn: &ConnectionInfo, s: Stream, call: Option<Call>, place: u64) {
+    fn deliver(&mut self, conn: &ConnectionInfo, s: GrpcStream, call: Option<Call>, place: u64) {
         let ready = self.ready();
         self.sink.call(CallRecord::new(conn, s, call), place, ready);
     }
 
-    fn decode(&mut self, conn: &ConnectionInfo, mut s: Stream, key: Option<&PoolKey>, place: u64) {
+    fn decode(
+        &mut self,
+        conn: &ConnectionInfo,
+        mut s: GrpcStream,
+        key: Option<&PoolKey>,
+        place: u64,
+    ) {
         let pooled = self.pool.evidence(key);
         let o = &self.options;
         let call = grpc_call(&mut s, &o.descriptors, o.no_messages, o.json_text, pooled);
@@ -178,11 +185,13 @@ impl<S: Sink> Calls<S> {
 }
 
 impl<S: Sink> H2Sink for Calls<S> {
+    type Body = CallBody;
+
     fn opened(&mut self, conn: &ConnectionInfo, id: u32) {
         self.open(conn.id, id);
     }
 
-    fn stream(&mut self, conn: &ConnectionInfo, s: Stream) {
+    fn stream(&mut self, conn: &ConnectionInfo, s: GrpcStream) {
         let place = self.order.done(conn.id, s.id);
         let key = InferencePool::key(conn.id, &s);
         if let Some(k) = &key {

@@ -2,8 +2,9 @@
 //! streams and gaps; finished streams and connections go on to an [`H2Sink`].
 
 use crate::capture::Timestamp;
+use crate::grpc::{CallBody, CallConfig, GrpcConnection};
 use crate::reassembly::{ConnId, ConnStats, StreamEvent, StreamSink};
-use crate::session::{self, Connection, H2Sink};
+use crate::session::{self, H2Sink};
 use std::collections::HashMap;
 
 use super::Fast;
@@ -14,17 +15,17 @@ const LIVE_STREAM_LINGER_NS: i64 = 200_000_000;
 
 /// Routes reassembly events to per-connection HTTP/2 decoding.
 pub struct Tracker<S> {
-    config: session::Config,
+    config: session::Config<CallConfig>,
     /// Looked up for every reassembly event.
-    conns: HashMap<ConnId, Connection, Fast>,
+    conns: HashMap<ConnId, GrpcConnection, Fast>,
     /// Connections whose bytes all arrived (FIN or RST), as their small records, until
     /// reassembly closes them (it waits for trailing packets).
     ended: HashMap<ConnId, session::Ended, Fast>,
     sink: S,
 }
 
-impl<S: H2Sink> Tracker<S> {
-    pub fn new(config: session::Config, sink: S) -> Self {
+impl<S: H2Sink<Body = CallBody>> Tracker<S> {
+    pub fn new(config: session::Config<CallConfig>, sink: S) -> Self {
         Tracker {
             config,
             conns: HashMap::default(),
@@ -42,7 +43,7 @@ impl<S: H2Sink> Tracker<S> {
     }
 }
 
-impl<S: H2Sink> StreamSink for Tracker<S> {
+impl<S: H2Sink<Body = CallBody>> StreamSink for Tracker<S> {
     fn event(&mut self, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open {
@@ -52,7 +53,7 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
                 handshake,
                 ..
             } => {
-                let c = Connection::new(self.config.clone(), conn, client, server, handshake);
+                let c = GrpcConnection::new(self.config.clone(), conn, client, server, handshake);
                 self.conns.insert(conn, c);
             }
             StreamEvent::Data {
@@ -97,7 +98,7 @@ impl<S: H2Sink> StreamSink for Tracker<S> {
 
     fn ended(&mut self, conn: ConnId, stats: &ConnStats) {
         // A connection with bytes half-decoded waits for `Closed`: closing adds to it then.
-        if self.conns.get(&conn).is_some_and(Connection::is_idle)
+        if self.conns.get(&conn).is_some_and(GrpcConnection::is_idle)
             && let Some(c) = self.conns.remove(&conn)
         {
             let e = c.end(stats, &mut self.sink);

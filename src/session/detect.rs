@@ -69,15 +69,13 @@ pub fn classify(head: &[u8]) -> Start {
     if head.is_empty() {
         return Start::NeedMore;
     }
-    let n = head.len().min(PREFACE.len());
-    if head[..n] == PREFACE[..n] {
-        return if n == PREFACE.len() {
-            Start::Preface
-        } else {
-            Start::NeedMore
-        };
+    if head.starts_with(PREFACE) {
+        return Start::Preface;
     }
-    if head[0] == 0x16 {
+    if PREFACE.starts_with(head) {
+        return Start::NeedMore;
+    }
+    if head.first() == Some(&0x16) {
         return match tls_hello(head) {
             Some(Some(hello)) => Start::Tls(hello),
             Some(None) => Start::NeedMore,
@@ -117,7 +115,11 @@ fn http1_request(head: &[u8]) -> Start {
             Start::NeedMore
         };
     };
-    let mut lines = head[..end - 4]
+    // `end` is past a "\r\n\r\n" found in `head`: the head without it.
+    let Some(head) = end.checked_sub(4).and_then(|n| head.get(..n)) else {
+        return Start::Other;
+    };
+    let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let Some(first) = lines.next() else {
@@ -138,11 +140,12 @@ fn http1_request(head: &[u8]) -> Start {
         ..Http1Request::default()
     };
     for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+        let mut halves = line.splitn(2, |&b| b == b':');
+        let (Some(name), Some(value)) = (halves.next(), halves.next()) else {
             continue;
         };
-        let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
-        let value = line[colon + 1..].trim_ascii().to_vec();
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let value = value.trim_ascii().to_vec();
         if name == "content-length" {
             req.content_length = std::str::from_utf8(&value)
                 .ok()
@@ -187,10 +190,10 @@ fn tls_hello(head: &[u8]) -> Option<Option<TlsHello>> {
     if head.get(2).is_some_and(|&m| m > 4) {
         return None;
     }
-    let Some(len) = head.get(3..5) else {
+    let Some(&[hi, lo]) = head.get(3..5) else {
         return Some(None);
     };
-    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
     if len == 0 || len > (1 << 14) + 2048 {
         return None;
     }
@@ -269,10 +272,14 @@ impl<'a> Reader<'a> {
         Some(a)
     }
     fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
     }
     fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+        let (&[hi, lo], rest) = self.0.split_first_chunk()?;
+        self.0 = rest;
+        Some(u16::from_be_bytes([hi, lo]))
     }
 }
 

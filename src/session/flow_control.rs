@@ -7,7 +7,7 @@
 //! without gaps, or an h2c upgrade): joined later, their starting values are unknown and
 //! any number would be made up.
 
-use super::{Connection, H2Sink, Stream};
+use super::{Connection, H2Sink, Stream, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::FrameHeader;
@@ -34,11 +34,11 @@ impl Default for Windows {
 }
 
 /// DATA of `length` bytes from `r` on stream `s`: spends its stream send window.
-pub(super) fn spend_stream_window(s: &mut Stream, r: Role, length: u32, packet: u64) {
+pub(super) fn spend_stream_window<B>(s: &mut Stream<B>, r: Role, length: u32, packet: u64) {
     let Some(w) = s.window.as_mut() else {
         return;
     };
-    let w = &mut w[r.index()];
+    let w = r.of_mut(w);
     *w -= i64::from(length);
     if *w < 0 {
         let w = *w;
@@ -53,13 +53,13 @@ pub(super) fn spend_stream_window(s: &mut Stream, r: Role, length: u32, packet: 
     }
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// DATA from `r`: spends its connection send window.
     pub(super) fn spend_connection_window(&mut self, r: Role, header: &FrameHeader) {
         if !self.track_windows {
             return;
         }
-        let window = &mut self.sides[r.index()].windows.connection;
+        let window = &mut self.side_mut(r).windows.connection;
         *window -= i64::from(header.length);
         if *window < 0 {
             let w = *window;
@@ -77,7 +77,7 @@ impl Connection {
 
     /// WINDOW_UPDATE from `r`: widens its peer's send window, on the connection (stream 0)
     /// or on one stream.
-    pub(super) fn window_update<S: H2Sink>(
+    pub(super) fn window_update<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -96,15 +96,15 @@ impl Connection {
                 ),
             );
         }
-        let peer = r.peer().index();
+        let peer = r.peer();
         if header.stream_id == 0 {
             if self.track_windows {
-                self.sides[peer].windows.connection += i64::from(increment);
+                self.side_mut(peer).windows.connection += i64::from(increment);
             }
         } else if let Some(s) = self.stream_mut(header.stream_id, ts, sink)
             && let Some(w) = s.window.as_mut()
         {
-            w[peer] += i64::from(increment);
+            *peer.of_mut(w) += i64::from(increment);
         }
     }
 
@@ -112,13 +112,13 @@ impl Connection {
     /// §6.9.2, the change applies to the window of every open stream its peer sends on.
     pub(super) fn initial_window_changed(&mut self, r: Role, value: u32) {
         let new = i64::from(value);
-        let granted = &mut self.sides[r.index()].windows.initial_stream;
+        let granted = &mut self.side_mut(r).windows.initial_stream;
         let delta = new - *granted;
         *granted = new;
-        let peer = r.peer().index();
+        let peer = r.peer();
         for s in self.streams.open_mut() {
             if let Some(w) = s.window.as_mut() {
-                w[peer] += delta;
+                *peer.of_mut(w) += delta;
             }
         }
     }

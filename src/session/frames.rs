@@ -3,17 +3,24 @@
 //! stream (or the connection's list, for stream 0 and finished streams).
 //!
 //! DATA is handled here as it streams out of the decoder (its payload is never held
-//! whole): the stream's byte counts and END_STREAM, and the gRPC deframing of the payload.
+//! whole): the stream's byte counts and END_STREAM, and the payload to the stream's
+//! [`StreamBody`] (body.rs).
 
-use super::{Connection, FrameRecord, H2Sink, grpc, roles};
+use super::{Connection, FrameRecord, H2Sink, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{Event, Frame, FrameDecoder, FrameHeader, FrameType};
 use crate::role::Role;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// Runs bytes of side `r` through its frame decoder.
-    pub(super) fn feed<S: H2Sink>(&mut self, r: Role, ts: Timestamp, data: &[u8], sink: &mut S) {
+    pub(super) fn feed<S: H2Sink<Body = B>>(
+        &mut self,
+        r: Role,
+        ts: Timestamp,
+        data: &[u8],
+        sink: &mut S,
+    ) {
         let data = self.past_upgrade(r, data);
         if data.is_empty() {
             return;
@@ -25,14 +32,14 @@ impl Connection {
     /// is set aside meanwhile (events borrow its buffer). An event may settle the roles
     /// and swap the sides: later events then carry the new role, and the decoder goes
     /// back to the slot its side moved to.
-    pub(super) fn with_decoder<S: H2Sink>(
+    pub(super) fn with_decoder<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         sink: &mut S,
         op: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(Event<'_>)),
         ts: Timestamp,
     ) {
-        let Some(mut dec) = self.sides[r.index()].decoder.take() else {
+        let Some(mut dec) = self.side_mut(r).decoder.take() else {
             return;
         };
         let before = self.roles.swapped();
@@ -49,43 +56,37 @@ impl Connection {
         } else {
             r
         };
-        self.sides[slot.index()].decoder = Some(dec);
+        self.side_mut(slot).decoder = Some(dec);
     }
 
     /// Applies one decoder event from side `r`.
-    fn event<S: H2Sink>(&mut self, r: Role, ts: Timestamp, e: Event<'_>, sink: &mut S) {
+    fn event<S: H2Sink<Body = B>>(&mut self, r: Role, ts: Timestamp, e: Event<'_>, sink: &mut S) {
         match e {
             Event::DataStart { header, .. } => {
                 self.interrupts_block(r, &header);
                 self.spend_connection_window(r, &header);
                 let packet = self.packet;
                 if let Some(s) = self.stream_mut(header.stream_id, ts, sink) {
-                    s.data_frames[r.index()] += 1;
+                    *r.of_mut(&mut s.data_frames) += 1;
                     super::flow_control::spend_stream_window(s, r, header.length, packet);
                 }
             }
             Event::DataChunk { header, data } => {
-                let keep = self.config.keep_message_bodies;
-                let sizes = (self.config.max_message, self.config.max_decompressed);
                 if let Some(s) = self.streams.get_mut(header.stream_id) {
-                    s.bytes[r.index()] += data.len() as u64;
+                    *r.of_mut(&mut s.bytes) += data.len() as u64;
                     s.touch(ts);
-                    if s.grpc.is_none() && !s.not_grpc && !data.is_empty() {
-                        match grpc::judge(s.content_type(), data) {
-                            grpc::Verdict::Grpc(kind) => {
-                                s.grpc = Some(grpc::StreamGrpc::new(kind, keep, sizes));
-                            }
-                            grpc::Verdict::NotGrpc => s.not_grpc = true,
-                        }
+                    if s.body.is_none() && !s.declined && !data.is_empty() {
+                        s.body = B::open(&self.config.body, s.content_type(), data);
+                        s.declined = s.body.is_none();
                     }
-                    if let Some(g) = s.grpc.as_mut() {
-                        g.data(roles::grpc_dir(r), data, ts);
+                    if let Some(b) = s.body.as_mut() {
+                        b.data(r, data, ts);
                     }
                 }
             }
             Event::DataGap { header, len } => {
                 if let Some(s) = self.streams.get_mut(header.stream_id) {
-                    s.lost_bytes[r.index()] += len;
+                    *r.of_mut(&mut s.lost_bytes) += len;
                     s.anomaly(
                         Anomaly::new(
                             AnomalyKind::DataLost,
@@ -94,8 +95,8 @@ impl Connection {
                         r,
                         self.packet,
                     );
-                    if let Some(g) = s.grpc.as_mut() {
-                        g.lost(roles::grpc_dir(r), len, ts);
+                    if let Some(b) = s.body.as_mut() {
+                        b.lost(r, len, ts);
                     }
                 }
             }
@@ -104,7 +105,7 @@ impl Connection {
                 if header.end_stream()
                     && let Some(s) = self.streams.get_mut(header.stream_id)
                 {
-                    s.ended[r.index()] = true;
+                    *r.of_mut(&mut s.ended) = true;
                 }
                 self.maybe_finish(header.stream_id, sink);
             }
@@ -152,7 +153,7 @@ impl Connection {
                 }
                 if !at_start {
                     // Frames were lost: a header block among them may have changed the table.
-                    self.sides[r.index()].blocks.lose_sync();
+                    self.side_mut(r).blocks.lose_sync();
                 }
                 self.anomaly(
                     Anomaly::new(
@@ -193,7 +194,7 @@ impl Connection {
     /// A frame whose payload could not be read (malformed, lost in a gap, too large): filed
     /// on its stream, reported; if it carried a header block, the HPACK table may have
     /// changed unseen, and a block being gathered cannot be completed.
-    fn unreadable_frame<S: H2Sink>(
+    fn unreadable_frame<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -209,7 +210,7 @@ impl Connection {
             header.kind,
             FrameType::Headers | FrameType::PushPromise | FrameType::Continuation
         ) {
-            self.sides[r.index()].blocks.lose_sync();
+            self.side_mut(r).blocks.lose_sync();
         }
     }
 
@@ -247,7 +248,7 @@ impl Connection {
     }
 
     /// A complete frame other than DATA, from side `r`: to the job that handles its type.
-    fn frame<S: H2Sink>(
+    fn frame<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,

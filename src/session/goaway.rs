@@ -1,7 +1,7 @@
 //! GOAWAY (RFC 9113 §6.8): each one kept, with who sent it, the last stream it says was
 //! processed, its error code and the start of its debug data.
 
-use super::{Connection, GoawayRecord};
+use super::{Connection, GoawayRecord, StreamBody};
 use crate::capture::Timestamp;
 use crate::http2::frame::ErrorCode;
 use crate::role::Role;
@@ -11,7 +11,7 @@ const MAX_GOAWAYS: usize = 1024;
 /// Debug data kept per GOAWAY: enough for the text implementations put there.
 const MAX_DEBUG_DATA: usize = 1024;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// A GOAWAY from side `r`.
     pub(super) fn goaway(
         &mut self,
@@ -27,7 +27,10 @@ impl Connection {
                 from: r,
                 last_stream_id,
                 error_code,
-                debug_data: debug_data[..debug_data.len().min(MAX_DEBUG_DATA)].to_vec(),
+                debug_data: debug_data
+                    .get(..MAX_DEBUG_DATA)
+                    .unwrap_or(debug_data)
+                    .to_vec(),
             });
         }
     }

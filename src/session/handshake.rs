@@ -19,7 +19,7 @@
 use super::detect::{self, Http1Request, Start, TlsHello};
 use super::header_block;
 use super::record::TlsInfo;
-use super::{Connection, H2Sink};
+use super::{Connection, H2Sink, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{FrameDecoder, PREFACE};
@@ -63,9 +63,9 @@ pub(super) struct Held {
     expect_preface: bool,
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// Bytes of side `r` (sent in TCP direction `dir`) while the protocol is not known.
-    pub(super) fn hold<S: H2Sink>(
+    pub(super) fn hold<S: H2Sink<Body = B>>(
         &mut self,
         dir: Dir,
         r: Role,
@@ -75,7 +75,7 @@ impl Connection {
     ) {
         // Held whole (the head may pass MAX_HEAD by one segment, then detection is
         // forced), with where each piece came from, to replay it in capture order.
-        self.sides[r.index()].held.head.extend_from_slice(data);
+        self.side_mut(r).held.head.extend_from_slice(data);
         self.arrivals.push(Arrival {
             dir,
             ts,
@@ -83,14 +83,14 @@ impl Connection {
             len: data.len(),
         });
         self.detect(ts, false, sink);
-        if self.detecting() && self.sides[r.index()].held.head.len() >= detect::MAX_HEAD {
+        if self.detecting() && self.side(r).held.head.len() >= detect::MAX_HEAD {
             self.detect(ts, true, sink);
         }
     }
 
     /// Decides the protocol from the heads of both directions, when they say enough
     /// (or, with `force`, with whatever they hold).
-    pub(super) fn detect<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+    pub(super) fn detect<S: H2Sink<Body = B>>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
         match self.state {
             State::AwaitUpgrade(_) => return self.await_upgrade(ts, force, sink),
             State::AwaitTunnel(_) => return self.await_tunnel(ts, force, sink),
@@ -123,11 +123,7 @@ impl Connection {
                     self.start_http2(PREFACE.len(), head_len, sink)
                 }
                 Start::Http1Response { .. } | Start::NeedMore
-                    if self.sides[Role::Server.index()]
-                        .held
-                        .head
-                        .starts_with(b"HTTP/1.")
-                        && !force => {}
+                    if self.side(Role::Server).held.head.starts_with(b"HTTP/1.") && !force => {}
                 _ => self.start_http2(PREFACE.len(), 0, sink),
             },
             Start::Http1Request(req) => {
@@ -171,7 +167,7 @@ impl Connection {
 
     /// Neither a preface nor HTTP/1 nor TLS: HTTP/2 joined mid-connection if the start of
     /// the connection was not captured, otherwise not HTTP/2.
-    fn other_start<S: H2Sink>(&mut self, sink: &mut S) {
+    fn other_start<S: H2Sink<Body = B>>(&mut self, sink: &mut S) {
         let start_missed = !self.handshake || self.sides.iter().any(|s| s.held.started_with_gap);
         if !start_missed {
             self.state = State::Unknown;
@@ -188,7 +184,12 @@ impl Connection {
         self.replay_heads([0, 0], sink);
     }
 
-    fn start_http2<S: H2Sink>(&mut self, client_skip: usize, server_skip: usize, sink: &mut S) {
+    fn start_http2<S: H2Sink<Body = B>>(
+        &mut self,
+        client_skip: usize,
+        server_skip: usize,
+        sink: &mut S,
+    ) {
         self.state = State::Http2;
         self.roles.certain = true;
         self.track_windows = !self.sides.iter().any(|s| s.held.started_with_gap);
@@ -207,7 +208,7 @@ impl Connection {
 
     /// Feeds what detection buffered to the decoders, piece by piece in capture order,
     /// each with its own time and packet, skipping the first `skip[role]` bytes of a side.
-    fn replay_heads<S: H2Sink>(&mut self, skip: [usize; 2], sink: &mut S) {
+    fn replay_heads<S: H2Sink<Body = B>>(&mut self, skip: [usize; 2], sink: &mut S) {
         let heads = self
             .sides
             .each_mut()
@@ -219,14 +220,17 @@ impl Connection {
         // and swap them, so later pieces are fed under the new role.
         let roles = self.roles;
         for a in arrivals {
-            let r = roles.of(a.dir).index();
-            let start = pos[r].max(skip[r]);
-            pos[r] += a.len;
-            let end = pos[r].min(heads[r].len());
-            if start < end {
+            let r = roles.of(a.dir);
+            let (pos, head) = (r.of_mut(&mut pos), r.of(&heads));
+            let start = (*pos).max(*r.of(&skip));
+            *pos += a.len;
+            let end = (*pos).min(head.len());
+            if start < end
+                && let Some(piece) = head.get(start..end)
+            {
                 self.packet = a.packet;
                 // The skip (a preface, an HTTP/1.1 head) was counted in the same roles.
-                self.feed(self.roles.of(a.dir), a.ts, &heads[r][start..end], sink);
+                self.feed(self.roles.of(a.dir), a.ts, piece, sink);
             }
         }
         self.packet = now;
@@ -234,16 +238,16 @@ impl Connection {
 
     /// Drops the first `n` bytes a side sent during detection (an HTTP/1.1 head).
     fn drop_head(&mut self, role: Role, mut n: usize) {
-        let head = &mut self.sides[role.index()].held.head;
+        let head = &mut self.side_mut(role).held.head;
         n = n.min(head.len());
         head.drain(..n);
-        for i in 0..self.arrivals.len() {
+        for a in &mut self.arrivals {
             if n == 0 {
                 break;
             }
-            if self.roles.of(self.arrivals[i].dir) == role {
-                let take = n.min(self.arrivals[i].len);
-                self.arrivals[i].len -= take;
+            if self.roles.of(a.dir) == role {
+                let take = n.min(a.len);
+                a.len -= take;
                 n -= take;
             }
         }
@@ -259,7 +263,7 @@ impl Connection {
 
     /// After an HTTP/1.1 `Upgrade: h2c` request: a `101` switches both sides to HTTP/2
     /// (RFC 7540 §3.2), anything else leaves the connection HTTP/1.
-    fn await_upgrade<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+    fn await_upgrade<S: H2Sink<Body = B>>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
         let State::AwaitUpgrade(req) = &self.state else {
             return;
         };
@@ -300,8 +304,8 @@ impl Connection {
         client.held.expect_preface = true;
         client.held.skip = body;
         if let Some(s) = self.streams.get_mut(1) {
-            s.bytes[Role::Client.index()] = body;
-            s.ended[Role::Client.index()] = true;
+            *Role::Client.of_mut(&mut s.bytes) = body;
+            *Role::Client.of_mut(&mut s.ended) = true;
         }
         server.decoder = Some(FrameDecoder::new(self.config.frame_limits));
         self.replay_heads([req.head_len, server_skip], sink);
@@ -309,11 +313,11 @@ impl Connection {
 
     /// After an HTTP/1.1 `CONNECT` (RFC 9110 §9.3.6): a 2xx answer turns the rest of both
     /// directions into a tunnel, whose protocol is detected like a new connection's.
-    fn await_tunnel<S: H2Sink>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
+    fn await_tunnel<S: H2Sink<Body = B>>(&mut self, ts: Timestamp, force: bool, sink: &mut S) {
         let State::AwaitTunnel(req) = &self.state else {
             return;
         };
-        match detect::classify(&self.sides[Role::Server.index()].held.head) {
+        match detect::classify(&self.side(Role::Server).held.head) {
             Start::Http1Response { status, head_len } if (200..300).contains(&status) => {
                 let skip_client = req.head_len;
                 self.tunnel = Some(req.target.clone());
@@ -331,7 +335,12 @@ impl Connection {
     }
 
     /// Stream 1 of an upgraded connection: the HTTP/1.1 request, in HTTP/2 terms.
-    fn upgraded_stream<S: H2Sink>(&mut self, req: &Http1Request, ts: Timestamp, sink: &mut S) {
+    fn upgraded_stream<S: H2Sink<Body = B>>(
+        &mut self,
+        req: &Http1Request,
+        ts: Timestamp,
+        sink: &mut S,
+    ) {
         let text = |b: &[u8]| Text::Known(b.to_vec());
         let field = |n: &[u8], v: &[u8]| HeaderField {
             name: text(n),
@@ -377,19 +386,19 @@ impl Connection {
     /// the rest of the upgraded request's body is dropped, and the client's preface is
     /// checked (RFC 7540 §3.5) and dropped. Empty while the preface is incomplete.
     pub(super) fn past_upgrade<'a>(&mut self, r: Role, mut data: &'a [u8]) -> &'a [u8] {
-        let held = &mut self.sides[r.index()].held;
+        let held = &mut self.side_mut(r).held;
         if held.skip > 0 {
             let n = usize::try_from(held.skip).map_or(data.len(), |s| s.min(data.len()));
             held.skip -= n as u64;
-            data = &data[n..];
+            data = data.get(n..).unwrap_or_default();
         }
         if !held.expect_preface {
             return data;
         }
         let need = PREFACE.len() - held.head.len();
-        let n = need.min(data.len());
-        held.head.extend_from_slice(&data[..n]);
-        data = &data[n..];
+        let (piece, rest) = data.split_at(need.min(data.len()));
+        held.head.extend_from_slice(piece);
+        data = rest;
         if held.head.len() < PREFACE.len() {
             return &[];
         }
@@ -402,10 +411,10 @@ impl Connection {
                 )
                 .by(Role::Client),
             );
-            self.sides[r.index()].decoder =
+            self.side_mut(r).decoder =
                 Some(FrameDecoder::new_unsynchronized(self.config.frame_limits));
         }
-        self.sides[r.index()].held.head = Vec::new();
+        self.side_mut(r).held.head = Vec::new();
         data
     }
 }

@@ -7,7 +7,7 @@
 //! When a block cannot be decoded (too large, lost, interrupted) the context is marked out
 //! of sync, so that later references to entries it may have changed are reported unknown.
 
-use super::{Config, Connection, H2Sink};
+use super::{Config, Connection, H2Sink, StreamBody};
 use crate::anomaly::AnomalyKind;
 use crate::capture::Timestamp;
 use crate::http2::frame::{FrameHeader, FrameType};
@@ -25,7 +25,7 @@ pub(super) struct Blocks {
 }
 
 impl Blocks {
-    pub(super) fn new(config: &Config, mid_connection: bool) -> Self {
+    pub(super) fn new<C>(config: &Config<C>, mid_connection: bool) -> Self {
         Blocks {
             hpack: hpack_decoder(config, mid_connection),
             pending: None,
@@ -42,7 +42,7 @@ impl Blocks {
 
 /// An HPACK decoder for one side, bounded by `config`. Joined mid-connection, it starts
 /// with a table it has not seen.
-pub(super) fn hpack_decoder(config: &Config, mid_connection: bool) -> hpack::Decoder {
+pub(super) fn hpack_decoder<C>(config: &Config<C>, mid_connection: bool) -> hpack::Decoder {
     let mut hpack = if mid_connection {
         hpack::Decoder::new_mid_connection()
     } else {
@@ -70,9 +70,9 @@ pub(super) struct PendingBlock {
     oversized: bool,
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// HEADERS or PUSH_PROMISE (with the stream it promises) from side `r`.
-    pub(super) fn begin_block<S: H2Sink>(
+    pub(super) fn begin_block<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -97,14 +97,14 @@ impl Connection {
             if !oversized {
                 block.fragments = fragment.to_vec();
             }
-            self.sides[r.index()].blocks.pending = Some(block);
+            self.side_mut(r).blocks.pending = Some(block);
         }
     }
 
     /// CONTINUATION from side `r`: more of the pending block, which its END_HEADERS
     /// completes. Past `max_header_block` only the size is followed, and the block is
     /// reported, not decoded.
-    pub(super) fn continuation<S: H2Sink>(
+    pub(super) fn continuation<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -113,7 +113,7 @@ impl Connection {
         sink: &mut S,
     ) {
         let max = self.config.max_header_block;
-        let Some(p) = self.sides[r.index()].blocks.pending.as_mut() else {
+        let Some(p) = self.side_mut(r).blocks.pending.as_mut() else {
             return self.stream_anomaly(
                 AnomalyKind::OrphanContinuation,
                 r,
@@ -136,8 +136,8 @@ impl Connection {
     }
 
     /// The last CONTINUATION arrived: decode the block it completes.
-    fn end_block<S: H2Sink>(&mut self, r: Role, ts: Timestamp, sink: &mut S) {
-        let Some(mut block) = self.sides[r.index()].blocks.pending.take() else {
+    fn end_block<S: H2Sink<Body = B>>(&mut self, r: Role, ts: Timestamp, sink: &mut S) {
+        let Some(mut block) = self.side_mut(r).blocks.pending.take() else {
             return;
         };
         let fragments = std::mem::take(&mut block.fragments);
@@ -147,7 +147,7 @@ impl Connection {
     /// RFC 9113 §6.10: between a header block's first frame and its END_HEADERS, only
     /// CONTINUATION frames of the same stream may come.
     pub(super) fn interrupts_block(&mut self, r: Role, header: &FrameHeader) {
-        let blocks = &mut self.sides[r.index()].blocks;
+        let blocks = &mut self.side_mut(r).blocks;
         if let Some(p) = &blocks.pending
             && (header.kind != FrameType::Continuation || header.stream_id != p.stream_id)
         {
@@ -163,7 +163,7 @@ impl Connection {
 
     /// The connection ended inside a block of side `r`.
     pub(super) fn unterminated_block(&mut self, r: Role) {
-        if let Some(p) = self.sides[r.index()].blocks.pending.take() {
+        if let Some(p) = self.side_mut(r).blocks.pending.take() {
             self.stream_anomaly(
                 AnomalyKind::UnterminatedHeaderBlock,
                 r,
@@ -178,7 +178,7 @@ impl Connection {
 
     /// A complete header block (`bytes`, unless oversized): decode it and file it on its
     /// stream.
-    fn decode_block<S: H2Sink>(
+    fn decode_block<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -187,7 +187,7 @@ impl Connection {
         sink: &mut S,
     ) {
         let mut decoded = std::mem::take(&mut self.decoded);
-        let hpack = &mut self.sides[r.index()].blocks.hpack;
+        let hpack = &mut self.side_mut(r).blocks.hpack;
         if block.oversized {
             hpack.lose_sync();
             self.stream_anomaly(
@@ -223,7 +223,7 @@ impl Connection {
         self.file_block(r, ts, block, fields, sink);
     }
 
-    fn file_block<S: H2Sink>(
+    fn file_block<S: H2Sink<Body = B>>(
         &mut self,
         r: Role,
         ts: Timestamp,
@@ -238,7 +238,7 @@ impl Connection {
                 if let Some(s) = self.stream_mut(promised, ts, sink) {
                     s.promised_by = Some(block.stream_id);
                     s.request_headers = Some(fields);
-                    s.ended[Role::Client.index()] = true;
+                    *Role::Client.of_mut(&mut s.ended) = true;
                 }
             }
             None => {

@@ -23,18 +23,29 @@
 //! streams.rs       the stream store: open, lingering, finished, the open-stream cap
 //! stream.rs        one stream as observed (Stream, FrameRecord)
 //! record.rs        what the connection reports at its end (ConnectionRecord, Ended)
-//! grpc.rs          the gRPC deframing of a stream's DATA
+//! body.rs          the hook a stream's DATA payload goes to (StreamBody: gRPC, above)
 //! ```
 //!
 //! Inside the session a side is a [`Role`]: per-side state is indexed by [`Role::index`].
 //! Reassembly's `Dir` is taken by the entry points and kept on the bytes held during
 //! detection (replayed under the roles in force then); `roles.rs` alone maps it to a role.
 
+// Tests may index their own fixtures.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+pub mod body;
 pub mod detect;
 mod flow_control;
 mod frames;
 mod goaway;
-pub mod grpc;
 mod handshake;
 mod header_block;
 mod ping;
@@ -50,6 +61,7 @@ use crate::http2::frame::{DecoderLimits, FrameDecoder, SettingId};
 use crate::http2::hpack::HeaderField;
 use crate::reassembly::{ConnId, ConnStats, Dir};
 use crate::role::Role;
+pub use body::StreamBody;
 use flow_control::Windows;
 use handshake::{Arrival, Held, State};
 use header_block::Blocks;
@@ -59,9 +71,9 @@ use std::net::SocketAddr;
 pub use stream::{FrameRecord, Stream};
 use streams::Streams;
 
-/// Limits and options for HTTP/2 decoding.
+/// Limits and options for HTTP/2 decoding, and `body`'s for the [`StreamBody`] of the streams.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct Config<C> {
     /// Keep every frame (for `--frames`); off, only counts are kept.
     pub record_frames: bool,
     /// A header block (HEADERS/PUSH_PROMISE + CONTINUATION) larger than this is dropped.
@@ -70,45 +82,41 @@ pub struct Config {
     pub max_open_streams: usize,
     /// Frames kept per connection for stream 0 (and late frames of finished streams).
     pub max_connection_frames: usize,
-    /// Keep gRPC message bodies (off for `--no-messages`: sizes and times stay).
-    pub keep_message_bodies: bool,
     /// What each direction's frame decoder may hold (frames over the buffered size are
     /// skipped and reported).
     pub frame_limits: DecoderLimits,
-    /// gRPC messages declaring more bytes than this are reported and their bodies skipped.
-    pub max_message: usize,
-    /// A compressed gRPC message inflating past this is reported, shown compressed.
-    pub max_decompressed: usize,
     /// The most an HPACK dynamic table may hold (SETTINGS values above it are capped, size
     /// updates above it are errors).
     pub max_hpack_table: u32,
+    /// The streams' [`StreamBody::Config`].
+    pub body: C,
 }
 
-impl Default for Config {
+impl<C: Default> Default for Config<C> {
     fn default() -> Self {
         Config {
             record_frames: false,
             max_header_block: 1 << 20,
             max_open_streams: 10_000,
             max_connection_frames: 100_000,
-            keep_message_bodies: true,
             frame_limits: DecoderLimits::default(),
-            max_message: crate::grpc::DEFAULT_MAX_MESSAGE,
-            max_decompressed: crate::grpc::DEFAULT_DECOMPRESS_CAP,
             max_hpack_table: crate::http2::hpack::HARD_MAX_TABLE_SIZE,
+            body: C::default(),
         }
     }
 }
 
 /// What HTTP/2 decoding produces.
 pub trait H2Sink {
+    /// What the streams' DATA went to.
+    type Body: StreamBody;
     /// A stream was seen for the first time (its first frame, or an HTTP/1.1 upgrade
     /// request). Every opened stream is reported by [`stream`](H2Sink::stream) later, and
     /// streams open in the order their first frames are decoded, across all connections:
     /// an export writes them in that order as soon as none opened before is pending.
     fn opened(&mut self, _conn: &ConnectionInfo, _id: u32) {}
     /// A stream is complete (or the connection ended with it open).
-    fn stream(&mut self, conn: &ConnectionInfo, stream: Stream);
+    fn stream(&mut self, conn: &ConnectionInfo, stream: Stream<Self::Body>);
     /// The connection ended; all its streams were reported before.
     fn connection(&mut self, conn: ConnectionRecord);
 }
@@ -137,8 +145,8 @@ struct Side {
     windows: Windows,
 }
 
-pub struct Connection {
-    config: Config,
+pub struct Connection<B: StreamBody> {
+    config: Config<B::Config>,
     info: ConnectionInfo,
     /// roles.rs: which role sends in which TCP direction, and whether that is certain.
     roles: Roles,
@@ -157,7 +165,7 @@ pub struct Connection {
     /// Indexed by [`Role::index`].
     sides: [Side; 2],
     /// streams.rs: open, lingering and finished streams.
-    streams: Streams,
+    streams: Streams<B>,
     /// ping.rs: PINGs with their ACKs.
     pings: Vec<PingRecord>,
     /// goaway.rs: GOAWAYs, in order.
@@ -177,9 +185,9 @@ pub struct Connection {
     decoded: Vec<HeaderField>,
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     pub fn new(
-        config: Config,
+        config: Config<B::Config>,
         id: ConnId,
         client: SocketAddr,
         server: SocketAddr,
@@ -221,6 +229,14 @@ impl Connection {
         &self.info
     }
 
+    fn side(&self, r: Role) -> &Side {
+        r.of(&self.sides)
+    }
+
+    fn side_mut(&mut self, r: Role) -> &mut Side {
+        r.of_mut(&mut self.sides)
+    }
+
     /// Files a connection anomaly, found while decoding the current packet.
     fn anomaly(&mut self, a: Anomaly) {
         if self.anomalies.len() < MAX_CONN_ANOMALIES {
@@ -237,7 +253,7 @@ impl Connection {
     }
 
     /// Bytes of one direction (as reassembly names it), captured at `ts` in packet `packet`.
-    pub fn data<S: H2Sink>(
+    pub fn data<S: H2Sink<Body = B>>(
         &mut self,
         dir: Dir,
         ts: Timestamp,
@@ -257,12 +273,19 @@ impl Connection {
     }
 
     /// `len` bytes of one direction were never captured.
-    pub fn gap<S: H2Sink>(&mut self, dir: Dir, ts: Timestamp, packet: u64, len: u64, sink: &mut S) {
+    pub fn gap<S: H2Sink<Body = B>>(
+        &mut self,
+        dir: Dir,
+        ts: Timestamp,
+        packet: u64,
+        len: u64,
+        sink: &mut S,
+    ) {
         self.packet = packet;
         let r = self.roles.of(dir);
         match self.state {
             State::Detecting => {
-                let held = &mut self.sides[r.index()].held;
+                let held = &mut self.side_mut(r).held;
                 if held.head.is_empty() {
                     held.started_with_gap = true;
                 } else {
@@ -298,7 +321,7 @@ impl Connection {
     }
 
     /// The TCP connection ended: flush the decoders, report open streams, then the connection.
-    pub fn close<S: H2Sink>(self, tcp: &ConnStats, sink: &mut S) {
+    pub fn close<S: H2Sink<Body = B>>(self, tcp: &ConnStats, sink: &mut S) {
         self.end(tcp, sink).close(tcp, sink);
     }
 
@@ -309,7 +332,7 @@ impl Connection {
     /// ending it there changes nothing but when its streams are reported.
     ///
     /// [`is_idle`]: Connection::is_idle
-    pub fn end<S: H2Sink>(mut self, tcp: &ConnStats, sink: &mut S) -> Ended {
+    pub fn end<S: H2Sink<Body = B>>(mut self, tcp: &ConnStats, sink: &mut S) -> Ended {
         if self.detecting() {
             self.detect(tcp.end, true, sink);
         }

@@ -1,7 +1,7 @@
 //! PING (RFC 9113 §6.7): each PING kept with the time its ACK came, which gives the
 //! connection's round-trip times as seen from the capture point.
 
-use super::{Connection, PingRecord};
+use super::{Connection, PingRecord, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::role::Role;
@@ -9,7 +9,7 @@ use crate::role::Role;
 /// PINGs kept per connection; an ACK past the bound is not reported unmatched.
 const MAX_PINGS: usize = 1024;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// A PING, or its ACK, from side `r`.
     pub(super) fn ping(&mut self, r: Role, ts: Timestamp, ack: bool, payload: [u8; 8]) {
         if !ack {

@@ -7,7 +7,7 @@
 
 use super::handshake::State;
 use super::roles::Roles;
-use super::{Connection, ConnectionInfo, FrameRecord, H2Sink};
+use super::{Connection, ConnectionInfo, FrameRecord, H2Sink, StreamBody};
 use crate::anomaly::Anomaly;
 use crate::capture::Timestamp;
 use crate::http2::frame::{ErrorCode, SettingId};
@@ -82,7 +82,7 @@ pub struct TlsInfo {
     pub server_alpn: Vec<String>,
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// The connection's record, every stream having been reported.
     pub(super) fn into_ended(self, tcp: &ConnStats) -> Ended {
         let protocol = match self.state {

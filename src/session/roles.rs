@@ -6,7 +6,7 @@
 //! request or response header block settle it; when the guess was wrong, everything kept
 //! per role is swapped at once ([`Connection::swap_roles`]) and the mapping turns round.
 
-use super::Connection;
+use super::{Connection, StreamBody};
 use crate::http2::hpack::{HeaderField, Text};
 use crate::reassembly::{ConnStats, Dir};
 use crate::role::Role;
@@ -60,7 +60,7 @@ impl Roles {
     }
 }
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// The roles were guessed wrong: swap everything kept per role.
     pub(super) fn swap_roles(&mut self) {
         self.roles.client_sends = self.roles.client_sends.reverse();
@@ -108,14 +108,4 @@ fn block_role(fields: &[HeaderField]) -> Option<Role> {
         Text::Known(n) if n.as_slice() == b":status" => Some(Role::Server),
         _ => None,
     })
-}
-
-/// The index the gRPC deframers take for a role's DATA. They still index by [`Dir`]
-/// (grpc.rs is kept as it was until DATA goes to a hook): the direction `r` sends in
-/// when reassembly guessed right, whose index is the role's.
-pub(super) fn grpc_dir(r: Role) -> Dir {
-    match r {
-        Role::Client => Dir::ClientToServer,
-        Role::Server => Dir::ServerToClient,
-    }
 }

@@ -4,7 +4,7 @@
 //!
 //! Values apply as soon as the frame is decoded, not at its ACK.
 
-use super::Connection;
+use super::{Connection, StreamBody};
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::http2::frame::SettingId;
 use crate::role::Role;
@@ -12,14 +12,15 @@ use crate::role::Role;
 /// SETTINGS frames kept per side; later ones still apply.
 const MAX_SETTINGS: usize = 1024;
 
-impl Connection {
+impl<B: StreamBody> Connection<B> {
     /// A SETTINGS frame (not an ACK) from side `r`.
     pub(super) fn settings(&mut self, r: Role, settings: Vec<(SettingId, u32)>) {
-        let peer = r.peer().index();
+        let peer = r.peer();
         for &(id, value) in &settings {
             match id.0 {
                 // HEADER_TABLE_SIZE: bounds the table of the encoder on the other side.
-                0x1 => self.sides[peer]
+                0x1 => self
+                    .side_mut(peer)
                     .blocks
                     .hpack
                     .set_max_table_size_setting(value),
@@ -49,14 +50,14 @@ impl Connection {
                             )
                             .by(r),
                         );
-                    } else if let Some(d) = self.sides[peer].decoder.as_mut() {
+                    } else if let Some(d) = self.side_mut(peer).decoder.as_mut() {
                         d.set_max_frame_size(value);
                     }
                 }
                 _ => {}
             }
         }
-        let sent = &mut self.sides[r.index()].settings_sent;
+        let sent = &mut self.side_mut(r).settings_sent;
         if sent.len() < MAX_SETTINGS {
             sent.push(settings);
         }

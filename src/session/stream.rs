@@ -5,6 +5,7 @@
 //! are informational, the first other one is the response (a trailers-only response when
 //! it also ends the stream), and a later one carries the trailers.
 
+use super::StreamBody;
 use crate::anomaly::{Anomaly, AnomalyKind};
 use crate::capture::Timestamp;
 use crate::http2::frame::{ErrorCode, FrameType};
@@ -26,9 +27,9 @@ pub struct FrameRecord {
     pub stream_id: u32,
 }
 
-/// A stream, complete or as far as the capture shows it.
+/// A stream, complete or as far as the capture shows it, with what its DATA went to.
 #[derive(Debug)]
-pub struct Stream {
+pub struct Stream<B> {
     pub id: u32,
     pub request_headers: Option<Vec<HeaderField>>,
     pub request_trailers: Option<Vec<HeaderField>>,
@@ -56,16 +57,16 @@ pub struct Stream {
     pub anomalies: Vec<Anomaly>,
     /// Complete, and waiting a little for frames still in flight before it is reported.
     pub lingering: bool,
-    /// The gRPC call this stream carries, once its content-type or first DATA says so.
-    pub grpc: Option<super::grpc::StreamGrpc>,
-    /// Judged not to be gRPC: do not look again.
-    pub not_grpc: bool,
+    /// What its DATA went to, once [`StreamBody::open`] took the stream.
+    pub body: Option<B>,
+    /// [`StreamBody::open`] declined the stream: do not ask again.
+    pub(super) declined: bool,
 }
 
 /// Anomalies kept per stream; more are counted in the last entry.
 const MAX_STREAM_ANOMALIES: usize = 32;
 
-impl Stream {
+impl<B> Stream<B> {
     pub fn new(id: u32, ts: Timestamp, window: Option<[i64; 2]>) -> Self {
         Stream {
             id,
@@ -86,8 +87,8 @@ impl Stream {
             frames: Vec::new(),
             anomalies: Vec::new(),
             lingering: false,
-            grpc: None,
-            not_grpc: false,
+            body: None,
+            declined: false,
         }
     }
 
@@ -148,7 +149,7 @@ impl Stream {
             }
         }
         if end_stream {
-            self.ended[from.index()] = true;
+            *from.of_mut(&mut self.ended) = true;
         }
     }
 
@@ -168,6 +169,14 @@ impl Stream {
         self.response_headers.as_deref().and_then(status_of)
     }
 
+    /// The content-type of the stream, from the request or else the response.
+    pub fn content_type(&self) -> Option<&[u8]> {
+        Self::field(&self.request_headers, "content-type")
+            .or_else(|| Self::field(&self.response_headers, "content-type"))
+    }
+}
+
+impl<B: StreamBody> Stream<B> {
     /// Swaps everything kept per role (the roles were guessed wrong).
     pub fn swap_roles(&mut self) {
         self.bytes.swap(0, 1);
@@ -183,15 +192,9 @@ impl Stream {
         for f in &mut self.frames {
             f.from = f.from.peer();
         }
-        if let Some(g) = self.grpc.as_mut() {
-            g.swap_directions();
+        if let Some(b) = self.body.as_mut() {
+            b.swap_roles();
         }
-    }
-
-    /// The content-type of the call, from the request or else the response.
-    pub fn content_type(&self) -> Option<&[u8]> {
-        Stream::field(&self.request_headers, "content-type")
-            .or_else(|| Stream::field(&self.response_headers, "content-type"))
     }
 }
 

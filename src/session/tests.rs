@@ -38,6 +38,42 @@ const CONTINUATION: u8 = 9;
 const END_STREAM: u8 = 1;
 const END_HEADERS: u8 = 4;
 
+/// A body that keeps what the session hands it, to check the hook's contract: it takes
+/// every stream but those of content-type `text/plain`.
+#[derive(Debug, Default)]
+struct Seen {
+    content_type: Option<Vec<u8>>,
+    /// DATA per role, a gap as one `?` per byte lost.
+    data: [Vec<u8>; 2],
+    finished: Option<Timestamp>,
+}
+
+impl StreamBody for Seen {
+    type Config = ();
+
+    fn open(_: &(), content_type: Option<&[u8]>, _first: &[u8]) -> Option<Self> {
+        (content_type != Some(b"text/plain")).then(|| Seen {
+            content_type: content_type.map(<[u8]>::to_vec),
+            ..Seen::default()
+        })
+    }
+    fn data(&mut self, from: Role, data: &[u8], _: Timestamp) {
+        self.data[from.index()].extend_from_slice(data);
+    }
+    fn lost(&mut self, from: Role, len: u64, _: Timestamp) {
+        self.data[from.index()].extend(std::iter::repeat_n(b'?', len as usize));
+    }
+    fn finish(&mut self, ts: Timestamp) {
+        assert!(self.finished.is_none(), "finished twice");
+        self.finished = Some(ts);
+    }
+    fn swap_roles(&mut self) {
+        self.data.swap(0, 1);
+    }
+}
+
+type Stream = super::Stream<Seen>;
+
 #[derive(Default)]
 struct Got {
     streams: Vec<(ConnectionInfo, Stream)>,
@@ -45,6 +81,8 @@ struct Got {
 }
 
 impl H2Sink for Got {
+    type Body = Seen;
+
     fn stream(&mut self, conn: &ConnectionInfo, stream: Stream) {
         self.streams.push((conn.clone(), stream));
     }
@@ -371,4 +409,46 @@ fn settling_the_roles_turns_earlier_records_round() {
     assert_eq!(request_path(st).as_deref(), Some("/r"));
     assert_eq!(st.frames[0].from, Role::Client);
     assert_eq!(st.ended, [true, false]);
+}
+
+#[test]
+fn data_goes_to_the_body_by_role_and_turns_with_the_roles() {
+    // Joined mid-connection, the port guess wrong: the server's DATA on stream 1 comes
+    // first (a body opens without a content-type), then the client's request on stream 3
+    // settles the roles, then the client's DATA on stream 1. The server's last DATA frame
+    // declares 6 bytes and a gap takes the last 4.
+    let (c, s): (SocketAddr, SocketAddr) = (
+        "10.0.0.2:50051".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    );
+    let mut conn = Connection::new(Config::default(), 0, c, s, false);
+    let mut got = Got::default();
+    conn.data(C2S, Timestamp(1), 1, &frame(DATA, 0, 1, b"resp"), &mut got);
+    let request = block(&[
+        (":method", "POST"),
+        (":path", "/p"),
+        ("content-type", "text/plain"),
+    ]);
+    let mut client = frame(HEADERS, END_HEADERS, 3, &request);
+    client.extend(frame(DATA, END_STREAM, 3, b"text"));
+    client.extend(frame(DATA, END_STREAM, 1, b"req"));
+    conn.data(S2C, Timestamp(2), 2, &client, &mut got);
+    let partial = frame(DATA, END_STREAM, 1, b"onse!!");
+    conn.data(
+        C2S,
+        Timestamp(3),
+        3,
+        &partial[..partial.len() - 4],
+        &mut got,
+    );
+    conn.gap(C2S, Timestamp(4), 4, 4, &mut got);
+    conn.close(&stats(c, s), &mut got);
+    let stream = |id| &got.streams.iter().find(|(_, s)| s.id == id).unwrap().1;
+    let one = stream(1).body.as_ref().unwrap();
+    assert_eq!(one.content_type, None);
+    assert_eq!(one.data, [b"req".to_vec(), b"respon????".to_vec()]);
+    assert_eq!(one.finished, Some(Timestamp(4)));
+    let three = stream(3);
+    assert!(three.body.is_none() && three.declined);
+    assert_eq!(three.bytes, [4, 0]);
 }

@@ -21,9 +21,9 @@
 //! The layouts are documented at the top of each target in `fuzz/fuzz_targets/`.
 
 use h2scope::capture::{CaptureReader, Record};
-use h2scope::session::{self, ConnectionInfo, ConnectionRecord, H2Sink, Stream};
+use h2scope::session::{self, ConnectionInfo, ConnectionRecord, H2Sink};
 use h2scope::engine;
-use h2scope::grpc::{self, Descriptors, Encoding, FrameKind};
+use h2scope::grpc::{self, CallBody, Descriptors, Encoding, FrameKind, GrpcStream};
 use h2scope::http2::frame::{DecoderLimits, Event, Frame, FrameDecoder, PREFACE};
 use h2scope::pipeline::Tracker;
 use h2scope::reassembly::{self, StreamEvent, StreamSink};
@@ -87,10 +87,12 @@ impl StreamSink for Collect {
 }
 
 #[derive(Default)]
-struct Streams(Vec<Stream>);
+struct Streams(Vec<GrpcStream>);
 
 impl H2Sink for Streams {
-    fn stream(&mut self, _: &ConnectionInfo, stream: Stream) {
+    type Body = CallBody;
+
+    fn stream(&mut self, _: &ConnectionInfo, stream: GrpcStream) {
         self.0.push(stream);
     }
     fn connection(&mut self, _: ConnectionRecord) {}
@@ -168,19 +170,19 @@ fn http2_seeds(out: &mut Out, stream: &[u8]) {
     }
 }
 
-fn grpc_seeds(out: &mut Out, s: &Stream, d: &Descriptors, types: &[MessageDescriptor]) {
-    let Some(g) = &s.grpc else {
+fn grpc_seeds(out: &mut Out, s: &GrpcStream, d: &Descriptors, types: &[MessageDescriptor]) {
+    let Some(g) = &s.body else {
         return;
     };
     let kind = g.kind.as_ref();
     let ctrl = u8::from(kind.is_some_and(|k| k.is_web()))
         | (u8::from(kind.is_some_and(|k| k.is_text())) << 1);
-    let method = Stream::field(&s.request_headers, ":path")
+    let method = GrpcStream::field(&s.request_headers, ":path")
         .and_then(|p| std::str::from_utf8(p).ok())
         .and_then(|p| d.method(p));
     let encodings = [
-        Stream::field(&s.request_headers, "grpc-encoding"),
-        Stream::field(&s.response_headers, "grpc-encoding"),
+        GrpcStream::field(&s.request_headers, "grpc-encoding"),
+        GrpcStream::field(&s.response_headers, "grpc-encoding"),
     ];
     for (dir, (frames, encoding)) in g.frames.iter().zip(encodings).enumerate() {
         // The direction's DATA bytes again, as they went over the wire (text streams are

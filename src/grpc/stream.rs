@@ -1,15 +1,37 @@
 //! The gRPC side of an HTTP/2 stream: recognising a call and deframing its DATA as it
-//! arrives, one deframer per direction (decoding through descriptors happens later, when
-//! the stream is reported).
+//! arrives, one deframer per role (decoding through descriptors happens later, when the
+//! stream is reported). [`CallBody`] is the session's [`StreamBody`]: the session hands it
+//! a stream's DATA and knows nothing of gRPC.
 //!
 //! A stream is a gRPC call when its `content-type` starts with `application/grpc`. When the
 //! capture missed the headers (joined mid-connection), a stream whose first DATA bytes are a
 //! plausible gRPC prefix (flag 0 or 1, length within bounds) is taken for one, flagged as
 //! guessed (`kind: None`).
 
+// Tests may index their own fixtures.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+use super::{
+    ContentKind, DEFAULT_DECOMPRESS_CAP, DEFAULT_MAX_MESSAGE, Deframer, Framed, WebTextDecoder,
+    content_kind,
+};
 use crate::capture::Timestamp;
-use crate::grpc::{ContentKind, Deframer, Framed, WebTextDecoder, content_kind};
-use crate::reassembly::Dir;
+use crate::role::Role;
+use crate::session::{self, StreamBody};
+
+/// An HTTP/2 stream whose DATA went to gRPC deframing.
+pub type GrpcStream = session::Stream<CallBody>;
+
+/// An HTTP/2 connection whose streams' DATA goes to gRPC deframing.
+pub type GrpcConnection = session::Connection<CallBody>;
 
 /// Messages per direction whose bodies are kept; later ones keep their size and time only.
 const MAX_BODIES: usize = 1024;
@@ -18,8 +40,31 @@ const MAX_BODIES: usize = 1024;
 /// are rare, and random bytes often declare gigabytes.
 const MAX_GUESSED_LEN: u32 = 4 << 20;
 
+/// The limits and options of [`CallBody`] (the session's `Config::body`).
+#[derive(Clone, Debug)]
+pub struct CallConfig {
+    /// Keep message bodies (off for `--no-messages`: sizes and times stay).
+    pub keep_bodies: bool,
+    /// Messages declaring more bytes than this are reported and their bodies skipped.
+    pub max_message: usize,
+    /// A compressed message inflating past this is reported, shown compressed.
+    pub max_decompressed: usize,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig {
+            keep_bodies: true,
+            max_message: DEFAULT_MAX_MESSAGE,
+            max_decompressed: DEFAULT_DECOMPRESS_CAP,
+        }
+    }
+}
+
+/// The gRPC call a stream carries: its messages as deframed so far, per role (index by
+/// [`Role::index`]).
 #[derive(Debug)]
-pub struct StreamGrpc {
+pub struct CallBody {
     /// What the content-type said; `None` when recognised by framing alone.
     pub kind: Option<ContentKind>,
     deframers: [Deframer; 2],
@@ -61,89 +106,102 @@ pub fn judge(content_type: Option<&[u8]>, first_data: &[u8]) -> Verdict {
     }
 }
 
-impl StreamGrpc {
-    /// `sizes`: the largest message body kept, and the largest it may decompress to.
-    pub fn new(kind: Option<ContentKind>, keep_bodies: bool, sizes: (usize, usize)) -> Self {
-        let (max_message, max_decompressed) = sizes;
+impl CallBody {
+    pub fn new(kind: Option<ContentKind>, config: &CallConfig) -> Self {
         let web = kind.as_ref().is_some_and(ContentKind::is_web);
         let text = kind.as_ref().is_some_and(ContentKind::is_text);
-        StreamGrpc {
+        let deframer = || {
+            Deframer::new(config.max_message)
+                .web(web)
+                .keep_bodies(config.keep_bodies)
+        };
+        CallBody {
             kind,
-            deframers: [
-                Deframer::new(max_message).web(web).keep_bodies(keep_bodies),
-                Deframer::new(max_message).web(web).keep_bodies(keep_bodies),
-            ],
+            deframers: [deframer(), deframer()],
             text: [
                 text.then(WebTextDecoder::new),
                 text.then(WebTextDecoder::new),
             ],
             frames: [Vec::new(), Vec::new()],
             bodies_dropped: [0; 2],
-            max_decompressed,
-            keep_bodies,
+            max_decompressed: config.max_decompressed,
+            keep_bodies: config.keep_bodies,
             scratch: Vec::new(),
             out: Vec::new(),
         }
     }
 
-    /// DATA payload bytes of one direction.
-    pub fn data(&mut self, dir: Dir, data: &[u8], ts: Timestamp) {
-        let d = dir.index();
-        match self.text[d].as_mut() {
-            Some(t) => {
-                self.scratch.clear();
-                t.push(data, &mut self.scratch);
-                self.deframers[d].push(&self.scratch, ts, &mut self.out);
-            }
-            None => self.deframers[d].push(data, ts, &mut self.out),
-        }
-        self.collect(d);
-    }
-
-    /// DATA bytes of one direction lost in a TCP gap.
-    pub fn lost(&mut self, dir: Dir, len: u64, ts: Timestamp) {
-        let d = dir.index();
-        // Base64 text hides how many message bytes were lost: say "unknown".
-        let len = if self.text[d].is_some() {
-            u64::MAX
-        } else {
-            len
-        };
-        self.deframers[d].lost(len, ts, &mut self.out);
-        self.collect(d);
-    }
-
-    /// The stream ended: a message cut short is reported, not lost.
-    pub fn finish(&mut self, ts: Timestamp) {
-        for d in 0..2 {
-            if let Some(t) = self.text[d].as_mut() {
-                self.scratch.clear();
-                t.finish(&mut self.scratch);
-                self.deframers[d].push(&self.scratch, ts, &mut self.out);
-            }
-            self.deframers[d].finish(ts, &mut self.out);
-            self.collect(d);
-        }
-    }
-
-    fn collect(&mut self, d: usize) {
+    /// Files the messages `from`'s deframer completed.
+    fn collect(&mut self, from: Role) {
+        let frames = from.of_mut(&mut self.frames);
+        let dropped = from.of_mut(&mut self.bodies_dropped);
         for mut f in self.out.drain(..) {
             if !self.keep_bodies {
                 // --no-messages: bodies are left out by request, which is no loss to report.
                 f.body = Vec::new();
-            } else if self.frames[d].len() >= MAX_BODIES {
+            } else if frames.len() >= MAX_BODIES {
                 if f.captured > 0 {
-                    self.bodies_dropped[d] += 1;
+                    *dropped += 1;
                 }
                 f.body = Vec::new();
             }
-            if self.frames[d].len() < MAX_BODIES * 64 {
-                self.frames[d].push(f);
+            if frames.len() < MAX_BODIES * 64 {
+                frames.push(f);
             }
         }
     }
+}
 
-    pub fn swap_directions(&mut self) {
+impl StreamBody for CallBody {
+    type Config = CallConfig;
+
+    fn open(config: &CallConfig, content_type: Option<&[u8]>, first: &[u8]) -> Option<Self> {
+        match judge(content_type, first) {
+            Verdict::Grpc(kind) => Some(CallBody::new(kind, config)),
+            Verdict::NotGrpc => None,
+        }
+    }
+
+    fn data(&mut self, from: Role, data: &[u8], ts: Timestamp) {
+        let deframer = from.of_mut(&mut self.deframers);
+        match from.of_mut(&mut self.text) {
+            Some(t) => {
+                self.scratch.clear();
+                t.push(data, &mut self.scratch);
+                deframer.push(&self.scratch, ts, &mut self.out);
+            }
+            None => deframer.push(data, ts, &mut self.out),
+        }
+        self.collect(from);
+    }
+
+    fn lost(&mut self, from: Role, len: u64, ts: Timestamp) {
+        // Base64 text hides how many message bytes were lost: say "unknown".
+        let len = if from.of(&self.text).is_some() {
+            u64::MAX
+        } else {
+            len
+        };
+        from.of_mut(&mut self.deframers)
+            .lost(len, ts, &mut self.out);
+        self.collect(from);
+    }
+
+    /// A message cut short is reported, not lost.
+    fn finish(&mut self, ts: Timestamp) {
+        for r in Role::BOTH {
+            let deframer = r.of_mut(&mut self.deframers);
+            if let Some(t) = r.of_mut(&mut self.text) {
+                self.scratch.clear();
+                t.finish(&mut self.scratch);
+                deframer.push(&self.scratch, ts, &mut self.out);
+            }
+            deframer.finish(ts, &mut self.out);
+            self.collect(r);
+        }
+    }
+
+    fn swap_roles(&mut self) {
         self.deframers.swap(0, 1);
         self.text.swap(0, 1);
         self.frames.swap(0, 1);
@@ -154,7 +212,6 @@ impl StreamGrpc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grpc::DEFAULT_MAX_MESSAGE;
 
     #[test]
     fn content_type_decides_when_known() {
@@ -181,10 +238,10 @@ mod tests {
 
     #[test]
     fn messages_split_anyhow_are_collected() {
-        let mut g = StreamGrpc::new(None, true, (DEFAULT_MAX_MESSAGE, 16 << 20));
+        let mut g = CallBody::new(None, &CallConfig::default());
         let stream = [0u8, 0, 0, 0, 2, b'h', b'i', 0, 0, 0, 0, 0];
         for chunk in stream.chunks(3) {
-            g.data(Dir::ClientToServer, chunk, Timestamp(1));
+            g.data(Role::Client, chunk, Timestamp(1));
         }
         g.finish(Timestamp(2));
         assert_eq!(g.frames[0].len(), 2);
