@@ -31,4 +31,5 @@ pub mod limits;
 pub mod model;
 pub mod net;
 pub mod reassembly;
+pub mod text;
 pub mod tui;
