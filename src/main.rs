@@ -48,13 +48,10 @@ fn stdout_file() -> io::Result<File> {
 }
 
 /// One line on stderr. Messages quote file and interface names and whatever an error says of
-/// the capture, any of which may carry escape sequences: shown escaped, never interpreted.
+/// the capture, any of which may carry escape sequences: shown escaped for the eye by the
+/// text policy, never interpreted.
 fn say(message: &str) {
-    let _ = writeln!(
-        io::stderr(),
-        "h2scope: {}",
-        h2scope::tui::sanitize::sanitize(message)
-    );
+    let _ = writeln!(io::stderr(), "h2scope: {}", h2scope::text::visible(message));
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
