@@ -1,17 +1,17 @@
 //! Compact JSON into a byte buffer, byte for byte what `serde_json::to_writer` writes,
 //! faster: the export's records and the messages decoded to JSON text. One difference,
-//! meant: DEL and the C1 controls (U+0080..U+009F) in strings are escaped too (`\u007f`,
-//! `\u0080`..`\u009f`; serde_json writes them as they are), so the text is inert on a
-//! terminal as it is made. That is what `export::TerminalSafe` makes of serde_json's text,
-//! so compact outputs need not pass through it.
+//! meant: strings are written by [`crate::text::write_json`], which escapes the text
+//! policy's characters (DEL, C1 controls, bidi and invisible formatting) that serde_json
+//! writes as they are, so the text is inert on a terminal as it is made.
 //!
 //! Nearly half of an export's output is string contents (header names and values, paths,
-//! decoded messages), and serde_json checks them one byte at a time. This serializer checks
-//! eight bytes at a time and copies clean runs whole; numbers go through the same `itoa` and
+//! decoded messages), and serde_json checks them one byte at a time; `text` checks eight
+//! bytes at a time and copies clean runs whole. Numbers go through the same `itoa` and
 //! `zmij` that serde_json uses, so the text is identical (a test holds it to serde_json on
 //! every fixture's records and on hostile strings). Writing into a `Vec` cannot fail, so
 //! the only errors are the ones serde itself asks for (a map key that is not a string).
 
+use crate::text::write_json;
 use serde::ser::{self, Serialize};
 use std::fmt;
 
@@ -40,175 +40,6 @@ impl ser::Error for Error {
 
 fn key_must_be_a_string() -> Error {
     Error("key must be a string".into())
-}
-
-/// What follows a byte in a JSON string: 0 itself, else the letter after the backslash
-/// (`u` for `\u00XX`), or [`C1_LEAD`]. serde_json's escapes, and DEL's.
-static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t[0x7f] = b'u';
-    t[0xc2] = C1_LEAD;
-    t
-};
-
-/// In [`ESCAPE`]: the lead byte of U+0080..U+00BF, a C1 control when the next byte is 80..9F.
-const C1_LEAD: u8 = 1;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any of the eight bytes of `x` needs a look: a control (< 0x20), `"`, `\`, DEL
-/// or a C1 lead byte. Exact in what it reports (the classic has-less-than and has-zero-byte
-/// tests), so a clean word is never checked again byte by byte.
-#[inline]
-fn word_needs_escape(x: u64) -> bool {
-    let has_zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
-    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    (below_space
-        | has_zero(x ^ (ONES * b'"' as u64))
-        | has_zero(x ^ (ONES * b'\\' as u64))
-        | has_zero(x ^ (ONES * 0x7f))
-        | has_zero(x ^ (ONES * 0xc2)))
-        != 0
-}
-
-/// Where the first byte at or after `from` that needs escaping is. Eight bytes at a time;
-/// the last few are checked as one word padded with a clean byte, so short strings (most
-/// header names and values) take one or two word checks.
-#[inline]
-fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(word) = bytes.get(from..from + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        if word_needs_escape(u64::from_le_bytes(w)) {
-            break;
-        }
-        from += 8;
-    }
-    let rest = bytes.get(from..)?;
-    if rest.len() < 8 {
-        let mut w = [b'a'; 8];
-        w.get_mut(..rest.len())?.copy_from_slice(rest);
-        if !word_needs_escape(u64::from_le_bytes(w)) {
-            return None;
-        }
-    }
-    rest.iter()
-        .position(|&b| ESCAPE[b as usize] != 0)
-        .map(|i| from + i)
-}
-
-/// Whether any byte needs escaping. Branch-free over the whole string, so the compiler
-/// vectorizes it (16 or 32 bytes a step): most strings are clean and are then copied whole.
-#[inline]
-fn any_escape(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |acc, &b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0x7f) | (b == 0xc2)
-    })
-}
-
-/// `s` as a JSON string, quotes included.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    // Short strings (most names and values) by table, long ones by the vectorized check.
-    let clean = if bytes.len() < 32 {
-        bytes.iter().all(|&b| ESCAPE[b as usize] == 0)
-    } else {
-        !any_escape(bytes)
-    };
-    if clean {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return;
-    }
-    let hex = |out: &mut Vec<u8>, b: u8| {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[(b >> 4) as usize],
-            HEX[(b & 0xf) as usize],
-        ]);
-    };
-    let mut start = 0;
-    while let Some(i) = next_escape(bytes, start) {
-        out.extend_from_slice(&bytes[start..i]);
-        let b = bytes[i];
-        start = i + 1;
-        match ESCAPE[b as usize] {
-            b'u' => hex(out, b),
-            C1_LEAD => match bytes.get(i + 1) {
-                Some(&c @ 0x80..=0x9f) => {
-                    hex(out, c);
-                    start = i + 2;
-                }
-                _ => out.push(b),
-            },
-            e => out.extend_from_slice(&[b'\\', e]),
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// Whether `bytes` are ASCII with nothing to escape, eight bytes a step (the last few as one
-/// word padded with a clean byte).
-#[inline]
-fn plain_ascii(bytes: &[u8]) -> bool {
-    let plain = |w: [u8; 8]| {
-        let x = u64::from_le_bytes(w);
-        x & HIGHS == 0 && !word_needs_escape(x)
-    };
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        if !plain(w) {
-            return false;
-        }
-    }
-    let rest = words.remainder();
-    let mut w = [b'a'; 8];
-    if let Some(head) = w.get_mut(..rest.len()) {
-        head.copy_from_slice(rest);
-    }
-    plain(w)
-}
-
-/// `bytes` as a JSON string when they are UTF-8 (what [`write_str`] writes for them), else
-/// nothing, and false. ASCII without anything to escape (most header names and values) is
-/// checked eight bytes a step and copied; anything else is validated, then escaped.
-pub fn write_text(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
-    if plain_ascii(bytes) {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return true;
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            write_str(out, text);
-            true
-        }
-        Err(_) => false,
-    }
 }
 
 /// An integer, as the writer writes it (for records written by hand).
@@ -300,7 +131,14 @@ impl Compound<'_, '_> {
     /// A struct field's key: a Rust identifier or one of our renames, never anything to
     /// escape, so copied as it is (this runs for every field of every record).
     fn key(&mut self, key: &'static str) {
-        debug_assert!(!any_escape(key.as_bytes()), "{key:?} needs escaping");
+        debug_assert!(
+            {
+                let mut quoted = Vec::new();
+                write_json(&mut quoted, key);
+                quoted.len() == key.len() + 2
+            },
+            "{key:?} needs escaping"
+        );
         self.comma();
         self.w.out.push(b'"');
         self.w.out.extend_from_slice(key.as_bytes());
@@ -343,11 +181,11 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        write_json(self.out, v.encode_utf8(&mut [0u8; 4]));
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(self.out, v);
+        write_json(self.out, v);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
@@ -387,7 +225,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
@@ -408,7 +246,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         value: &T,
     ) -> Result<(), Error> {
         self.out.push(b'{');
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         self.out.push(b':');
         value.serialize(&mut *self)?;
         self.out.push(b'}');
@@ -440,7 +278,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _len: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
         self.out.push(b'{');
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         self.out.extend_from_slice(b":[");
         Ok(Compound {
             w: self,
@@ -467,7 +305,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _len: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
         self.out.push(b'{');
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         self.out.extend_from_slice(b":{");
         Ok(Compound {
             w: self,
@@ -592,11 +430,11 @@ impl ser::Serializer for KeyWriter<'_> {
     type SerializeStructVariant = ser::Impossible<(), Error>;
 
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(self.out, v);
+        write_json(self.out, v);
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        write_json(self.out, v.encode_utf8(&mut [0u8; 4]));
         Ok(())
     }
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
@@ -632,7 +470,7 @@ impl ser::Serializer for KeyWriter<'_> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
@@ -715,11 +553,14 @@ mod tests {
             "caf\u{e9}".as_bytes().to_vec(),
             "\u{80}\u{9b}\u{9f}\u{a0}\u{bf}\u{85}x".as_bytes().to_vec(),
             "sixteen bytes \u{9b}!".as_bytes().to_vec(),
+            "sixteen bytes \u{202e}! and \u{2013} \u{feff}\u{61c}".as_bytes().to_vec(),
             b"\xff".to_vec(),
             b"abcdefg\xc3".to_vec(),
         ];
         // Each byte that matters, at every place of a word and of the padded tail.
-        for bad in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc2, 0xc3, 0xff] {
+        for bad in [
+            0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc2, 0xc3, 0xd8, 0xe2, 0xef, 0xff,
+        ] {
             for len in 1..20 {
                 for at in 0..len {
                     let mut v = vec![b'a'; len];
@@ -730,7 +571,7 @@ mod tests {
         }
         for bytes in cases {
             let mut out = b"x".to_vec();
-            let wrote = write_text(&mut out, &bytes);
+            let wrote = crate::text::write_json_utf8(&mut out, &bytes);
             match std::str::from_utf8(&bytes) {
                 Ok(text) => {
                     assert!(wrote, "{bytes:?}");
@@ -750,7 +591,7 @@ mod tests {
     #[test]
     fn values_are_written_as_serde_json_writes_them() {
         let v = json!({
-            "s": "plain \"quoted\" back\\slash \u{0} \u{1f} \t\n\r\u{8}\u{c} é € 😀 \u{7f}\u{85}",
+            "s": "plain \"quoted\" back\\slash \u{0} \u{1f} \t\n\r\u{8}\u{c} é € 😀 \u{7f}\u{85} \u{202e}",
             "n": [0, -1, 18446744073709551615u64, -9223372036854775808i64, 1.5, -0.0, 1e300,
                   2.2250738585072014e-308, 0.1, 1795321478.420048],
             "b": [true, false, null],
@@ -802,8 +643,8 @@ mod tests {
         }
 
         #[test]
-        fn latin_and_c1_text_is_escaped_as_serde_json_and_terminal_safe_escape_it(
-            s in "[a\"\\\\\x00\x7f\u{80}-\u{c0}\u{e9}]{0,40}"
+        fn latin_and_c1_text_is_escaped_as_serde_json_and_the_policy_escape_it(
+            s in "[a\"\\\\\x00\x7f\u{80}-\u{c0}\u{e9}\u{2000}-\u{2070}\u{feff}\u{61c}]{0,40}"
         ) {
             prop_assert_eq!(ours(&s), serde(&s));
         }

@@ -222,19 +222,19 @@ impl Serialize for Headers {
 /// each name and value twice, for UTF-8 and then for escapes (a test holds the two to the
 /// same bytes).
 fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
-    use crate::compact_json::{write_str, write_text};
+    use crate::text::{write_json, write_json_utf8};
     let written: Result<(), std::convert::Infallible> = write_array(out, fields, |out, f| {
         out.push(b'[');
         let bin = match &f.name {
             Text::Known(n) => {
-                if !write_text(out, n) {
-                    write_str(out, &String::from_utf8_lossy(n));
+                if !write_json_utf8(out, n) {
+                    write_json(out, &String::from_utf8_lossy(n));
                 }
                 // As `lossy(n).ends_with("-bin")`: the suffix is ASCII, kept by lossy.
                 n.ends_with(b"-bin")
             }
             Text::Unknown => {
-                write_str(out, &f.display_name());
+                write_json(out, &f.display_name());
                 false
             }
         };
@@ -245,7 +245,7 @@ fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
                 write_base64(out, decoded.as_deref().unwrap_or(v));
             }
             Text::Known(v) => {
-                if !write_text(out, v) {
+                if !write_json_utf8(out, v) {
                     write_base64(out, v);
                 }
             }
@@ -390,7 +390,7 @@ pub(super) fn write_object(
     out.push(b'{');
     if let Some(kind) = kind {
         out.extend_from_slice(b"\"type\":");
-        crate::compact_json::write_str(out, kind);
+        crate::text::write_json(out, kind);
         out.push(b',');
     }
     record.write_members(out)?;
@@ -400,7 +400,7 @@ pub(super) fn write_object(
 
 fn opt_str(out: &mut Vec<u8>, v: Option<&str>) {
     match v {
-        Some(v) => crate::compact_json::write_str(out, v),
+        Some(v) => crate::text::write_json(out, v),
         None => out.extend_from_slice(b"null"),
     }
 }
@@ -450,7 +450,8 @@ fn write_array<T, E>(
 impl Members for GrpcJson {
     /// By hand as for [`StreamJson`], and held to the same bytes in the same tests.
     fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{to_vec, write_str};
+        use crate::compact_json::to_vec;
+        use crate::text::write_json;
         out.extend_from_slice(b"\"service\":");
         opt_str(out, self.service.as_deref());
         out.extend_from_slice(b",\"method\":");
@@ -458,7 +459,7 @@ impl Members for GrpcJson {
         out.extend_from_slice(b",\"inferred\":");
         write_bool(out, self.inferred);
         out.extend_from_slice(b",\"protocol\":");
-        write_str(out, &self.protocol);
+        write_json(out, &self.protocol);
         out.extend_from_slice(b",\"encoding\":");
         opt_str(out, self.encoding.as_deref());
         out.extend_from_slice(b",\"status\":");
@@ -483,7 +484,8 @@ impl FrameJson {
     /// `[...]` of the frames as compact JSON, by hand as [`StreamJson`]'s `write_members`
     /// (with `--frames`, most of the output is these).
     fn write_all(out: &mut Vec<u8>, all: &[FrameJson]) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{write_f64, write_int, write_str};
+        use crate::compact_json::{write_f64, write_int};
+        use crate::text::write_json;
         /// Quoted as it is: the direction and type names are ours and need no escaping.
         fn quoted(out: &mut Vec<u8>, s: &str) {
             out.push(b'"');
@@ -513,7 +515,7 @@ impl FrameJson {
             out.extend_from_slice(b",\"type\":");
             match &f.kind {
                 Cow::Borrowed(name) => quoted(out, name),
-                Cow::Owned(name) => write_str(out, name),
+                Cow::Owned(name) => write_json(out, name),
             }
             out.extend_from_slice(b",\"flags\":");
             write_int(out, f.flags);
@@ -959,7 +961,8 @@ impl Members for ConnectionJson {
     /// The record's members as compact JSON, without the braces, by hand as for
     /// [`StreamJson`] and held to serde's bytes the same ways.
     fn write_members(&self, out: &mut Vec<u8>) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{to_vec, write_f64, write_int, write_str};
+        use crate::compact_json::{to_vec, write_f64, write_int};
+        use crate::text::write_json;
         out.extend_from_slice(b"\"id\":");
         write_int(out, self.id);
         out.extend_from_slice(b",\"client\":");
@@ -967,7 +970,7 @@ impl Members for ConnectionJson {
         out.extend_from_slice(b",\"server\":");
         to_vec(out, &self.server)?;
         out.extend_from_slice(b",\"protocol\":");
-        write_str(out, self.protocol);
+        write_json(out, self.protocol);
         out.extend_from_slice(b",\"joined_mid_connection\":");
         write_bool(out, self.joined_mid_connection);
         out.extend_from_slice(b",\"h2c_upgrade\":");
@@ -987,7 +990,7 @@ impl Members for ConnectionJson {
         out.extend_from_slice(b",\"pings\":");
         write_array(out, &self.pings, |out, p| {
             out.extend_from_slice(b"{\"from\":");
-            write_str(out, p.from);
+            write_json(out, p.from);
             out.extend_from_slice(b",\"sent\":");
             write_f64(out, p.sent);
             out.extend_from_slice(b",\"acked\":");
@@ -1014,7 +1017,7 @@ impl Members for ConnectionJson {
         out.extend_from_slice(b",\"gaps\":");
         write_int(out, self.gaps);
         out.extend_from_slice(b",\"close\":");
-        write_str(out, self.close);
+        write_json(out, self.close);
         out.extend_from_slice(b",\"tcp\":");
         to_vec(out, &self.tcp)?;
         if let Some(frames) = &self.frames {

@@ -10,7 +10,7 @@ mod json;
 mod records;
 mod threaded;
 
-pub use inert::{TerminalSafe, serde_json_inert};
+pub use inert::TerminalSafe;
 pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
@@ -697,6 +697,33 @@ pub fn write_document<W: Write>(out: W, doc: &Document, pretty: bool) -> io::Res
     }
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// serde_json's compact text of `value` with the text policy's characters that serde_json
+/// leaves raw escaped: what `compact_json` writes for it, by another road. The oracle tests
+/// and fuzz targets hold the writer to.
+pub fn serde_json_inert<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    serde_json::to_string(value).map(|text| inert(&text))
+}
+
+/// serde_json's `text` with the policy's characters escaped. Outside strings its JSON holds
+/// only printable ASCII and the layout's newlines, and inside them the C0 controls are
+/// escaped already: every other character of the policy is in a string, where its escape
+/// means the same.
+fn inert(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut start = 0;
+    while let Some((i, c)) = crate::text::find(text, start) {
+        out.extend_from_slice(text.get(start..i).unwrap_or_default().as_bytes());
+        if c == '\n' {
+            out.push(b'\n');
+        } else {
+            crate::text::write_json_escape(&mut out, c);
+        }
+        start = i + c.len_utf8();
+    }
+    out.extend_from_slice(text.get(start..).unwrap_or_default().as_bytes());
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The export's name for a capture file format.

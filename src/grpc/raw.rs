@@ -46,7 +46,8 @@
 //! abandoned at its own level, never retried from above.
 
 use super::base64;
-use crate::compact_json::{write_f64, write_int, write_str};
+use crate::compact_json::{write_f64, write_int};
+use crate::text::write_json;
 use serde_json::Value;
 
 /// Nesting levels tried as messages or groups.
@@ -433,7 +434,7 @@ impl Raw {
         } else {
             self.text += s.len();
             out.extend_from_slice(b",\"string\":");
-            write_str(out, s);
+            write_json(out, s);
         }
         out.extend_from_slice(LEN_TAIL);
     }
