@@ -17,7 +17,7 @@ use std::fmt;
 
 /// Appends `value` as compact JSON to `out`.
 pub fn to_vec<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    value.serialize(&mut Writer { out, raw: false })
+    value.serialize(&mut Writer { out })
 }
 
 /// Why a value could not be written (a serde custom error, or a map key that is no string).
@@ -72,30 +72,6 @@ macro_rules! integers {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
-    /// The next bytes are JSON text to copy as they are ([`RawBytes`]).
-    raw: bool,
-}
-
-/// The newtype name by which [`RawBytes`] tells this writer to copy its bytes as they are.
-const RAW_TOKEN: &str = "$h2scope::compact_json::Raw";
-
-/// JSON text that this writer copies into its output as it is: text this module wrote
-/// earlier (a message decoded to JSON, a header list), so UTF-8 already and writing it is a
-/// copy. Any other serializer sees a newtype holding bytes and writes an array of numbers:
-/// use it only with [`to_vec`].
-#[derive(Debug, Clone, Copy)]
-pub struct RawBytes<'a>(pub &'a [u8]);
-
-impl Serialize for RawBytes<'_> {
-    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct AsBytes<'a>(&'a [u8]);
-        impl Serialize for AsBytes<'_> {
-            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_bytes(self.0)
-            }
-        }
-        s.serialize_newtype_struct(RAW_TOKEN, &AsBytes(self.0))
-    }
 }
 
 impl Writer<'_> {
@@ -189,10 +165,6 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        if std::mem::take(&mut self.raw) {
-            self.out.extend_from_slice(v);
-            return Ok(());
-        }
         // As serde_json: an array of numbers.
         self.out.push(b'[');
         for (i, b) in v.iter().enumerate() {
@@ -230,13 +202,10 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
-        name: &'static str,
+        _name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.raw = name == RAW_TOKEN;
-        let r = value.serialize(&mut *self);
-        self.raw = false;
-        r
+        value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
@@ -608,12 +577,6 @@ mod tests {
         let mut bad = std::collections::BTreeMap::new();
         bad.insert(vec![1u8], 1);
         assert!(to_vec(&mut Vec::new(), &bad).is_err());
-    }
-
-    #[test]
-    fn raw_text_is_copied_as_it_is() {
-        let v = (RawBytes(b"{\"a\":[1,\"x\"]}"), "{\"a\"}");
-        assert_eq!(ours(&v), "[{\"a\":[1,\"x\"]},\"{\\\"a\\\"}\"]");
     }
 
     #[derive(serde::Serialize)]

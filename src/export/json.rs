@@ -682,8 +682,10 @@ impl Serialize for RawJson {
 }
 
 /// Decoded JSON: a tree, or compact text already written by `compact_json` (a message
-/// decoded as text), which only `compact_json` can write as it is
-/// (see [`crate::compact_json::RawBytes`]); writers that lay JSON out (`--pretty`) get trees.
+/// decoded as text), which the hand-written record writers copy as it is
+/// (`MessageJson::write_all`). Given to any serializer (`--pretty`, serde_json in a
+/// script), the text is read back into its tree first, so it comes out as the JSON it is in
+/// every writer, never as the bytes that hold it.
 #[derive(Debug)]
 pub enum JsonText {
     Tree(Value),
@@ -706,7 +708,11 @@ impl Serialize for JsonText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             JsonText::Tree(v) => v.serialize(s),
-            JsonText::Text(t) => crate::compact_json::RawBytes(t).serialize(s),
+            // Text the writer made reads back to the tree it was written from (keys sorted
+            // as the tree's map sorts them, floats exact with `float_roundtrip`).
+            JsonText::Text(t) => serde_json::from_slice::<Value>(t)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
         }
     }
 }
@@ -1382,6 +1388,21 @@ mod tests {
             String::from_utf8(got).unwrap(),
             String::from_utf8(want).unwrap()
         );
+    }
+
+    /// Compact JSON text already written reaches other serializers as the JSON it is: an
+    /// object, not an array of its bytes' numbers.
+    #[test]
+    fn json_text_is_json_to_every_serializer() {
+        let text = "{\"a\":{},\"b\":[1,2.5,\"\\u202e\",-0.0]}";
+        let m = JsonText::Text(text.as_bytes().to_vec());
+        let tree = serde_json::json!({"a": {}, "b": [1, 2.5, "\u{202e}", -0.0]});
+        assert_eq!(serde_json::to_value(&m).unwrap(), tree);
+        let mut ours = Vec::new();
+        crate::compact_json::to_vec(&mut ours, &m).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), text);
+        // Text that is not JSON (never written by the writer) is an error, not bytes.
+        assert!(serde_json::to_string(&JsonText::Text(b"{".to_vec())).is_err());
     }
 
     #[test]
