@@ -1401,8 +1401,39 @@ mod tests {
         let mut ours = Vec::new();
         crate::compact_json::to_vec(&mut ours, &m).unwrap();
         assert_eq!(String::from_utf8(ours).unwrap(), text);
+        let mut pretty = Vec::new();
+        crate::compact_json::to_vec_pretty(&mut pretty, &m).unwrap();
+        let want = crate::export::serde_json_inert_pretty(&tree).unwrap();
+        assert_eq!(String::from_utf8(pretty).unwrap(), want);
         // Text that is not JSON (never written by the writer) is an error, not bytes.
         assert!(serde_json::to_string(&JsonText::Text(b"{".to_vec())).is_err());
+    }
+
+    /// A held document (`--pretty`, `sniff --keep-calls`) is written member by member:
+    /// `Document`'s members in its order, in both layouts, what serde_json writes for it
+    /// (made inert).
+    #[test]
+    fn documents_are_written_as_serde_json_writes_them() {
+        for n in [0, 3] {
+            let summary = Default::default();
+            let doc = Document {
+                streams: (0..n).map(|i| record(i % 2 == 0)).collect(),
+                connections: (0..n).map(|i| connection(i == 1)).collect(),
+                backends: Vec::new(),
+                capture: CaptureInfo::new("s\u{202e}".into(), None, false, &summary, None),
+            };
+            for pretty in [false, true] {
+                let mut got = Vec::new();
+                crate::export::write_document(&mut got, &doc, pretty).unwrap();
+                let mut want = if pretty {
+                    crate::export::serde_json_inert_pretty(&doc).unwrap()
+                } else {
+                    crate::export::serde_json_inert(&doc).unwrap()
+                };
+                want.push('\n');
+                assert_eq!(String::from_utf8(got).unwrap(), want, "{n} pretty {pretty}");
+            }
+        }
     }
 
     #[test]
