@@ -78,20 +78,31 @@ static MARK_JSON: [bool; 256] = marks(true);
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the eight bytes of `x` is marked (see [`marks`]). Exact in what it reports
-/// (the classic has-less-than and has-zero-byte tests), so a clean word is never checked
-/// again byte by byte.
+/// A word with the high bit set in (at least) the lowest byte of `x` equal to `b`, zero if
+/// none is: the classic has-zero-byte test, exact in whether it reports any.
+#[inline]
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    let y = x ^ (ONES * b as u64);
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
+/// The one-byte marks of a word: C0 controls (the has-less-than test) and DEL, and for JSON
+/// `"` and `\`.
+#[inline]
+fn ascii_marks<const JSON: bool>(x: u64) -> u64 {
+    let mut m = (x.wrapping_sub(ONES * 0x20) & !x & HIGHS) | bytes_equal(x, 0x7f);
+    if JSON {
+        m |= bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+    }
+    m
+}
+
+/// Whether any of the eight bytes of `x` is marked (see [`marks`]). Exact in what it reports,
+/// so a clean word is never checked again byte by byte.
 #[inline]
 fn word_marked<const JSON: bool>(x: u64) -> bool {
-    let has_zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
-    let byte = |b: u8| has_zero(x ^ (ONES * b as u64));
-    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    let mut m = below_space | byte(0x7f) | byte(LEADS[0]) | byte(LEADS[1]);
-    m |= byte(LEADS[2]) | byte(LEADS[3]);
-    if JSON {
-        m |= byte(b'"') | byte(b'\\');
-    }
-    m != 0
+    let leads = LEADS.iter().fold(0, |m, &l| m | bytes_equal(x, l));
+    (ascii_marks::<JSON>(x) | leads) != 0
 }
 
 /// Where the first marked byte at or after `from` is. Eight bytes at a time; the last few
@@ -225,12 +236,13 @@ pub fn write_json(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Whether `bytes` are ASCII with nothing to escape, eight bytes a step (the last few as one
-/// word padded with a clean byte).
+/// word padded with a clean byte). In an ASCII word only the one-byte marks can occur, so the
+/// lead-byte tests are left out: this runs for nearly every header name and value.
 #[inline]
 fn plain_ascii(bytes: &[u8]) -> bool {
     let plain = |w: [u8; 8]| {
         let x = u64::from_le_bytes(w);
-        x & HIGHS == 0 && !word_marked::<true>(x)
+        x & HIGHS == 0 && ascii_marks::<true>(x) == 0
     };
     let mut words = bytes.chunks_exact(8);
     for word in &mut words {
