@@ -27,6 +27,9 @@
 //!   name), `\u{202e}` for the others, `\xff` for a byte that is not UTF-8. A backslash stays
 //!   itself: these escapes are for reading, not a reversible encoding.
 //!
+//! The schema-less protobuf reader (`grpc::raw`) reads the same list with [`find`] to tell
+//! text from bytes, counting only its controls as a sign of bytes.
+//!
 //! # Finding them fast
 //! The JSON writer sees every string of every record, so the check is by bytes. Besides the
 //! one-byte controls, every character of the list begins with one of four lead bytes
