@@ -1,23 +1,141 @@
-//! Compact JSON into a byte buffer, byte for byte what `serde_json::to_writer` writes,
-//! faster: the export's records and the messages decoded to JSON text. One difference,
-//! meant: DEL and the C1 controls (U+0080..U+009F) in strings are escaped too (`\u007f`,
-//! `\u0080`..`\u009f`; serde_json writes them as they are), so the text is inert on a
-//! terminal as it is made. That is what `export::TerminalSafe` makes of serde_json's text,
-//! so compact outputs need not pass through it.
+//! The one JSON writer: compact text into a byte buffer, byte for byte what
+//! `serde_json::to_writer` writes, faster (the export's records and the messages decoded to
+//! JSON text), and the same laid out as `serde_json::to_writer_pretty` lays it out
+//! (`--pretty`, [`to_vec_pretty`]). One difference from serde_json, meant: strings are
+//! written by [`crate::text::write_json`], which escapes the text policy's characters (DEL,
+//! C1 controls, bidi and invisible formatting) that serde_json writes as they are, so the
+//! text is inert on a terminal as it is made, whatever it is written to.
 //!
 //! Nearly half of an export's output is string contents (header names and values, paths,
-//! decoded messages), and serde_json checks them one byte at a time. This serializer checks
-//! eight bytes at a time and copies clean runs whole; numbers go through the same `itoa` and
-//! `zmij` that serde_json uses, so the text is identical (a test holds it to serde_json on
-//! every fixture's records and on hostile strings). Writing into a `Vec` cannot fail, so
-//! the only errors are the ones serde itself asks for (a map key that is not a string).
+//! decoded messages), and serde_json checks them one byte at a time; `text` checks eight
+//! bytes at a time and copies clean runs whole. Numbers go through the same `itoa` and
+//! `zmij` that serde_json uses, so the text is identical (tests hold it to serde_json on
+//! every fixture's records and on hostile strings, compact and pretty). Writing into a
+//! `Vec` cannot fail, so the only errors are the ones serde itself asks for (a map key that
+//! is not a string).
+//!
+//! `--pretty` went through serde_json and a filter over its output escaping what it left raw
+//! (`TerminalSafe`); one writer for both layouts keeps one escaping policy by construction,
+//! and needs no filter holding back UTF-8 sequences split between writes.
 
+use crate::text::write_json;
 use serde::ser::{self, Serialize};
 use std::fmt;
+use std::io::{self, Write};
 
 /// Appends `value` as compact JSON to `out`.
 pub fn to_vec<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    value.serialize(&mut Writer { out, raw: false })
+    value.serialize(&mut Writer::<false> { out, level: 0 })
+}
+
+/// Appends `value` as pretty JSON to `out`, laid out as serde_json's `to_writer_pretty`
+/// lays it out (two spaces a level, `": "` after keys, `[]` and `{}` when empty).
+pub fn to_vec_pretty<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    write_at(out, value, true, 0)
+}
+
+/// `value`, compact or pretty, as if `level` levels deep in a pretty document.
+fn write_at<T: ?Sized + Serialize>(
+    out: &mut Vec<u8>,
+    value: &T,
+    pretty: bool,
+    level: usize,
+) -> Result<(), Error> {
+    if pretty {
+        value.serialize(&mut Writer::<true> { out, level })
+    } else {
+        value.serialize(&mut Writer::<false> { out, level })
+    }
+}
+
+/// A JSON object written to an `io::Write` member by member, an array member item by item,
+/// in either layout: a document's text is never held whole (a pretty document of a large
+/// capture runs to gigabytes), only up to 64 KiB of it at a time.
+pub struct ObjectWriter<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    pretty: bool,
+    first: bool,
+}
+
+impl<W: Write> ObjectWriter<W> {
+    const FLUSH_AT: usize = 1 << 16;
+
+    /// Starts the object (`{`).
+    pub fn new(out: W, pretty: bool) -> Self {
+        let mut buf = Vec::with_capacity(Self::FLUSH_AT + 4096);
+        buf.push(b'{');
+        ObjectWriter {
+            out,
+            buf,
+            pretty,
+            first: true,
+        }
+    }
+
+    /// Pretty: a new line `level` levels deep.
+    fn newline(&mut self, level: usize) {
+        if self.pretty {
+            self.buf.push(b'\n');
+            for _ in 0..level {
+                self.buf.extend_from_slice(b"  ");
+            }
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.buf.push(b',');
+        }
+        self.newline(1);
+        write_json(&mut self.buf, key);
+        self.buf
+            .extend_from_slice(if self.pretty { b": " } else { b":" });
+    }
+
+    fn flush_if_full(&mut self) -> io::Result<()> {
+        if self.buf.len() >= Self::FLUSH_AT {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// A member whose value is written whole.
+    pub fn member<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> io::Result<()> {
+        self.key(key);
+        write_at(&mut self.buf, value, self.pretty, 1).map_err(io::Error::other)?;
+        self.flush_if_full()
+    }
+
+    /// A member whose value is an array, written item by item.
+    pub fn array<T: Serialize>(&mut self, key: &str, items: &[T]) -> io::Result<()> {
+        self.key(key);
+        self.buf.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.newline(2);
+            write_at(&mut self.buf, item, self.pretty, 2).map_err(io::Error::other)?;
+            self.flush_if_full()?;
+        }
+        if !items.is_empty() {
+            self.newline(1);
+        }
+        self.buf.push(b']');
+        self.flush_if_full()
+    }
+
+    /// Closes the object (`}`), writes what is left, and gives the writer back.
+    pub fn finish(mut self) -> io::Result<W> {
+        if !self.first {
+            self.newline(0);
+        }
+        self.buf.push(b'}');
+        self.out.write_all(&self.buf)?;
+        Ok(self.out)
+    }
 }
 
 /// Why a value could not be written (a serde custom error, or a map key that is no string).
@@ -40,175 +158,6 @@ impl ser::Error for Error {
 
 fn key_must_be_a_string() -> Error {
     Error("key must be a string".into())
-}
-
-/// What follows a byte in a JSON string: 0 itself, else the letter after the backslash
-/// (`u` for `\u00XX`), or [`C1_LEAD`]. serde_json's escapes, and DEL's.
-static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t[0x7f] = b'u';
-    t[0xc2] = C1_LEAD;
-    t
-};
-
-/// In [`ESCAPE`]: the lead byte of U+0080..U+00BF, a C1 control when the next byte is 80..9F.
-const C1_LEAD: u8 = 1;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any of the eight bytes of `x` needs a look: a control (< 0x20), `"`, `\`, DEL
-/// or a C1 lead byte. Exact in what it reports (the classic has-less-than and has-zero-byte
-/// tests), so a clean word is never checked again byte by byte.
-#[inline]
-fn word_needs_escape(x: u64) -> bool {
-    let has_zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGHS;
-    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    (below_space
-        | has_zero(x ^ (ONES * b'"' as u64))
-        | has_zero(x ^ (ONES * b'\\' as u64))
-        | has_zero(x ^ (ONES * 0x7f))
-        | has_zero(x ^ (ONES * 0xc2)))
-        != 0
-}
-
-/// Where the first byte at or after `from` that needs escaping is. Eight bytes at a time;
-/// the last few are checked as one word padded with a clean byte, so short strings (most
-/// header names and values) take one or two word checks.
-#[inline]
-fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(word) = bytes.get(from..from + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        if word_needs_escape(u64::from_le_bytes(w)) {
-            break;
-        }
-        from += 8;
-    }
-    let rest = bytes.get(from..)?;
-    if rest.len() < 8 {
-        let mut w = [b'a'; 8];
-        w.get_mut(..rest.len())?.copy_from_slice(rest);
-        if !word_needs_escape(u64::from_le_bytes(w)) {
-            return None;
-        }
-    }
-    rest.iter()
-        .position(|&b| ESCAPE[b as usize] != 0)
-        .map(|i| from + i)
-}
-
-/// Whether any byte needs escaping. Branch-free over the whole string, so the compiler
-/// vectorizes it (16 or 32 bytes a step): most strings are clean and are then copied whole.
-#[inline]
-fn any_escape(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |acc, &b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0x7f) | (b == 0xc2)
-    })
-}
-
-/// `s` as a JSON string, quotes included.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    // Short strings (most names and values) by table, long ones by the vectorized check.
-    let clean = if bytes.len() < 32 {
-        bytes.iter().all(|&b| ESCAPE[b as usize] == 0)
-    } else {
-        !any_escape(bytes)
-    };
-    if clean {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return;
-    }
-    let hex = |out: &mut Vec<u8>, b: u8| {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[(b >> 4) as usize],
-            HEX[(b & 0xf) as usize],
-        ]);
-    };
-    let mut start = 0;
-    while let Some(i) = next_escape(bytes, start) {
-        out.extend_from_slice(&bytes[start..i]);
-        let b = bytes[i];
-        start = i + 1;
-        match ESCAPE[b as usize] {
-            b'u' => hex(out, b),
-            C1_LEAD => match bytes.get(i + 1) {
-                Some(&c @ 0x80..=0x9f) => {
-                    hex(out, c);
-                    start = i + 2;
-                }
-                _ => out.push(b),
-            },
-            e => out.extend_from_slice(&[b'\\', e]),
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// Whether `bytes` are ASCII with nothing to escape, eight bytes a step (the last few as one
-/// word padded with a clean byte).
-#[inline]
-fn plain_ascii(bytes: &[u8]) -> bool {
-    let plain = |w: [u8; 8]| {
-        let x = u64::from_le_bytes(w);
-        x & HIGHS == 0 && !word_needs_escape(x)
-    };
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        if !plain(w) {
-            return false;
-        }
-    }
-    let rest = words.remainder();
-    let mut w = [b'a'; 8];
-    if let Some(head) = w.get_mut(..rest.len()) {
-        head.copy_from_slice(rest);
-    }
-    plain(w)
-}
-
-/// `bytes` as a JSON string when they are UTF-8 (what [`write_str`] writes for them), else
-/// nothing, and false. ASCII without anything to escape (most header names and values) is
-/// checked eight bytes a step and copied; anything else is validated, then escaped.
-pub fn write_text(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
-    if plain_ascii(bytes) {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return true;
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            write_str(out, text);
-            true
-        }
-        Err(_) => false,
-    }
 }
 
 /// An integer, as the writer writes it (for records written by hand).
@@ -239,35 +188,16 @@ macro_rules! integers {
     )*};
 }
 
-struct Writer<'a> {
+/// The serializer. `PRETTY` lays the text out as serde_json's `to_writer_pretty` does (two
+/// spaces a level); a const parameter, so the compact writer, which every record of every
+/// export goes through, carries no layout branch.
+struct Writer<'a, const PRETTY: bool> {
     out: &'a mut Vec<u8>,
-    /// The next bytes are JSON text to copy as they are ([`RawBytes`]).
-    raw: bool,
+    /// Pretty: how many levels deep the next line is indented.
+    level: usize,
 }
 
-/// The newtype name by which [`RawBytes`] tells this writer to copy its bytes as they are.
-const RAW_TOKEN: &str = "$h2scope::compact_json::Raw";
-
-/// JSON text that this writer copies into its output as it is: text this module wrote
-/// earlier (a message decoded to JSON, a header list), so UTF-8 already and writing it is a
-/// copy. Any other serializer sees a newtype holding bytes and writes an array of numbers:
-/// use it only with [`to_vec`].
-#[derive(Debug, Clone, Copy)]
-pub struct RawBytes<'a>(pub &'a [u8]);
-
-impl Serialize for RawBytes<'_> {
-    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct AsBytes<'a>(&'a [u8]);
-        impl Serialize for AsBytes<'_> {
-            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_bytes(self.0)
-            }
-        }
-        s.serialize_newtype_struct(RAW_TOKEN, &AsBytes(self.0))
-    }
-}
-
-impl Writer<'_> {
+impl<const PRETTY: bool> Writer<'_, PRETTY> {
     fn int<I: itoa::Integer>(&mut self, v: I) {
         write_int(self.out, v);
     }
@@ -280,48 +210,109 @@ impl Writer<'_> {
     fn null(&mut self) {
         self.out.extend_from_slice(b"null");
     }
+
+    /// `[` or `{`, one level deeper.
+    fn open(&mut self, c: u8) {
+        self.out.push(c);
+        if PRETTY {
+            self.level += 1;
+        }
+    }
+
+    /// Pretty: a new line at the current level.
+    fn newline(&mut self) {
+        if PRETTY {
+            self.out.push(b'\n');
+            for _ in 0..self.level {
+                self.out.extend_from_slice(b"  ");
+            }
+        }
+    }
+
+    /// Between a key and its value.
+    fn colon(&mut self) {
+        self.out
+            .extend_from_slice(if PRETTY { b": " } else { b":" });
+    }
+
+    /// `{"variant":` of an enum variant written as a one-member object.
+    fn open_variant(&mut self, variant: &'static str) {
+        self.open(b'{');
+        self.newline();
+        write_json(self.out, variant);
+        self.colon();
+    }
+
+    /// The `}` of [`open_variant`](Self::open_variant).
+    fn close_variant(&mut self) {
+        if PRETTY {
+            self.level -= 1;
+        }
+        self.newline();
+        self.out.push(b'}');
+    }
 }
 
 /// An object or array being written; `first` says whether a comma comes before the next item.
-pub struct Compound<'w, 'a> {
-    w: &'w mut Writer<'a>,
+pub struct Compound<'w, 'a, const PRETTY: bool> {
+    w: &'w mut Writer<'a, PRETTY>,
     first: bool,
-    /// The closing bytes: `]`, `}`, or `]}` / `}}` for enum variants.
-    close: &'static [u8],
+    /// The closing byte: `]` or `}`.
+    close: u8,
+    /// Inside an enum variant's object, closed after it.
+    variant: bool,
 }
 
-impl Compound<'_, '_> {
+impl<const PRETTY: bool> Compound<'_, '_, PRETTY> {
     fn comma(&mut self) {
         if !std::mem::take(&mut self.first) {
             self.w.out.push(b',');
         }
+        self.w.newline();
     }
 
     /// A struct field's key: a Rust identifier or one of our renames, never anything to
     /// escape, so copied as it is (this runs for every field of every record).
     fn key(&mut self, key: &'static str) {
-        debug_assert!(!any_escape(key.as_bytes()), "{key:?} needs escaping");
+        debug_assert!(
+            {
+                let mut quoted = Vec::new();
+                write_json(&mut quoted, key);
+                quoted.len() == key.len() + 2
+            },
+            "{key:?} needs escaping"
+        );
         self.comma();
         self.w.out.push(b'"');
         self.w.out.extend_from_slice(key.as_bytes());
-        self.w.out.extend_from_slice(b"\":");
+        self.w.out.push(b'"');
+        self.w.colon();
     }
 
     fn end(self) {
-        self.w.out.extend_from_slice(self.close);
+        if PRETTY {
+            self.w.level -= 1;
+            if !self.first {
+                self.w.newline();
+            }
+        }
+        self.w.out.push(self.close);
+        if self.variant {
+            self.w.close_variant();
+        }
     }
 }
 
-impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
+impl<'w, 'a, const PRETTY: bool> ser::Serializer for &'w mut Writer<'a, PRETTY> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Compound<'w, 'a>;
-    type SerializeTuple = Compound<'w, 'a>;
-    type SerializeTupleStruct = Compound<'w, 'a>;
-    type SerializeTupleVariant = Compound<'w, 'a>;
-    type SerializeMap = Compound<'w, 'a>;
-    type SerializeStruct = Compound<'w, 'a>;
-    type SerializeStructVariant = Compound<'w, 'a>;
+    type SerializeSeq = Compound<'w, 'a, PRETTY>;
+    type SerializeTuple = Compound<'w, 'a, PRETTY>;
+    type SerializeTupleStruct = Compound<'w, 'a, PRETTY>;
+    type SerializeTupleVariant = Compound<'w, 'a, PRETTY>;
+    type SerializeMap = Compound<'w, 'a, PRETTY>;
+    type SerializeStruct = Compound<'w, 'a, PRETTY>;
+    type SerializeStructVariant = Compound<'w, 'a, PRETTY>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out
@@ -343,28 +334,20 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        write_json(self.out, v.encode_utf8(&mut [0u8; 4]));
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(self.out, v);
+        write_json(self.out, v);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        if std::mem::take(&mut self.raw) {
-            self.out.extend_from_slice(v);
-            return Ok(());
-        }
         // As serde_json: an array of numbers.
-        self.out.push(b'[');
-        for (i, b) in v.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            self.int(*b);
+        let mut seq = ser::Serializer::serialize_seq(self, Some(v.len()))?;
+        for b in v {
+            ser::SerializeSeq::serialize_element(&mut seq, b)?;
         }
-        self.out.push(b']');
-        Ok(())
+        ser::SerializeSeq::end(seq)
     }
     fn serialize_none(self) -> Result<(), Error> {
         self.null();
@@ -387,18 +370,15 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
-        name: &'static str,
+        _name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.raw = name == RAW_TOKEN;
-        let r = value.serialize(&mut *self);
-        self.raw = false;
-        r
+        value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
@@ -407,29 +387,28 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.push(b':');
+        self.open_variant(variant);
         value.serialize(&mut *self)?;
-        self.out.push(b'}');
+        self.close_variant();
         Ok(())
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'[');
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w, 'a, PRETTY>, Error> {
+        self.open(b'[');
         Ok(Compound {
             w: self,
             first: true,
-            close: b"]",
+            close: b']',
+            variant: false,
         })
     }
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a, PRETTY>, Error> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<Compound<'w, 'a>, Error> {
+    ) -> Result<Compound<'w, 'a, PRETTY>, Error> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -438,25 +417,30 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":[");
+    ) -> Result<Compound<'w, 'a, PRETTY>, Error> {
+        self.open_variant(variant);
+        self.open(b'[');
         Ok(Compound {
             w: self,
             first: true,
-            close: b"]}",
+            close: b']',
+            variant: true,
         })
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'{');
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a, PRETTY>, Error> {
+        self.open(b'{');
         Ok(Compound {
             w: self,
             first: true,
-            close: b"}",
+            close: b'}',
+            variant: false,
         })
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'w, 'a>, Error> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'w, 'a, PRETTY>, Error> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -465,19 +449,19 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":{");
+    ) -> Result<Compound<'w, 'a, PRETTY>, Error> {
+        self.open_variant(variant);
+        self.open(b'{');
         Ok(Compound {
             w: self,
             first: true,
-            close: b"}}",
+            close: b'}',
+            variant: true,
         })
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeSeq for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -493,7 +477,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
 /// Tuples, tuple structs and tuple variants are written as sequences.
 macro_rules! as_seq {
     ($($trait:ident :: $method:ident),*) => {$(
-        impl ser::$trait for Compound<'_, '_> {
+        impl<const PRETTY: bool> ser::$trait for Compound<'_, '_, PRETTY> {
             type Ok = ();
             type Error = Error;
             fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -513,13 +497,13 @@ as_seq!(
     SerializeTupleVariant::serialize_field
 );
 
-impl ser::SerializeMap for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeMap for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
         self.comma();
         key.serialize(KeyWriter { out: self.w.out })?;
-        self.w.out.push(b':');
+        self.w.colon();
         Ok(())
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -531,7 +515,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeStruct for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -548,7 +532,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
+impl<const PRETTY: bool> ser::SerializeStructVariant for Compound<'_, '_, PRETTY> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -592,11 +576,11 @@ impl ser::Serializer for KeyWriter<'_> {
     type SerializeStructVariant = ser::Impossible<(), Error>;
 
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(self.out, v);
+        write_json(self.out, v);
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        write_json(self.out, v.encode_utf8(&mut [0u8; 4]));
         Ok(())
     }
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
@@ -632,7 +616,7 @@ impl ser::Serializer for KeyWriter<'_> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        write_str(self.out, variant);
+        write_json(self.out, variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
@@ -705,6 +689,11 @@ mod tests {
         crate::export::serde_json_inert(v).unwrap()
     }
 
+    /// The same, laid out.
+    fn serde_pretty<T: Serialize + ?Sized>(v: &T) -> String {
+        crate::export::serde_json_inert_pretty(v).unwrap()
+    }
+
     #[test]
     fn text_is_written_as_serde_json_writes_its_string() {
         let mut cases: Vec<Vec<u8>> = vec![
@@ -715,11 +704,16 @@ mod tests {
             "caf\u{e9}".as_bytes().to_vec(),
             "\u{80}\u{9b}\u{9f}\u{a0}\u{bf}\u{85}x".as_bytes().to_vec(),
             "sixteen bytes \u{9b}!".as_bytes().to_vec(),
+            "sixteen bytes \u{202e}! and \u{2013} \u{feff}\u{61c}"
+                .as_bytes()
+                .to_vec(),
             b"\xff".to_vec(),
             b"abcdefg\xc3".to_vec(),
         ];
         // Each byte that matters, at every place of a word and of the padded tail.
-        for bad in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc2, 0xc3, 0xff] {
+        for bad in [
+            0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xc2, 0xc3, 0xd8, 0xe2, 0xef, 0xff,
+        ] {
             for len in 1..20 {
                 for at in 0..len {
                     let mut v = vec![b'a'; len];
@@ -730,7 +724,7 @@ mod tests {
         }
         for bytes in cases {
             let mut out = b"x".to_vec();
-            let wrote = write_text(&mut out, &bytes);
+            let wrote = crate::text::write_json_utf8(&mut out, &bytes);
             match std::str::from_utf8(&bytes) {
                 Ok(text) => {
                     assert!(wrote, "{bytes:?}");
@@ -747,32 +741,49 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    fn ours_pretty<T: Serialize>(v: &T) -> String {
+        let mut out = Vec::new();
+        to_vec_pretty(&mut out, v).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn values_are_written_as_serde_json_writes_them() {
         let v = json!({
-            "s": "plain \"quoted\" back\\slash \u{0} \u{1f} \t\n\r\u{8}\u{c} é € 😀 \u{7f}\u{85}",
+            "s": "plain \"quoted\" back\\slash \u{0} \u{1f} \t\n\r\u{8}\u{c} é € 😀 \u{7f}\u{85} \u{202e}",
             "n": [0, -1, 18446744073709551615u64, -9223372036854775808i64, 1.5, -0.0, 1e300,
                   2.2250738585072014e-308, 0.1, 1795321478.420048],
             "b": [true, false, null],
-            "nested": {"": {}, "a": [], "k": [{"x": 1}]},
+            "nested": {"": {}, "a": [], "k": [{"x": 1}, [[]], {"y": {"z": []}}]},
         });
         assert_eq!(ours(&v), serde(&v));
+        assert_eq!(ours_pretty(&v), serde_pretty(&v));
         assert_eq!(ours(&f64::NAN), "null");
         assert_eq!(ours(&f64::INFINITY), "null");
         let mut m = std::collections::BTreeMap::new();
         m.insert(7u32, 'c');
         m.insert(9u32, '"');
         assert_eq!(ours(&m), serde(&m));
+        assert_eq!(ours_pretty(&m), serde_pretty(&m));
         assert_eq!(ours(&b"ab"[..].to_vec()), serde(b"ab"));
         let mut bad = std::collections::BTreeMap::new();
         bad.insert(vec![1u8], 1);
         assert!(to_vec(&mut Vec::new(), &bad).is_err());
     }
 
+    /// `serialize_bytes` (no type of ours calls it) is an array of numbers, in both layouts.
     #[test]
-    fn raw_text_is_copied_as_it_is() {
-        let v = (RawBytes(b"{\"a\":[1,\"x\"]}"), "{\"a\"}");
-        assert_eq!(ours(&v), "[{\"a\":[1,\"x\"]},\"{\\\"a\\\"}\"]");
+    fn bytes_are_an_array_of_numbers_as_in_serde_json() {
+        struct B(&'static [u8]);
+        impl Serialize for B {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        for b in [B(b""), B(b"\x01\xff")] {
+            assert_eq!(ours(&b), serde(&b));
+            assert_eq!(ours_pretty(&b), serde_pretty(&b));
+        }
     }
 
     #[derive(serde::Serialize)]
@@ -781,18 +792,81 @@ mod tests {
         New(u8),
         Tuple(u8, String),
         Record { a: Option<u8>, b: f32 },
+        Empty {},
+        NoItems(Vec<u8>),
+    }
+
+    #[derive(serde::Serialize)]
+    struct Flat {
+        kind: &'static str,
+        #[serde(flatten)]
+        shape: std::collections::BTreeMap<String, Shapes>,
     }
 
     #[test]
     fn enums_and_structs_match_serde_json() {
-        for v in [
-            Shapes::Unit,
-            Shapes::New(3),
-            Shapes::Tuple(1, "x\"".into()),
-            Shapes::Record { a: None, b: 0.25 },
-        ] {
+        let all = || {
+            vec![
+                Shapes::Unit,
+                Shapes::New(3),
+                Shapes::Tuple(1, "x\"".into()),
+                Shapes::Record { a: None, b: 0.25 },
+                Shapes::Empty {},
+                Shapes::NoItems(vec![]),
+            ]
+        };
+        for v in all() {
             assert_eq!(ours(&v), serde(&v));
+            assert_eq!(ours_pretty(&v), serde_pretty(&v));
         }
+        let v = all();
+        assert_eq!(ours_pretty(&v), serde_pretty(&v));
+        let flat = Flat {
+            kind: "k",
+            shape: all()
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (i.to_string(), s))
+                .collect(),
+        };
+        assert_eq!(ours(&flat), serde(&flat));
+        assert_eq!(ours_pretty(&flat), serde_pretty(&flat));
+    }
+
+    #[test]
+    fn an_object_written_piece_by_piece_is_the_object_written_whole() {
+        #[derive(serde::Serialize)]
+        struct Doc {
+            streams: Vec<serde_json::Value>,
+            connections: Vec<u8>,
+            backends: Vec<u8>,
+            capture: serde_json::Value,
+        }
+        let big = "\u{202e}x".repeat(20_000);
+        for streams in [vec![], vec![json!({"a": [1, {}]}), json!(big), json!([])]] {
+            let doc = Doc {
+                streams,
+                connections: vec![],
+                backends: vec![1, 2],
+                capture: json!({"source": "s\u{9b}", "n": 1.5}),
+            };
+            for pretty in [false, true] {
+                let mut w = ObjectWriter::new(Vec::new(), pretty);
+                w.array("streams", &doc.streams).unwrap();
+                w.array("connections", &doc.connections).unwrap();
+                w.member("backends", &doc.backends).unwrap();
+                w.member("capture", &doc.capture).unwrap();
+                let got = String::from_utf8(w.finish().unwrap()).unwrap();
+                let want = if pretty {
+                    serde_pretty(&doc)
+                } else {
+                    serde(&doc)
+                };
+                assert_eq!(got, want, "pretty {pretty}");
+            }
+        }
+        let empty = ObjectWriter::new(Vec::new(), true).finish().unwrap();
+        assert_eq!(empty, serde_pretty(&json!({})).as_bytes());
     }
 
     proptest! {
@@ -802,8 +876,8 @@ mod tests {
         }
 
         #[test]
-        fn latin_and_c1_text_is_escaped_as_serde_json_and_terminal_safe_escape_it(
-            s in "[a\"\\\\\x00\x7f\u{80}-\u{c0}\u{e9}]{0,40}"
+        fn latin_and_c1_text_is_escaped_as_serde_json_and_the_policy_escape_it(
+            s in "[a\"\\\\\x00\x7f\u{80}-\u{c0}\u{e9}\u{2000}-\u{2070}\u{feff}\u{61c}]{0,40}"
         ) {
             prop_assert_eq!(ours(&s), serde(&s));
         }

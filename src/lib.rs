@@ -46,6 +46,8 @@
 //!   backends
 //! - [`export`]: the JSON document's own types, and its writers
 //! - [`compact_json`]: compact JSON text, inert on a terminal
+//! - [`text`]: the one policy for control, bidi and invisible characters, for JSON and
+//!   for the eye (UI, stderr)
 //! - [`limits`]: the bounds a user may raise, in one place
 //! - [`anomaly`]: typed protocol anomalies (kind, sender, position, text)
 //! - [`role`]: client or server
@@ -72,4 +74,5 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod role;
 pub mod session;
+pub mod text;
 pub mod tui;

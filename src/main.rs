@@ -48,13 +48,10 @@ fn stdout_file() -> io::Result<File> {
 }
 
 /// One line on stderr. Messages quote file and interface names and whatever an error says of
-/// the capture, any of which may carry escape sequences: shown escaped, never interpreted.
+/// the capture, any of which may carry escape sequences: shown escaped for the eye by the
+/// text policy, never interpreted.
 fn say(message: &str) {
-    let _ = writeln!(
-        io::stderr(),
-        "h2scope: {}",
-        h2scope::tui::sanitize::sanitize(message)
-    );
+    let _ = writeln!(io::stderr(), "h2scope: {}", h2scope::text::visible(message));
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -87,14 +84,8 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             )
         }
         None => {
-            // Compact documents and NDJSON are written by compact_json, whose strings are
-            // inert already (it escapes DEL and C1 controls as TerminalSafe would);
-            // serde_json's pretty text is made inert here.
-            let out: Box<dyn Write> = if args.pretty {
-                Box::new(export::TerminalSafe::new(stdout_file()?))
-            } else {
-                Box::new(stdout_file()?)
-            };
+            // Every layout is written by compact_json, whose strings are inert already.
+            let out = stdout_file()?;
             let (w, e) = export::export(&source, reader, &options, args.ndjson, args.pretty, out);
             (w.map_err(anyhow::Error::from), e)
         }
@@ -196,7 +187,7 @@ fn run_sniff(args: SniffArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         ),
-        None => Box::new(export::TerminalSafe::new(io::stdout().lock())),
+        None => Box::new(io::stdout().lock()),
     };
     let mut session = export::Session::new(&options, args.ndjson, false, out);
     let (summary, drops, error) = engine::run_live(

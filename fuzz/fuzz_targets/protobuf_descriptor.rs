@@ -1,8 +1,9 @@
 //! `decode_json` with a schema: the message types of `fixtures/protos/demo.proto` first, then
 //! every other type in the pool (well-known types, `google.rpc`, descriptor.proto), chosen by
 //! the input's first byte; the rest is the body. The output must serialize as JSON, and
-//! `decode_json_text` must write exactly that JSON, compact, made inert as `TerminalSafe`
-//! makes serde_json's (DEL and C1 controls escaped), or fail as `decode_json` did.
+//! `decode_json_text` must write exactly that JSON, compact, made inert as
+//! `export::serde_json_inert` makes serde_json's (the text policy's characters that
+//! serde_json leaves raw escaped), or fail as `decode_json` did.
 
 #![no_main]
 

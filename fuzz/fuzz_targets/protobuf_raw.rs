@@ -1,7 +1,7 @@
 //! `decode_raw` (schema-less protobuf, like `protoc --decode_raw`) over arbitrary bytes,
 //! with the default node budget and a tiny one: the text an export writes must parse as
-//! JSON, and be byte for byte what serde_json writes for that tree (made inert as
-//! `TerminalSafe` makes it: DEL and C1 controls escaped, as our writer escapes them).
+//! JSON, and be byte for byte what serde_json writes for that tree (made inert: the text
+//! policy's characters that serde_json leaves raw escaped, as our writer escapes them).
 //!
 //! The budget is exact: the nodes reported never pass `max_nodes`.
 

@@ -230,19 +230,19 @@ impl Serialize for Headers {
 /// each name and value twice, for UTF-8 and then for escapes (a test holds the two to the
 /// same bytes).
 fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
-    use crate::compact_json::{write_str, write_text};
+    use crate::text::{write_json, write_json_utf8};
     let written: Result<(), std::convert::Infallible> = write_array(out, fields, |out, f| {
         out.push(b'[');
         let bin = match &f.name {
             Text::Known(n) => {
-                if !write_text(out, n) {
-                    write_str(out, &String::from_utf8_lossy(n));
+                if !write_json_utf8(out, n) {
+                    write_json(out, &String::from_utf8_lossy(n));
                 }
                 // As `lossy(n).ends_with("-bin")`: the suffix is ASCII, kept by lossy.
                 n.ends_with(b"-bin")
             }
             Text::Unknown => {
-                write_str(out, &f.display_name());
+                write_json(out, &f.display_name());
                 false
             }
         };
@@ -253,7 +253,7 @@ fn write_headers(out: &mut Vec<u8>, fields: &[HeaderField]) {
                 write_base64(out, decoded.as_deref().unwrap_or(v));
             }
             Text::Known(v) => {
-                if !write_text(out, v) {
+                if !write_json_utf8(out, v) {
                     write_base64(out, v);
                 }
             }
@@ -458,7 +458,7 @@ pub mod put {
     }
 
     pub fn text<T: AsRef<str> + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
-        compact_json::write_str(out, v.as_ref());
+        crate::text::write_json(out, v.as_ref());
         Ok(())
     }
 
@@ -580,7 +580,7 @@ pub(super) fn write_object(
     out.push(b'{');
     if let Some(kind) = kind {
         out.extend_from_slice(b"\"type\":");
-        crate::compact_json::write_str(out, kind);
+        crate::text::write_json(out, kind);
         out.push(b',');
     }
     record.write_members(out)?;
@@ -609,7 +609,8 @@ impl FrameJson {
     /// `[...]` of the frames as compact JSON, by hand as [`StreamJson`]'s `write_members`
     /// (with `--frames`, most of the output is these).
     fn write_all(out: &mut Vec<u8>, all: &[FrameJson]) -> Result<(), crate::compact_json::Error> {
-        use crate::compact_json::{write_f64, write_int, write_str};
+        use crate::compact_json::{write_f64, write_int};
+        use crate::text::write_json;
         /// Quoted as it is: the direction and type names are ours and need no escaping.
         fn quoted(out: &mut Vec<u8>, s: &str) {
             out.push(b'"');
@@ -639,7 +640,7 @@ impl FrameJson {
             out.extend_from_slice(b",\"type\":");
             match &f.kind {
                 Cow::Borrowed(name) => quoted(out, name),
-                Cow::Owned(name) => write_str(out, name),
+                Cow::Owned(name) => write_json(out, name),
             }
             out.extend_from_slice(b",\"flags\":");
             write_int(out, f.flags);
@@ -702,8 +703,10 @@ impl Serialize for RawJson {
 }
 
 /// Decoded JSON: a tree, or compact text already written by `compact_json` (a message
-/// decoded as text), which only `compact_json` can write as it is
-/// (see [`crate::compact_json::RawBytes`]); writers that lay JSON out (`--pretty`) get trees.
+/// decoded as text), which the hand-written record writers copy as it is
+/// (`MessageJson::write_all`). Given to any serializer (`--pretty`, serde_json in a
+/// script), the text is read back into its tree first, so it comes out as the JSON it is in
+/// every writer, never as the bytes that hold it.
 #[derive(Debug)]
 pub enum JsonText {
     Tree(Value),
@@ -726,7 +729,11 @@ impl Serialize for JsonText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             JsonText::Tree(v) => v.serialize(s),
-            JsonText::Text(t) => crate::compact_json::RawBytes(t).serialize(s),
+            // Text the writer made reads back to the tree it was written from (keys sorted
+            // as the tree's map sorts them, floats exact with `float_roundtrip`).
+            JsonText::Text(t) => serde_json::from_slice::<Value>(t)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
         }
     }
 }
@@ -1330,6 +1337,52 @@ mod tests {
             String::from_utf8(got).unwrap(),
             String::from_utf8(want).unwrap()
         );
+    }
+
+    /// Compact JSON text already written reaches other serializers as the JSON it is: an
+    /// object, not an array of its bytes' numbers.
+    #[test]
+    fn json_text_is_json_to_every_serializer() {
+        let text = "{\"a\":{},\"b\":[1,2.5,\"\\u202e\",-0.0]}";
+        let m = JsonText::Text(text.as_bytes().to_vec());
+        let tree = serde_json::json!({"a": {}, "b": [1, 2.5, "\u{202e}", -0.0]});
+        assert_eq!(serde_json::to_value(&m).unwrap(), tree);
+        let mut ours = Vec::new();
+        crate::compact_json::to_vec(&mut ours, &m).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), text);
+        let mut pretty = Vec::new();
+        crate::compact_json::to_vec_pretty(&mut pretty, &m).unwrap();
+        let want = crate::export::serde_json_inert_pretty(&tree).unwrap();
+        assert_eq!(String::from_utf8(pretty).unwrap(), want);
+        // Text that is not JSON (never written by the writer) is an error, not bytes.
+        assert!(serde_json::to_string(&JsonText::Text(b"{".to_vec())).is_err());
+    }
+
+    /// A held document (`--pretty`, `sniff --keep-calls`) is written member by member:
+    /// `Document`'s members in its order, in both layouts, what serde_json writes for it
+    /// (made inert).
+    #[test]
+    fn documents_are_written_as_serde_json_writes_them() {
+        for n in [0, 3] {
+            let summary = Default::default();
+            let doc = Document {
+                streams: (0..n).map(|i| record(i % 2 == 0)).collect(),
+                connections: (0..n).map(|i| connection(i == 1)).collect(),
+                backends: Vec::new(),
+                capture: CaptureInfo::new("s\u{202e}".into(), None, false, &summary, None),
+            };
+            for pretty in [false, true] {
+                let mut got = Vec::new();
+                crate::export::write_document(&mut got, &doc, pretty).unwrap();
+                let mut want = if pretty {
+                    crate::export::serde_json_inert_pretty(&doc).unwrap()
+                } else {
+                    crate::export::serde_json_inert(&doc).unwrap()
+                };
+                want.push('\n');
+                assert_eq!(String::from_utf8(got).unwrap(), want, "{n} pretty {pretty}");
+            }
+        }
     }
 
     #[test]

@@ -5,12 +5,10 @@
 //! Times are float seconds since the Unix epoch; endpoints are `"ip:port"` (`"[v6]:port"`);
 //! bytes that are not text (and every `-bin` header) are `{"base64": "..."}`.
 
-mod inert;
 mod json;
 mod records;
 mod threaded;
 
-pub use inert::{TerminalSafe, serde_json_inert};
 pub use json::*;
 
 use crate::capture::{CaptureError, CaptureReader, FileFormat, Timestamp};
@@ -561,16 +559,52 @@ fn capture_info(
     )
 }
 
-/// Writes the document as JSON followed by a newline.
+/// Writes the document as JSON followed by a newline, through the one writer (so its strings
+/// are inert, as every record's), its streams and connections one by one.
 pub fn write_document<W: Write>(out: W, doc: &Document, pretty: bool) -> io::Result<()> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    if pretty {
-        serde_json::to_writer_pretty(&mut out, doc)?;
-    } else {
-        serde_json::to_writer(&mut out, doc)?;
-    }
+    // The members of `Document` in its order (a test holds this to its serde form).
+    let mut w = crate::compact_json::ObjectWriter::new(out, pretty);
+    w.array("streams", &doc.streams)?;
+    w.array("connections", &doc.connections)?;
+    w.member("backends", &doc.backends)?;
+    w.member("capture", &doc.capture)?;
+    let mut out = w.finish()?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// serde_json's compact text of `value` with the text policy's characters that serde_json
+/// leaves raw escaped: what `compact_json` writes for it, by another road. The oracle tests
+/// and fuzz targets hold the writer to.
+pub fn serde_json_inert<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    serde_json::to_string(value).map(|text| inert(&text))
+}
+
+/// [`serde_json_inert`], laid out as `--pretty` lays it out.
+pub fn serde_json_inert_pretty<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(value).map(|text| inert(&text))
+}
+
+/// serde_json's `text` with the policy's characters escaped. Outside strings its JSON holds
+/// only printable ASCII and the layout's newlines, and inside them the C0 controls are
+/// escaped already: every other character of the policy is in a string, where its escape
+/// means the same.
+fn inert(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut start = 0;
+    while let Some((i, c)) = crate::text::find(text, start) {
+        out.extend_from_slice(text.get(start..i).unwrap_or_default().as_bytes());
+        if c == '\n' {
+            out.push(b'\n');
+        } else {
+            crate::text::write_json_escape(&mut out, c);
+        }
+        start = i + c.len_utf8();
+    }
+    out.extend_from_slice(text.get(start..).unwrap_or_default().as_bytes());
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The export's name for a capture file format.

@@ -238,7 +238,7 @@ fn text_object<T>(
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        crate::compact_json::write_str(out, key(e));
+        crate::text::write_json(out, key(e));
         out.push(b':');
         value(e, out)?;
     }
@@ -274,7 +274,7 @@ fn text_value(
         Value::U64(n) => text_int(out, *n, true),
         Value::F32(x) => json(out, float32(*x)),
         Value::F64(x) => json(out, float(*x)),
-        Value::String(s) => crate::compact_json::write_str(out, s),
+        Value::String(s) => crate::text::write_json(out, s),
         Value::Bytes(b) => {
             // Base64 needs no escaping.
             out.push(b'"');
@@ -286,7 +286,7 @@ fn text_value(
                 out.extend_from_slice(b"null")
             }
             Kind::Enum(e) => match e.get_value(*n) {
-                Some(v) => crate::compact_json::write_str(out, v.name()),
+                Some(v) => crate::text::write_json(out, v.name()),
                 None => text_int(out, *n, false),
             },
             _ => text_int(out, *n, false),

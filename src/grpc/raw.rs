@@ -28,8 +28,9 @@
 //! # Guessing length-delimited fields
 //! A `len` field can be a string, bytes, a nested message or a packed repeated field; the
 //! encoding does not say. The order of guesses:
-//! 1. valid UTF-8 with no control characters at all: `string` (short text often *also* parses
-//!    as a message: `"hi"` is field 13 = 105; text is the likelier reading);
+//! 1. valid UTF-8 with no control characters at all (C0, DEL, C1; the text policy's bidi and
+//!    invisible characters do not count, see `controls`): `string` (short text often *also*
+//!    parses as a message: `"hi"` is field 13 = 105; text is the likelier reading);
 //! 2. parses completely as a message with at least one field: `message`;
 //! 3. valid UTF-8 whose only control characters are tab, CR and LF: `string`;
 //! 4. otherwise `bytes`, plus `packed_varint` when every byte belongs to a minimally encoded
@@ -46,7 +47,8 @@
 //! abandoned at its own level, never retried from above.
 
 use super::base64;
-use crate::compact_json::{write_f64, write_int, write_str};
+use crate::compact_json::{write_f64, write_int};
+use crate::text::write_json;
 use serde_json::Value;
 
 /// Nesting levels tried as messages or groups.
@@ -142,7 +144,7 @@ fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, &'static str> {
     Err("varint longer than 64 bits")
 }
 
-/// The control characters (`char::is_control`) a text holds.
+/// The control characters (`char::is_control`: C0, DEL, C1) a text holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Controls {
     None,
@@ -152,32 +154,21 @@ enum Controls {
     Other,
 }
 
-/// Reads `s` by bytes, not chars (every text field of every schema-less message goes
-/// through here): C0 controls and DEL are single bytes, C1 controls the pairs C2 80..C2 9F.
+/// Read with the text policy's scan ([`crate::text::find`]: by bytes, a word at a time, as
+/// every text field of every schema-less message goes through here), whose list holds the
+/// controls. The policy's other characters (bidi and invisible formatting) are no sign of
+/// bytes: right-to-left scripts, emoji joiners and byte-order marks are ordinary in text.
+/// They are skipped here, and escaped when the string is written, as in any other string.
 fn controls(s: &str) -> Controls {
-    /// A C0 control, DEL, or the lead byte of a C1 control. Without branches, so the
-    /// first pass below vectorizes.
-    fn suspect(c: u8) -> bool {
-        (c < 0x20) | (c == 0x7f) | (c == 0xc2)
-    }
-    let b = s.as_bytes();
-    // The whole text first: most texts have no byte to look at.
-    if !b.iter().fold(false, |acc, &c| acc | suspect(c)) {
-        return Controls::None;
-    }
     let mut found = Controls::None;
     let mut at = 0;
-    while let Some(i) = b
-        .get(at..)
-        .and_then(|rest| rest.iter().position(|&c| suspect(c)))
-    {
-        let i = at + i;
-        match b[i] {
-            b'\t' | b'\n' | b'\r' => found = Controls::Whitespace,
-            0xc2 if !matches!(b.get(i + 1), Some(0x80..=0x9f)) => {}
-            _ => return Controls::Other,
+    while let Some((i, c)) = crate::text::find(s, at) {
+        match c {
+            '\t' | '\n' | '\r' => found = Controls::Whitespace,
+            c if c.is_control() => return Controls::Other,
+            _ => {}
         }
-        at = i + 1;
+        at = i + c.len_utf8();
     }
     found
 }
@@ -433,7 +424,7 @@ impl Raw {
         } else {
             self.text += s.len();
             out.extend_from_slice(b",\"string\":");
-            write_str(out, s);
+            write_json(out, s);
         }
         out.extend_from_slice(LEN_TAIL);
     }
@@ -824,6 +815,9 @@ mod tests {
             "x\u{0}",
             "¢£",
             "\u{c2}\u{80}",
+            "\u{202e}txet",
+            "\u{200d}\t\u{2066}",
+            "\u{feff}\u{9b}",
         ] {
             assert_eq!(controls(s), controls_by_chars(s), "{s:?}");
         }
@@ -831,7 +825,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn controls_agree_with_chars(s in "\\PC*|[\\x00-\\x{a0}]{0,12}") {
+        fn controls_agree_with_chars(
+            s in "\\PC*|[\\x00-\\x{a0}]{0,12}|[a\\t\\x{9b}\\x{61c}\\x{2000}-\\x{2070}\\x{feff}]{0,12}"
+        ) {
             prop_assert_eq!(controls(&s), controls_by_chars(&s));
         }
 

@@ -21,7 +21,9 @@
 //! - [`App::run`] works over any ratatui `Backend` and any [`event::EventSource`], so tests
 //!   run it on `TestBackend` with scripted keys; [`open`] runs it on the real terminal.
 //! - Captured text is hostile: every string from the wire goes through
-//!   [`sanitize::sanitize`] before it reaches a widget.
+//!   [`crate::text::visible`] before it reaches a widget (ratatui drops control and
+//!   zero-width characters when it fills the buffer, but silently: we show them escaped, so
+//!   the user sees what the peer sent).
 //!
 //! Nothing here reads the wall clock except the run loop's timeouts and the worker's
 //! batching: what is drawn depends only on the updates received and the actions applied.
@@ -31,7 +33,6 @@ pub mod event;
 pub mod feed;
 pub mod keys;
 pub mod model;
-pub mod sanitize;
 mod terminal;
 pub mod ui;
 

@@ -7,7 +7,7 @@
 //! evicted, and the connections whose records are beyond it too, so hours of live capture
 //! hold a bounded number of calls; the backends keep counting them (calls, errors,
 //! connections, and latency in a histogram of bounded size once exact values would grow
-//! past [`EXACT_LATENCIES`]). Text here is raw, as captured: the render functions sanitize
+//! past [`EXACT_LATENCIES`]). Text here is raw, as captured: the render functions escape
 //! it on its way to the terminal.
 
 use super::feed::{CallRecord, Progress, Record, Update};
@@ -103,7 +103,7 @@ impl CallEntry {
     }
 
     /// `Service/Method` for gRPC (the service without its package), else `METHOD /path`.
-    /// Raw: sanitize before display.
+    /// Raw: through `text::visible` before display.
     pub fn name(&self, long: bool) -> Vec<u8> {
         if let Some(g) = &self.rec.grpc
             && let (Some(s), Some(m)) = (&g.service, &g.method)

@@ -231,6 +231,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 const DATA: u8 = 0;
 const HEADERS: u8 = 1;
 const SETTINGS: u8 = 4;
+const GOAWAY: u8 = 7;
 const CONTINUATION: u8 = 9;
 const END_STREAM: u8 = 0x1;
 const END_HEADERS: u8 = 0x4;
@@ -1328,74 +1329,205 @@ fn an_output_that_cannot_be_created_is_one_clear_line() {
 // ---------------------------------------------------------------------------------------
 // Terminal safety: captured (or hostile) text never reaches a terminal raw
 
-/// Bytes a terminal may act on: C0 controls but newline, DEL, and C1 controls as UTF-8
-/// (U+0080..U+009F, U+009B being a one-character CSI).
+/// Characters a terminal may act on, or that reorder or hide text: C0 controls but newline,
+/// DEL, C1 controls, and the bidirectional and invisible formatting characters (the list of
+/// `src/text.rs`, written out again here).
 fn terminal_controls(out: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(out);
     text.char_indices()
-        .filter(|(_, c)| c.is_control() && *c != '\n')
+        .filter(|(_, c)| *c != '\n' && crate::tui::dangerous(*c))
         .map(|(i, c)| format!("U+{:04X} at {i}", c as u32))
         .collect()
 }
 
-/// `export` to standard output (a terminal, say): header values carrying an OSC title
-/// sequence, DEL and a C1 CSI come out escaped inside the JSON strings, and parse back to
-/// the same values. The compact outputs are written inert (compact_json escapes DEL and
-/// C1), `--pretty` through `TerminalSafe`: every path a captured string takes is tried,
-/// headers, the backend's label, frames, the file's own name, one thread or two.
+/// What the capture below carries in its path, a request header, the backend's label, the
+/// `grpc-message` trailer and GOAWAY's debug data: an OSC title, a CSI, DEL, a C1 CSI, a
+/// right-to-left override, a left-to-right isolate and a right-to-left mark.
+const EVIL: &str =
+    "\x1b]0;pwned\x07\x1b[31m red \u{7f} \u{9b}31m \u{202e}txet \u{2066}i\u{2069} \u{200f}!";
+
+/// The UTF-8 of those characters, none of which may reach a terminal raw.
+const RAW: [(&str, &[u8]); 6] = [
+    ("ESC", b"\x1b"),
+    ("DEL", b"\x7f"),
+    ("U+009B", b"\xc2\x9b"),
+    ("U+202E", b"\xe2\x80\xae"),
+    ("U+2066", b"\xe2\x81\xa6"),
+    ("U+200F", b"\xe2\x80\x8f"),
+];
+
+fn assert_inert(out: &[u8], what: &str) {
+    for (name, raw) in RAW {
+        assert!(
+            !out.windows(raw.len()).any(|w| w == raw),
+            "{what}: {name} written raw"
+        );
+    }
+    assert_eq!(terminal_controls(out), Vec::<String>::new(), "{what}");
+}
+
+/// One gRPC call carrying [`EVIL`] everywhere a peer puts text, its request message a string
+/// field with only bidi characters in it (still read schema-less as a string), then GOAWAY.
+fn evil_capture() -> Vec<u8> {
+    let mut req = vec![0x83, 0x86]; // :method POST, :scheme http
+    req.extend(literal(
+        0x00,
+        b":path",
+        format!("/evil.Svc/{EVIL}").as_bytes(),
+    ));
+    req.extend(literal(0x00, b":authority", b"attack.test"));
+    req.extend(literal(0x00, b"content-type", b"application/grpc"));
+    req.extend(literal(0x00, b"x-evil", EVIL.as_bytes()));
+    let text = "\u{202e}\u{2066}\u{200f}gnirts".as_bytes();
+    let mut message = vec![0];
+    message.extend((text.len() as u32 + 2).to_be_bytes());
+    message.extend([0x0a, text.len() as u8]);
+    message.extend(text);
+    let mut c = frame(HEADERS, END_HEADERS, 1, &req);
+    c.extend(data_frames(1, &message, true));
+    let mut resp = vec![0x88]; // :status 200
+    resp.extend(literal(0x00, b"content-type", b"application/grpc"));
+    resp.extend(literal(0x00, b"x-backend", EVIL.as_bytes()));
+    let mut s = frame(HEADERS, END_HEADERS, 1, &resp);
+    s.extend(data_frames(1, &[0, 0, 0, 0, 0], false));
+    // Raw, and percent-encoded as gRPC sends it (decoded into `grpc.message`).
+    let status_message = format!("{EVIL} %E2%80%AE%1B%C2%9B");
+    let mut trailers = literal(0x00, b"grpc-status", b"13");
+    trailers.extend(literal(0x00, b"grpc-message", status_message.as_bytes()));
+    s.extend(frame(HEADERS, END_HEADERS | END_STREAM, 1, &trailers));
+    let mut goaway = 1u32.to_be_bytes().to_vec();
+    goaway.extend(0u32.to_be_bytes());
+    goaway.extend(EVIL.as_bytes());
+    s.extend(frame(GOAWAY, 0, 0, &goaway));
+    h2_capture(&[], vec![chunk(true, 3, c), chunk(false, 4, s)], 60_000)
+}
+
+/// Captured text never reaches a terminal raw, whichever writer takes it: `export` to
+/// standard output in every layout (compact, NDJSON, pretty, with frames, one thread or two),
+/// to `-o` files, the terminal UI, and error lines on stderr quoting a file name that holds
+/// the same characters. Every JSON output still reads back to the captured strings.
 #[test]
-fn export_output_carries_no_terminal_controls() {
-    let evil: &[u8] = b"\x1b]0;pwned\x07\x1b[31m red \x7f \xc2\x9b31m";
-    let mut block = request_block("/evil\x1b[2J");
-    block.extend(literal(0x00, b"x-evil", evil));
-    let c = frame(HEADERS, END_HEADERS | END_STREAM, 1, &block);
-    let capture = h2_capture(&[], vec![chunk(true, 3, c)], 60_000);
-    let name = "evil\u{7f}\u{9b}31m.pcap";
+fn captured_text_reaches_no_terminal_raw_through_any_writer() {
+    let capture = evil_capture();
+    let name = "evil\x1b[2J\u{7f}\u{9b}31m\u{202e}\u{2066}\u{200f}.pcap";
+    let label = ["--backend-header", "x-backend"];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(name);
+    std::fs::write(&file, &capture).unwrap();
+    let out = dir.path().join("out.json");
+    let file = file.to_str().unwrap();
     for args in [
         &[][..],
+        &["-j1"],
         &["--ndjson"],
+        &["--ndjson", "-j2"],
         &["--pretty"],
         &["--frames", "-j1"],
         &["--frames", "-j2"],
-        &["--ndjson", "-j2", "--backend-header", "x-evil"],
-        &["--backend-header", "x-evil"],
-        &["--pretty", "--backend-header", "x-evil"],
+        &["--pretty", "--frames"],
+        &["--no-messages"],
     ] {
-        let r = export_bytes(&capture, name, args);
-        assert_eq!(r.code(), 0, "{}", r.stderr());
-        assert_eq!(
-            terminal_controls(&r.out.stdout),
-            Vec::<String>::new(),
-            "{args:?}"
-        );
+        for to_file in [false, true] {
+            let mut all = vec!["export", file];
+            all.extend_from_slice(&label);
+            all.extend_from_slice(args);
+            if to_file {
+                all.extend_from_slice(&["-o", out.to_str().unwrap()]);
+            }
+            let r = run(&all);
+            assert_eq!(r.code(), 0, "{}", r.stderr());
+            assert_eq!(r.stderr(), "", "{args:?}");
+            let written = if to_file {
+                assert!(r.out.stdout.is_empty());
+                std::fs::read(&out).unwrap()
+            } else {
+                r.out.stdout
+            };
+            let what = format!("{args:?}{}", if to_file { " -o" } else { "" });
+            assert_inert(&written, &what);
+            // The characters are there, escaped: `\u202e` is in the text ...
+            let text = String::from_utf8(written).unwrap();
+            assert!(
+                text.contains(r"\u202e") && text.contains(r"\u009b"),
+                "{what}"
+            );
+            // ... and the JSON says what the capture said.
+            let docs: Vec<Value> = if args.contains(&"--ndjson") {
+                text.lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect()
+            } else {
+                vec![serde_json::from_str(&text).unwrap()]
+            };
+            let all_text = docs.iter().map(|d| d.to_string()).collect::<String>();
+            let strings = json_strings(&docs);
+            for want in [
+                format!("/evil.Svc/{EVIL}"),
+                EVIL.to_string(),
+                format!("{EVIL} \u{202e}\x1b\u{9b}"),
+                format!("{EVIL} %E2%80%AE%1B%C2%9B"),
+                dir.path().join(name).to_str().unwrap().to_string(),
+            ] {
+                assert!(
+                    strings.contains(&want),
+                    "{what}: {want:?} not in {all_text}"
+                );
+            }
+            if !args.contains(&"--no-messages") {
+                let bidi = "\u{202e}\u{2066}\u{200f}gnirts".to_string();
+                assert!(
+                    strings.contains(&bidi),
+                    "{what}: message not read as a string"
+                );
+            }
+        }
     }
-    // The compact outputs are inert in a file too (`cat` shows it on a terminal later).
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.json");
-    for args in [&[][..], &["--ndjson"]] {
-        let mut all = vec!["-o", out.to_str().unwrap(), "--backend-header", "x-evil"];
-        all.extend_from_slice(args);
-        let r = export_bytes(&capture, name, &all);
-        assert_eq!(r.code(), 0, "{}", r.stderr());
-        let written = std::fs::read(&out).unwrap();
-        assert!(written.len() > 100);
-        assert_eq!(
-            terminal_controls(&written),
-            Vec::<String>::new(),
-            "{args:?}"
-        );
+    // Error lines on stderr: the same file with a broken record after the call (exit 1,
+    // the output holding everything before it).
+    let mut damaged = capture.clone();
+    damaged.extend([0u8; 8]);
+    damaged.extend(u32::MAX.to_le_bytes());
+    damaged.extend(u32::MAX.to_le_bytes());
+    std::fs::write(file, &damaged).unwrap();
+    let r = run(&["export", file, "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_inert(&r.out.stderr, "stderr");
+    assert!(
+        r.stderr()
+            .contains(r"evil\x1b[2J\x7f\u{9b}31m\u{202e}\u{2066}\u{200f}.pcap"),
+        "{}",
+        r.stderr()
+    );
+    // The terminal UI, drawn on a `TestBackend`: every screen, every cell.
+    let seen = crate::tui::every_screen_inert(capture, name, Some("x-backend"));
+    for shown in [
+        r"\u{202e}txet",
+        r"\u{2066}i\u{2069}",
+        r"\u{200f}",
+        r"\x1b]0;pwned\x07",
+    ] {
+        assert!(seen.contains(shown), "{shown} not shown in:\n{seen}");
     }
-    let doc = export_bytes(&capture, "evil.pcap", &[]).json();
-    let s = &doc["streams"][0];
-    assert_eq!(s["path"], "/evil\x1b[2J");
-    let value = s["request_headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h[0] == "x-evil")
-        .unwrap()[1]
-        .clone();
-    assert_eq!(value.as_str().unwrap().as_bytes(), evil);
+}
+
+/// Every string in `docs`, keys and values, at any depth.
+fn json_strings(docs: &[Value]) -> BTreeSet<String> {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::String(s) => {
+                out.insert(s.clone());
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            Value::Object(o) => o.iter().for_each(|(k, v)| {
+                out.insert(k.clone());
+                walk(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    docs.iter().for_each(|d| walk(d, &mut out));
+    out
 }
 
 /// Error messages quote file names (and, for sniff, interface names): a name with escape

@@ -452,16 +452,19 @@ fn hostile_capture() -> Vec<u8> {
     )
 }
 
-/// Characters that must never reach a terminal cell.
-fn dangerous(c: char) -> bool {
+/// Characters that must never reach a terminal cell: controls, bidirectional formatting and
+/// invisible characters (the list of `src/text.rs`, written out again here).
+pub(crate) fn dangerous(c: char) -> bool {
     c.is_control()
-        || matches!(c as u32, 0x061c | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069)
+        || matches!(c as u32,
+            0x061c | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060 | 0x2066..=0x2069 | 0xfeff)
 }
 
-#[test]
-fn escape_sequences_in_captured_text_are_rendered_inert() {
-    let reader = CaptureReader::from_bytes(hostile_capture()).unwrap();
-    let mut a = app_for(reader, "evil\x1b[31m.pcap", Some("x-backend"), 120, 40);
+/// Every screen of `capture` (calls, a call, its messages, a message, backends, help) drawn
+/// on a `TestBackend`, as text, after checking that no cell holds a `dangerous` character.
+pub(crate) fn every_screen_inert(capture: Vec<u8>, source: &str, label: Option<&str>) -> String {
+    let reader = CaptureReader::from_bytes(capture).unwrap();
+    let mut a = app_for(reader, source, label, 120, 40);
     assert_eq!(a.model.kept_calls(), 1);
     let mut seen = String::new();
     for keys in ["", "<enter>", "2", "<enter>", "<esc>3", "<esc><esc>?"] {
@@ -479,6 +482,12 @@ fn escape_sequences_in_captured_text_are_rendered_inert() {
         }
         seen.push_str(&term.backend().to_string());
     }
+    seen
+}
+
+#[test]
+fn escape_sequences_in_captured_text_are_rendered_inert() {
+    let seen = every_screen_inert(hostile_capture(), "evil\x1b[31m.pcap", Some("x-backend"));
     for shown in [
         r"evil\x1b[31m.pcap",
         r"/evil.Svc/\x1b[2JWipe",

@@ -3,9 +3,9 @@
 
 use super::fmt;
 use super::layout;
+use crate::text::visible;
 use crate::tui::app::{Pane, Screen, ViewState};
 use crate::tui::model::{Model, Spread};
-use crate::tui::sanitize::sanitize;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -39,7 +39,7 @@ fn verdict(model: &Model) -> Span<'static> {
         } => Span::styled(
             format!(
                 " ⚠ uneven: {} has {:.0}% of calls (fair share {:.0}%) ",
-                sanitize(&model.backend_name(server)),
+                visible(&model.backend_name(server)),
                 share * 100.0,
                 fair * 100.0
             ),
@@ -100,7 +100,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
             .backends
             .iter()
             .filter_map(|b| b.label.as_ref())
-            .map(|l| sanitize(l).chars().count())
+            .map(|l| visible(l).chars().count())
             .max()
             .unwrap_or(0)
             .clamp(5, if wide { 24 } else { 12 }) as u16
@@ -135,7 +135,7 @@ pub fn render(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
 
             let mut cells = vec![Cell::from(format!("{marker}{}", b.server))];
             if has_labels {
-                cells.push(Cell::from(sanitize(b.label.as_deref().unwrap_or("-"))));
+                cells.push(Cell::from(visible(b.label.as_deref().unwrap_or("-"))));
             }
             cells.extend([
                 Cell::from(Line::from(fmt::count(b.calls)).right_aligned()),

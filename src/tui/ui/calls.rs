@@ -3,9 +3,9 @@
 use super::fmt;
 use super::layout;
 use crate::model::record::Timestamp;
+use crate::text::visible;
 use crate::tui::app::{Pane, Screen, SortKey, ViewState};
 use crate::tui::model::{CallEntry, Model};
-use crate::tui::sanitize::sanitize;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -96,9 +96,9 @@ pub fn t0(model: &Model) -> Timestamp {
 fn cell(model: &Model, c: &CallEntry, col: Col, width: u16, t0: Timestamp) -> Cell<'static> {
     let text = match col {
         Col::Time => fmt::offset(c.rec.start, t0),
-        Col::Backend => sanitize(&model.backend_name(c.rec.server)),
+        Col::Backend => visible(&model.backend_name(c.rec.server)),
         Col::Client => c.rec.client.to_string(),
-        Col::Method => sanitize(&c.name(width >= 140)),
+        Col::Method => visible(&c.name(width >= 140)),
         Col::Status => {
             let style = if c.is_error() {
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
@@ -107,7 +107,7 @@ fn cell(model: &Model, c: &CallEntry, col: Col, width: u16, t0: Timestamp) -> Ce
             } else {
                 Style::new().fg(Color::Yellow)
             };
-            return Cell::from(Span::styled(sanitize(&c.status_text()), style));
+            return Cell::from(Span::styled(visible(&c.status_text()), style));
         }
         Col::Duration => fmt::duration(c.duration_ns()),
         Col::Request => fmt::bytes(c.rec.bytes[0]),

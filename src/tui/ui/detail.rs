@@ -4,9 +4,9 @@ use super::fmt;
 use super::timeline::{dir_arrow, flag_names};
 use crate::model::record::Role;
 use crate::model::record::{HeaderField, Message, Text};
+use crate::text::visible;
 use crate::tui::app::{Pane, Tab, ViewState};
 use crate::tui::model::{CallEntry, Model, error_code_name};
-use crate::tui::sanitize::sanitize;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -28,9 +28,9 @@ fn section(title: &str) -> Line<'static> {
 }
 
 fn field_line(f: &HeaderField) -> Line<'static> {
-    let name = sanitize(&f.display_name());
+    let name = visible(&f.display_name());
     let value = match &f.value {
-        Text::Known(v) => Span::raw(sanitize(v)),
+        Text::Known(v) => Span::raw(visible(v)),
         Text::Unknown => Span::styled("<unknown>", Style::new().fg(Color::DarkGray)),
     };
     let mut spans = vec![Span::raw("  "), key(&name), Span::raw(": "), value];
@@ -59,7 +59,7 @@ pub fn header_lines(model: &Model, c: &CallEntry) -> Vec<Line<'static>> {
         .iter()
         .find(|b| b.server == r.server)
         .and_then(|b| b.label.as_deref())
-        .map(|l| format!(" ({})", sanitize(l)))
+        .map(|l| format!(" ({})", visible(l)))
         .unwrap_or_default();
     out.push(Line::from(vec![
         key("stream   "),
@@ -90,11 +90,11 @@ pub fn header_lines(model: &Model, c: &CallEntry) -> Vec<Line<'static>> {
             key("gRPC     "),
             Span::raw(format!(
                 "{}  {}{}",
-                sanitize(&name),
-                sanitize(&g.protocol),
+                visible(&name),
+                visible(&g.protocol),
                 g.encoding
                     .as_deref()
-                    .map(|e| format!(", {}", sanitize(e)))
+                    .map(|e| format!(", {}", visible(e)))
                     .unwrap_or_default()
             )),
         ]));
@@ -113,19 +113,19 @@ pub fn header_lines(model: &Model, c: &CallEntry) -> Vec<Line<'static>> {
             Span::styled(status, Style::new().fg(color).add_modifier(Modifier::BOLD)),
         ];
         if let Some(m) = g.message.as_deref().filter(|m| !m.is_empty()) {
-            spans.push(Span::raw(format!("  \"{}\"", sanitize(m))));
+            spans.push(Span::raw(format!("  \"{}\"", visible(m))));
         }
         out.push(Line::from(spans));
         if let Some(e) = &g.error {
             out.push(Line::from(vec![
                 key("error    "),
-                Span::styled(sanitize(e), Style::new().fg(Color::Red)),
+                Span::styled(visible(e), Style::new().fg(Color::Red)),
             ]));
         }
         if let Some(d) = &g.status_details {
             out.push(Line::from(vec![
                 key("details  "),
-                Span::raw(sanitize(&d.to_string())),
+                Span::raw(visible(&d.to_string())),
             ]));
         }
     } else if let Some(s) = c.http_status() {
@@ -159,7 +159,7 @@ pub fn header_lines(model: &Model, c: &CallEntry) -> Vec<Line<'static>> {
         out.push(section("Anomalies"));
         for a in &r.anomalies {
             out.push(Line::from(Span::styled(
-                format!("  {}", sanitize(&a.text)),
+                format!("  {}", visible(&a.text)),
                 Style::new().fg(Color::Yellow),
             )));
         }
@@ -228,12 +228,12 @@ pub fn message_heading(c: &CallEntry, d: Role, m: &Message) -> Vec<Span<'static>
     spans
 }
 
-/// A JSON value as pretty, sanitized, lightly coloured lines.
+/// A JSON value as pretty, escaped (`text::visible`), lightly coloured lines.
 pub fn json_lines(v: &serde_json::Value, indent: &str) -> Vec<Line<'static>> {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     text.lines()
         .map(|l| {
-            let l = sanitize(l);
+            let l = visible(l);
             let trimmed = l.trim_start();
             let pad = &l[..l.len() - trimmed.len()];
             // `"key": value`: colour the key.
@@ -259,7 +259,7 @@ pub fn message_body(m: &Message, indent: &str) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     if let Some(e) = &m.error {
         out.push(Line::from(Span::styled(
-            format!("{indent}! {}", sanitize(e)),
+            format!("{indent}! {}", visible(e)),
             Style::new().fg(Color::Red),
         )));
     }

@@ -1,4 +1,4 @@
-//! Number, time and byte formatting for the views (no captured text here: see `sanitize`).
+//! Number, time and byte formatting for the views (no captured text here: see `crate::text::visible`).
 
 use crate::model::record::Timestamp;
 

@@ -4,9 +4,9 @@ use super::detail::{message_body, message_heading};
 use super::fmt;
 use crate::model::record::Message;
 use crate::model::record::Role;
+use crate::text::visible;
 use crate::tui::app::ViewState;
 use crate::tui::model::{CallEntry, Model};
-use crate::tui::sanitize::sanitize;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -132,7 +132,7 @@ impl<'a> MessageText<'a> {
         out.push(Line::from(Span::styled(
             format!(
                 "of {} on stream {} (connection {}), {} of {} messages, captured at {} UTC",
-                sanitize(&method),
+                visible(&method),
                 c.rec.stream_id,
                 c.rec.conn,
                 sel + 1,

@@ -11,7 +11,7 @@ pub mod timeline;
 
 use super::app::{Pane, Screen, ViewState};
 use super::model::{Model, SourceState};
-use super::sanitize::sanitize;
+use crate::text::visible;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -76,7 +76,7 @@ fn header(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         ),
         Span::raw(" "),
         Span::styled(
-            sanitize(&model.source),
+            visible(&model.source),
             Style::new().add_modifier(Modifier::BOLD),
         ),
     ];
@@ -91,7 +91,7 @@ fn header(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
             first.push(Span::styled("■ stopped", Style::new().fg(Color::Yellow)))
         }
         SourceState::Damaged(e) if live => first.push(Span::styled(
-            format!("⚠ capture stopped: {}", sanitize(e)),
+            format!("⚠ capture stopped: {}", visible(e)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         )),
         SourceState::Reading => {
@@ -113,7 +113,7 @@ fn header(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         }
         SourceState::Done => first.push(Span::styled("✓ read", Style::new().fg(Color::Green))),
         SourceState::Damaged(e) => first.push(Span::styled(
-            format!("⚠ stopped at damage: {}", sanitize(e)),
+            format!("⚠ stopped at damage: {}", visible(e)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         )),
     }
@@ -208,11 +208,11 @@ fn call_title(f: &mut Frame, model: &Model, c: &super::model::CallEntry, area: R
         Line::from(vec![
             Span::raw(" "),
             Span::styled(
-                sanitize(&c.name(true)),
+                visible(&c.name(true)),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
             Span::raw("  "),
-            Span::styled(sanitize(&c.status_text()), status_style),
+            Span::styled(visible(&c.status_text()), status_style),
             Span::raw(format!("  {}", fmt::duration(c.duration_ns()))),
         ]),
         Line::from(Span::styled(
@@ -225,7 +225,7 @@ fn call_title(f: &mut Frame, model: &Model, c: &super::model::CallEntry, area: R
                     .iter()
                     .find(|b| b.server == c.rec.server)
                     .and_then(|b| b.label.as_deref())
-                    .map(|l| format!(" ({})", sanitize(l)))
+                    .map(|l| format!(" ({})", visible(l)))
                     .unwrap_or_default(),
                 c.rec.conn,
                 c.rec.stream_id,
@@ -259,7 +259,7 @@ fn footer(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
         Line::from(vec![
             Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
             Span::raw(" "),
-            Span::raw(sanitize(&view.filter_text)),
+            Span::raw(visible(&view.filter_text)),
             Span::styled("█", Style::new().fg(Color::Yellow)),
             Span::styled(
                 "   text, backend:X status:X grpc:X grpc:!OK · Enter keep · Esc cancel",
@@ -274,7 +274,7 @@ fn footer(f: &mut Frame, model: &Model, view: &ViewState, area: Rect) {
                 what.push(format!("backend {b}"));
             }
             if !view.filter_text.is_empty() {
-                what.push(format!("\"{}\"", sanitize(&view.filter_text)));
+                what.push(format!("\"{}\"", visible(&view.filter_text)));
             }
             spans.push(Span::styled(
                 format!(" filter: {} ", what.join(" + ")),
