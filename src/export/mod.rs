@@ -350,11 +350,6 @@ impl<W: Write> Collector<W> {
             Output::Document { .. } => None,
         }
     }
-
-    /// Whether calls are to be decoded with their messages as JSON text (see `json_text`).
-    pub(crate) fn wants_json_text(&self) -> bool {
-        self.json_text
-    }
 }
 
 impl<W: Write> pipeline::Sink for Collector<W> {

@@ -13,10 +13,9 @@
 
 use super::{Collector, Options, capture_info, decode, tracker_config};
 use crate::capture::{CaptureError, CaptureReader};
-use crate::grpc::Descriptors;
 use crate::grpc::call::Call;
 use crate::grpc::{CallBody, GrpcStream};
-use crate::pipeline::{Calls, InferencePool, Tracker, grpc_call};
+use crate::pipeline::{self, Calls, InferencePool, Tracker, grpc_call};
 use crate::reassembly::ConnId;
 use crate::session::{ConnectionInfo, ConnectionRecord, H2Sink};
 use std::io::{self, Write};
@@ -47,10 +46,8 @@ struct Forward<W> {
     tx: Option<mpsc::SyncSender<Vec<Event>>>,
     /// Batches sent and not yet taken by the worker.
     queued: Arc<AtomicUsize>,
-    descriptors: Descriptors,
-    no_messages: bool,
-    /// As the collector's: calls decoded here go to it.
-    json_text: bool,
+    /// The worker's decoding options: calls decoded here go to it as if decoded there.
+    decoding: pipeline::Options,
     chunks: mpsc::Receiver<Vec<u8>>,
     /// Written chunks go back to the worker for reuse (see [`Chunks`]).
     spent: mpsc::Sender<Vec<u8>>,
@@ -114,13 +111,7 @@ impl<W: Write> H2Sink for Forward<W> {
         // than wait. Only calls without a pool key: theirs depend on nothing collected.
         let behind = self.queued.load(Ordering::Relaxed) >= QUEUED_BATCHES / 2;
         if behind && InferencePool::key(conn.id, &stream).is_none() {
-            let call = grpc_call(
-                &mut stream,
-                &self.descriptors,
-                self.no_messages,
-                self.json_text,
-                [&[], &[]],
-            );
+            let call = grpc_call(&mut stream, &self.decoding, [&[], &[]]);
             self.push(Event::Decoded(conn.clone(), stream, call));
         } else {
             self.push(Event::Stream(conn.clone(), stream));
@@ -220,8 +211,8 @@ pub(super) fn export<W: Write>(
         spent: spent_rx,
     };
     let (collector, held) = Collector::for_export(options, ndjson, pretty, writer);
-    let json_text = collector.wants_json_text();
-    let calls = Calls::new(collector.pipeline_options(options), collector);
+    let decoding = collector.pipeline_options(options);
+    let calls = Calls::new(decoding.clone(), collector);
     // A held document sends no chunks: its sender is dropped now, so the drain below ends
     // at once instead of waiting on it.
     let held = match held {
@@ -262,9 +253,7 @@ pub(super) fn export<W: Write>(
             batch: Vec::with_capacity(BATCH),
             tx: Some(tx),
             queued,
-            descriptors: options.descriptors.clone(),
-            no_messages: options.no_messages,
-            json_text,
+            decoding,
             chunks,
             spent,
             lines,

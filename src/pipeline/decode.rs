@@ -2,20 +2,16 @@
 
 use crate::grpc::GrpcStream;
 use crate::grpc::call::{Call, CallInput, decode_call};
-use crate::grpc::{Descriptors, FrameKind, parse_web_trailers};
+use crate::grpc::{FrameKind, parse_web_trailers};
 use crate::http2::hpack::Text;
 use std::borrow::Cow;
 
-/// The gRPC call a stream carried, decoded through `descriptors`; `None` for other streams.
-/// `pooled` is evidence from calls that share its unknown `:path` (see [`InferencePool`](super::InferencePool)).
-///
-/// `json_text`: messages decoded with a schema come as compact JSON text
-/// ([`crate::grpc::call::Message::json_text`]), for output that only writes them.
+/// The gRPC call a stream carried, decoded as `options` say (schemas, bodies, JSON as text
+/// or trees); `None` for other streams. `pooled` is evidence from calls that share its
+/// unknown `:path` (see [`InferencePool`](super::InferencePool)).
 pub fn grpc_call(
     s: &mut GrpcStream,
-    descriptors: &Descriptors,
-    no_bodies: bool,
-    json_text: bool,
+    options: &super::Options,
     pooled: [&[Vec<u8>]; 2],
 ) -> Option<Call> {
     let complete = s.is_complete();
@@ -74,10 +70,10 @@ pub fn grpc_call(
             .reset
             .map(|(from, e)| (e.0, from == crate::role::Role::Client)),
         complete,
-        no_bodies,
+        no_bodies: options.no_messages,
         max_decompressed: g.max_decompressed,
         pooled,
-        json_text,
+        json_text: options.json_text,
     };
-    Some(decode_call(&mut input, descriptors))
+    Some(decode_call(&mut input, &options.descriptors))
 }

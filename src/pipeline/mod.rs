@@ -103,10 +103,6 @@ impl<S: Sink> Calls<S> {
         &self.sink
     }
 
-    pub fn sink_mut(&mut self) -> &mut S {
-        &mut self.sink
-    }
-
     /// Calls held until their connection ends (see [`Options::defer_inference`]).
     pub fn held(&self) -> usize {
         self.deferred.len()
@@ -152,9 +148,7 @@ impl<S: Sink> Calls<S> {
         key: Option<&PoolKey>,
         place: u64,
     ) {
-        let pooled = self.pool.evidence(key);
-        let o = &self.options;
-        let call = grpc_call(&mut s, &o.descriptors, o.no_messages, o.json_text, pooled);
+        let call = grpc_call(&mut s, &self.options, self.pool.evidence(key));
         self.deliver(conn, s, call, place);
     }
 

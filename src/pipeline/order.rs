@@ -1,6 +1,7 @@
 //! The order streams opened in: a document lists streams in that order, and writes each
 //! once every stream opened before it is done.
 
+use super::Fast;
 use crate::reassembly::ConnId;
 
 /// Places streams in the order they opened, and knows the first place still open.
@@ -8,7 +9,7 @@ use crate::reassembly::ConnId;
 pub struct OpenOrder {
     next: u64,
     /// Open streams' places by connection and stream id.
-    places: std::collections::HashMap<(ConnId, u32), u64, foldhash::fast::RandomState>,
+    places: std::collections::HashMap<(ConnId, u32), u64, Fast>,
     /// The same places, in order.
     open: std::collections::BTreeSet<u64>,
 }
